@@ -1,0 +1,69 @@
+// Structured logging: one logfmt line per event on stderr,
+//   ts=2026-11-28T13:46:29.123Z level=info msg="redis connected" addr=127.0.0.1:6379
+// Thread-safe (each line is written with one write(2)). There is no global
+// logger object to construct; the level is process-wide.
+//
+// Usage: VENT_LOG_INFO("redis connected", "addr", addr, "db", 3);
+// Keys and values alternate; values are anything absl::StrCat accepts.
+// Never log secrets (passwords, API keys, tokens): pass a redacted form.
+#ifndef VENT_BASE_LOG_H_
+#define VENT_BASE_LOG_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace vent::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+// Parses "debug" | "info" | "warn" | "error".
+absl::Status SetLevel(absl::string_view name);
+void SetLevel(Level level);
+Level GetLevel();
+inline bool Enabled(Level level) { return level >= GetLevel(); }
+
+// Appends ` key=value` to `line`, quoting the value when it needs it.
+void AppendField(std::string& line, absl::string_view key, absl::string_view value);
+// Writes one complete line (adds ts, level, msg).
+void Write(Level level, absl::string_view msg, absl::string_view fields);
+
+namespace internal {
+inline void AppendFields(std::string&) {}
+template <typename V, typename... Rest>
+void AppendFields(std::string& line, absl::string_view key, const V& value,
+                  const Rest&... rest) {
+  AppendField(line, key, absl::StrCat(value));
+  AppendFields(line, rest...);
+}
+inline void AppendFields(std::string& line, absl::string_view key,
+                         const absl::Status& value) {
+  AppendField(line, key, value.ToString());
+}
+template <typename... Rest>
+void AppendFields(std::string& line, absl::string_view key,
+                  const absl::Status& value, const Rest&... rest) {
+  AppendField(line, key, value.ToString());
+  AppendFields(line, rest...);
+}
+}  // namespace internal
+
+template <typename... KV>
+void Log(Level level, absl::string_view msg, const KV&... kv) {
+  if (!Enabled(level)) return;
+  std::string fields;
+  internal::AppendFields(fields, kv...);
+  Write(level, msg, fields);
+}
+
+}  // namespace vent::log
+
+#define VENT_LOG_DEBUG(...) ::vent::log::Log(::vent::log::Level::kDebug, __VA_ARGS__)
+#define VENT_LOG_INFO(...) ::vent::log::Log(::vent::log::Level::kInfo, __VA_ARGS__)
+#define VENT_LOG_WARN(...) ::vent::log::Log(::vent::log::Level::kWarn, __VA_ARGS__)
+#define VENT_LOG_ERROR(...) ::vent::log::Log(::vent::log::Level::kError, __VA_ARGS__)
+
+#endif  // VENT_BASE_LOG_H_

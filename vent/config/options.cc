@@ -1,0 +1,315 @@
+#include "vent/config/options.h"
+
+#include <cstdlib>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "vent/base/status_macros.h"
+
+namespace vent::config {
+namespace {
+
+std::string NormalizeKey(absl::string_view key) {
+  return absl::StrReplaceAll(absl::AsciiStrToLower(key), {{"_", "-"}});
+}
+
+std::string FormatBytes(int64_t v) {
+  if (v > 0 && v % (1 << 30) == 0) return absl::StrCat(v >> 30, "GiB");
+  if (v > 0 && v % (1 << 20) == 0) return absl::StrCat(v >> 20, "MiB");
+  if (v > 0 && v % (1 << 10) == 0) return absl::StrCat(v >> 10, "KiB");
+  return absl::StrCat(v);
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
+  absl::Duration d;
+  std::string t(absl::StripAsciiWhitespace(text));
+  if (t == "0") return absl::ZeroDuration();
+  if (!absl::ParseDuration(t, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a duration (examples: 15s, 250ms, 1m)"));
+  }
+  return d;
+}
+
+absl::StatusOr<int64_t> ParseBytes(absl::string_view text) {
+  absl::string_view t = absl::StripAsciiWhitespace(text);
+  int64_t mult = 1;
+  struct Suffix { const char* s; int64_t m; };
+  for (const Suffix& s : {Suffix{"KiB", 1 << 10}, Suffix{"MiB", 1 << 20},
+                          Suffix{"GiB", int64_t{1} << 30}, Suffix{"KB", 1000},
+                          Suffix{"MB", 1000 * 1000}, Suffix{"B", 1}}) {
+    if (absl::ConsumeSuffix(&t, s.s)) {
+      mult = s.m;
+      break;
+    }
+  }
+  int64_t v;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(t), &v) || v < 0 ||
+      v > (int64_t{1} << 50) / mult) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a size (examples: 65536, 64KiB, 4MiB)"));
+  }
+  return v * mult;
+}
+
+absl::StatusOr<bool> ParseBool(absl::string_view text) {
+  std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\" is not a boolean (true/false)"));
+}
+
+OptionSet::OptionSet(std::string program, std::string summary)
+    : program_(std::move(program)), summary_(std::move(summary)) {}
+
+std::string OptionSet::EnvName(absl::string_view name) {
+  return absl::StrCat(
+      "VENT_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
+}
+
+std::string OptionSet::Describe(const Option& o) {
+  switch (o.kind) {
+    case Kind::kString: return absl::StrCat("\"", *static_cast<std::string*>(o.dest), "\"");
+    case Kind::kSecret: return static_cast<std::string*>(o.dest)->empty() ? "(none)" : "(set)";
+    case Kind::kInt: return absl::StrCat(*static_cast<int64_t*>(o.dest));
+    case Kind::kBytes: return FormatBytes(*static_cast<int64_t*>(o.dest));
+    case Kind::kDuration: return absl::FormatDuration(*static_cast<absl::Duration*>(o.dest));
+    case Kind::kBool: return *static_cast<bool*>(o.dest) ? "true" : "false";
+    case Kind::kList: return absl::StrCat("[", absl::StrJoin(*static_cast<std::vector<std::string>*>(o.dest), ","), "]");
+    case Kind::kSection: return "";
+  }
+  return "";
+}
+
+void OptionSet::Add(std::string name, Kind kind, void* dest, std::string help) {
+  Option o{std::move(name), kind, dest, std::move(help), ""};
+  o.default_text = Describe(o);
+  options_.push_back(std::move(o));
+}
+
+void OptionSet::String(std::string n, std::string* d, std::string h) { Add(std::move(n), Kind::kString, d, std::move(h)); }
+void OptionSet::Secret(std::string n, std::string* d, std::string h) { Add(std::move(n), Kind::kSecret, d, std::move(h)); }
+void OptionSet::Int(std::string n, int64_t* d, std::string h) { Add(std::move(n), Kind::kInt, d, std::move(h)); }
+void OptionSet::Bytes(std::string n, int64_t* d, std::string h) { Add(std::move(n), Kind::kBytes, d, std::move(h)); }
+void OptionSet::Duration(std::string n, absl::Duration* d, std::string h) { Add(std::move(n), Kind::kDuration, d, std::move(h)); }
+void OptionSet::Bool(std::string n, bool* d, std::string h) { Add(std::move(n), Kind::kBool, d, std::move(h)); }
+void OptionSet::List(std::string n, std::vector<std::string>* d, std::string h) { Add(std::move(n), Kind::kList, d, std::move(h)); }
+void OptionSet::Section(std::string n, std::string h) { Add(std::move(n), Kind::kSection, nullptr, std::move(h)); }
+
+const OptionSet::Option* OptionSet::Find(absl::string_view name) const {
+  std::string key = NormalizeKey(name);
+  for (const Option& o : options_) {
+    if (o.name == key) return &o;
+  }
+  return nullptr;
+}
+
+absl::Status OptionSet::Apply(const Option& o, absl::string_view value,
+                              absl::string_view source) const {
+  auto wrap = [&](const absl::Status& s) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("option ", o.name, " (from ", source, "): ", s.message()));
+  };
+  switch (o.kind) {
+    case Kind::kString:
+    case Kind::kSecret:
+      *static_cast<std::string*>(o.dest) = std::string(value);
+      return absl::OkStatus();
+    case Kind::kInt: {
+      int64_t v;
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &v)) {
+        return wrap(absl::InvalidArgumentError(absl::StrCat("\"", value, "\" is not an integer")));
+      }
+      *static_cast<int64_t*>(o.dest) = v;
+      return absl::OkStatus();
+    }
+    case Kind::kBytes: {
+      auto v = ParseBytes(value);
+      if (!v.ok()) return wrap(v.status());
+      *static_cast<int64_t*>(o.dest) = *v;
+      return absl::OkStatus();
+    }
+    case Kind::kDuration: {
+      auto v = ParseDuration(value);
+      if (!v.ok()) return wrap(v.status());
+      *static_cast<absl::Duration*>(o.dest) = *v;
+      return absl::OkStatus();
+    }
+    case Kind::kBool: {
+      auto v = ParseBool(value);
+      if (!v.ok()) return wrap(v.status());
+      *static_cast<bool*>(o.dest) = *v;
+      return absl::OkStatus();
+    }
+    case Kind::kList: {
+      auto* list = static_cast<std::vector<std::string>*>(o.dest);
+      list->clear();
+      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+        list->emplace_back(absl::StripAsciiWhitespace(part));
+      }
+      return absl::OkStatus();
+    }
+    case Kind::kSection:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "option ", o.name, " (from ", source, ") can only be set in the config file"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OptionSet::ApplyYaml(const Option& o, const YAML::Node& node,
+                                  absl::string_view source) const {
+  if (o.kind == Kind::kSection) return absl::OkStatus();
+  if (o.kind == Kind::kList && node.IsSequence()) {
+    auto* list = static_cast<std::vector<std::string>*>(o.dest);
+    list->clear();
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "option ", o.name, " (from ", source, "): list items must be scalars"));
+      }
+      list->push_back(item.Scalar());
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsScalar()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "option ", o.name, " (from ", source, "): expected a single value"));
+  }
+  return Apply(o, node.Scalar(), source);
+}
+
+absl::StatusOr<Parsed> OptionSet::Parse(
+    int argc, const char* const* argv,
+    const std::function<const char*(const char*)>& getenv_fn) {
+  auto env = [&](const std::string& name) -> const char* {
+    return getenv_fn ? getenv_fn(name.c_str()) : std::getenv(name.c_str());
+  };
+  Parsed parsed;
+  // Pass 1: flags into a list (so --config is known before the file is read).
+  std::vector<std::pair<const Option*, std::string>> flag_values;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.help = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      if (positional_usage_.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unexpected argument \"", arg, "\" (see --help)"));
+      }
+      parsed.positional.emplace_back(arg);
+      continue;
+    }
+    std::string name;
+    std::optional<std::string> value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+    } else {
+      name = std::string(arg);
+    }
+    if (name == "config") {
+      if (!value) {
+        if (i + 1 >= argc) return absl::InvalidArgumentError("--config needs a file");
+        value = argv[++i];
+      }
+      parsed.config_path = *value;
+      continue;
+    }
+    const Option* o = Find(name);
+    bool negated = false;
+    if (o == nullptr && absl::StartsWith(name, "no-")) {
+      o = Find(name.substr(3));
+      negated = o != nullptr && o->kind == Kind::kBool;
+      if (!negated) o = nullptr;
+    }
+    if (o == nullptr || o->kind == Kind::kSection) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    if (!value) {
+      if (o->kind == Kind::kBool) {
+        value = negated ? "false" : "true";
+      } else {
+        if (i + 1 >= argc) {
+          return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+        }
+        value = argv[++i];
+      }
+    }
+    flag_values.emplace_back(o, *value);
+  }
+  if (parsed.help) return parsed;
+
+  // 1. YAML file.
+  if (parsed.config_path.empty()) {
+    if (const char* c = env("VENT_CONFIG"); c != nullptr && *c != '\0') parsed.config_path = c;
+  }
+  if (!parsed.config_path.empty()) {
+    try {
+      parsed.yaml = YAML::LoadFile(parsed.config_path);
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config file ", parsed.config_path, ": ", e.what()));
+    }
+    if (parsed.yaml && !parsed.yaml.IsNull() && !parsed.yaml.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config file ", parsed.config_path, ": top level must be a mapping"));
+    }
+    if (parsed.yaml.IsMap()) {
+      for (const auto& kv : parsed.yaml) {
+        std::string key = kv.first.as<std::string>();
+        const Option* o = Find(key);
+        if (o == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "config file ", parsed.config_path, ": unknown key \"", key, "\""));
+        }
+        VENT_RETURN_IF_ERROR(ApplyYaml(*o, kv.second, parsed.config_path));
+      }
+    }
+  }
+  // 2. Environment.
+  for (const Option& o : options_) {
+    if (o.kind == Kind::kSection) continue;
+    std::string name = EnvName(o.name);
+    if (const char* v = env(name); v != nullptr) {
+      VENT_RETURN_IF_ERROR(Apply(o, v, absl::StrCat("$", name)));
+    }
+  }
+  // 3. Flags.
+  for (const auto& [o, v] : flag_values) {
+    VENT_RETURN_IF_ERROR(Apply(*o, v, absl::StrCat("--", o->name)));
+  }
+  return parsed;
+}
+
+std::string OptionSet::Help() const {
+  std::string out = absl::StrCat("Usage: ", program_, " [--config FILE] [options]",
+                                 positional_usage_.empty() ? "" : " ", positional_usage_,
+                                 "\n", summary_, "\n\nOptions (flag / environment; ",
+                                 "flags override the environment, which overrides the file):\n");
+  absl::StrAppend(&out, "  --config FILE  /  $VENT_CONFIG\n      YAML config file.\n");
+  for (const Option& o : options_) {
+    if (o.kind == Kind::kSection) {
+      absl::StrAppend(&out, "  ", o.name, ":  (config file section)\n      ", o.help, "\n");
+      continue;
+    }
+    absl::StrAppend(&out, "  --", o.name, "  /  $", EnvName(o.name), "\n      ", o.help,
+                    " (default: ", o.default_text, ")\n");
+  }
+  absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
+  return out;
+}
+
+}  // namespace vent::config
