@@ -19,7 +19,7 @@ scripts/npm-deps.sh
 
 echo "== build (${BUILD})"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DVENT_FUZZ_DIR="$ROOT/$FUZZ_BUILD/fuzz" -DVENT_FUZZ_SECONDS="${VENT_FUZZ_SECONDS:-20}" >/dev/null
+  -DVENT_FUZZ_DIR="$ROOT/$FUZZ_BUILD/bin" -DVENT_FUZZ_SECONDS="${VENT_FUZZ_SECONDS:-20}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 
 echo "== build libFuzzer targets with clang (${FUZZ_BUILD})"
