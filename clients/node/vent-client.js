@@ -1,0 +1,256 @@
+'use strict';
+// Vent emit client for Node.js: a thin wrapper over @grpc/grpc-js and
+// @grpc/proto-loader for the vent.v1.Vent service (proto/vent/v1/vent.proto).
+//
+//   const {VentClient} = require('./vent-client');
+//   const vent = new VentClient('127.0.0.1:50051', {apiKey: 'k1'});
+//   const {receivers, id} = await vent.emit('threads::t1::new_message', {text: 'hi'});
+//
+// Payloads: a string is sent as JSON text exactly as given (it must be valid
+// JSON; it is published to Redis byte for byte); any other value is
+// JSON.stringify'd. Errors: every method rejects with the grpc-js error
+// (err.code is a grpc.status value, err.details the server's message).
+// A VentClient may be used concurrently; close() it when done.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+function findProto() {
+  const candidates = [
+    process.env.VENT_PROTO,
+    path.resolve(__dirname, '..', '..', 'proto', 'vent', 'v1', 'vent.proto'),
+  ].filter(Boolean);
+  for (const p of candidates) {
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(`vent.proto not found (tried ${candidates.join(', ')}); set VENT_PROTO`);
+}
+
+// protobufjs (under proto-loader) rejects `import` statements placed after
+// definitions, which protoc accepts. Load a copy with the imports hoisted
+// below the `package` line when needed; the copy is deleted at exit.
+function loadableProto(protoPath) {
+  const text = fs.readFileSync(protoPath, 'utf8');
+  const importRe = /^[ \t]*import[ \t]+(?:public[ \t]+|weak[ \t]+)?"[^"]+"[ \t]*;[ \t]*$/gm;
+  const imports = text.match(importRe) || [];
+  const firstDef = text.search(/^[ \t]*(message|service|enum)\b/m);
+  const lateImport = imports.some((line) => text.indexOf(line) > firstDef);
+  if (!lateImport) return protoPath;
+  const body = text.replace(importRe, '');
+  const hoisted = body.replace(/^([ \t]*package[^;]*;)/m, (pkg) => `${pkg}\n${imports.join('\n')}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vent-proto-'));
+  process.on('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
+  const out = path.join(dir, path.basename(protoPath));
+  fs.writeFileSync(out, hoisted);
+  return out;
+}
+
+let cachedService = null;
+function loadService() {
+  if (cachedService) return cachedService;
+  const originalPath = findProto();
+  const protoPath = loadableProto(originalPath);
+  const def = protoLoader.loadSync(protoPath, {
+    keepCase: true, // field names as in the proto: idempotency_key, emitted_at
+    longs: Number, // receivers/published fit easily in a double
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [path.dirname(path.dirname(path.dirname(originalPath)))],
+  });
+  cachedService = grpc.loadPackageDefinition(def).vent.v1.Vent;
+  return cachedService;
+}
+
+function toJsonText(value) {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  const s = JSON.stringify(value);
+  if (s === undefined) throw new TypeError('event payload is not JSON-serializable');
+  return s;
+}
+
+// Builds a vent.v1.Event from (channel, payload, {idempotencyKey}).
+function makeEvent(channel, payload, {idempotencyKey} = {}) {
+  const ev = {channel, json: toJsonText(payload)};
+  if (idempotencyKey) ev.idempotency_key = idempotencyKey;
+  return ev;
+}
+
+// Accepts [channel, payload, opts?] tuples or {channel, data|json, idempotencyKey}.
+function normalizeEvent(e) {
+  if (Array.isArray(e)) return makeEvent(e[0], e[1], e[2] || {});
+  const payload = e.json !== undefined ? e.json : e.data;
+  return makeEvent(e.channel, payload, {idempotencyKey: e.idempotencyKey || e.idempotency_key});
+}
+
+function emitResult(r) {
+  return {receivers: Number(r.receivers), id: r.id, duplicate: Boolean(r.duplicate)};
+}
+
+class VentClient {
+  // address: "host:port". options.apiKey adds `authorization: Bearer KEY` to
+  // every call; options.tls: true (system roots) or {rootCerts, privateKey,
+  // certChain} Buffers; options.deadlineMs: default per-call deadline for
+  // unary calls (default 10 s).
+  constructor(address, {apiKey, tls, deadlineMs = 10000, channelOptions} = {}) {
+    const Vent = loadService();
+    let creds;
+    if (!tls) {
+      creds = grpc.credentials.createInsecure();
+    } else if (tls === true) {
+      creds = grpc.credentials.createSsl();
+    } else {
+      creds = grpc.credentials.createSsl(tls.rootCerts || null, tls.privateKey || null,
+          tls.certChain || null);
+    }
+    this.client = new Vent(address, creds, channelOptions || {});
+    this.apiKey = apiKey;
+    this.deadlineMs = deadlineMs;
+  }
+
+  metadata() {
+    const md = new grpc.Metadata();
+    if (this.apiKey) md.set('authorization', `Bearer ${this.apiKey}`);
+    return md;
+  }
+
+  callOptions(deadlineMs) {
+    const ms = deadlineMs === undefined ? this.deadlineMs : deadlineMs;
+    return ms ? {deadline: new Date(Date.now() + ms)} : {};
+  }
+
+  // Publishes one event. Resolves {receivers, id, duplicate}.
+  emit(channel, payload, {idempotencyKey, deadlineMs} = {}) {
+    let event;
+    try {
+      event = makeEvent(channel, payload, {idempotencyKey});
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.client.Emit({event}, this.metadata(), this.callOptions(deadlineMs), (err, res) => {
+        if (err) reject(err);
+        else resolve(emitResult(res));
+      });
+    });
+  }
+
+  // Publishes events in order in one call. events: [channel, payload, opts?]
+  // tuples or {channel, data|json, idempotencyKey} objects. Resolves an array
+  // of {receivers, id, duplicate}, one per event.
+  emitBatch(events, {deadlineMs} = {}) {
+    let list;
+    try {
+      list = events.map(normalizeEvent);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.client.EmitBatch({events: list}, this.metadata(), this.callOptions(deadlineMs),
+          (err, res) => {
+            if (err) reject(err);
+            else resolve(res.results.map(emitResult));
+          });
+    });
+  }
+
+  // Opens a client stream. Returns {write(channel, payload, opts) -> Promise
+  // (resolves when the stream can take more: honours flow control),
+  // end() -> Promise<{published, receivers}>, cancel()}.
+  // The call has no deadline unless deadlineMs is given.
+  emitStream({deadlineMs = 0} = {}) {
+    let settle;
+    const result = new Promise((resolve, reject) => { settle = {resolve, reject}; });
+    const call = this.client.EmitStream(this.metadata(), this.callOptions(deadlineMs),
+        (err, res) => {
+          if (err) settle.reject(err);
+          else settle.resolve({published: Number(res.published), receivers: Number(res.receivers)});
+        });
+    let failed = null; // surfaced through write()/end()
+    result.catch((e) => { failed = e; });
+    return {
+      call,
+      async write(channel, payload, opts = {}) {
+        if (failed) throw failed;
+        const more = call.write({event: makeEvent(channel, payload, opts)});
+        if (!more) {
+          await new Promise((resolve) => {
+            const done = () => {
+              call.off('drain', done);
+              resolve();
+            };
+            call.on('drain', done);
+            result.then(done, done);
+          });
+          if (failed) throw failed;
+        }
+      },
+      end() {
+        call.end();
+        return result;
+      },
+      cancel() {
+        call.cancel();
+      },
+    };
+  }
+
+  // Streams events on channels. onEvent({channel, json, emittedAt: Date}) is
+  // called for each one. Returns {ready: Promise (resolves once the
+  // subscription is active in Redis), done: Promise (resolves on cancel,
+  // rejects with the grpc error otherwise), cancel()}.
+  subscribe(channels, onEvent) {
+    const call = this.client.Subscribe({channels}, this.metadata());
+    let readySettle;
+    const ready = new Promise((resolve, reject) => { readySettle = {resolve, reject}; });
+    let cancelled = false;
+    const done = new Promise((resolve, reject) => {
+      call.on('data', (msg) => {
+        if (msg.ready) {
+          readySettle.resolve();
+          return;
+        }
+        if (!msg.event) return;
+        const ts = msg.event.emitted_at;
+        const emittedAt = ts ? new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) : null;
+        onEvent({channel: msg.event.channel, json: msg.event.json, emittedAt});
+      });
+      call.on('error', (err) => {
+        readySettle.reject(err);
+        if (cancelled && err.code === grpc.status.CANCELLED) resolve();
+        else reject(err);
+      });
+      call.on('end', () => {
+        readySettle.reject(new Error('Subscribe ended before ready'));
+        resolve();
+      });
+    });
+    ready.catch(() => {});
+    done.catch(() => {});
+    return {
+      ready,
+      done,
+      cancel() {
+        cancelled = true;
+        call.cancel();
+      },
+    };
+  }
+
+  // Resolves when the channel is connected (or rejects after timeoutMs).
+  waitForReady(timeoutMs = 5000) {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(new Date(Date.now() + timeoutMs), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close() {
+    this.client.close();
+  }
+}
+
+module.exports = {VentClient, status: grpc.status, Metadata: grpc.Metadata, loadService};
