@@ -1,0 +1,318 @@
+#include "vent/ddp/messages.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "boost/json/array.hpp"
+#include "boost/json/object.hpp"
+#include "boost/json/string.hpp"
+
+namespace vent::ddp {
+namespace {
+
+constexpr int64_t kMaxSafeInteger = int64_t{1} << 53;  // JS Number.MAX_SAFE_INTEGER + 1
+
+template <typename Int>
+void AppendInt(std::string* out, Int v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
+
+void AppendIdArray(std::string* out, absl::Span<const std::string> ids) {
+  out->push_back('[');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(out, ids[i]);
+  }
+  out->push_back(']');
+}
+
+std::string ErrorCodeText(const Error& error) {
+  if (const int* code = std::get_if<int>(&error.error)) {
+    return absl::StrCat(*code);
+  }
+  return std::get<std::string>(error.error);
+}
+
+// {"msg":"<msg>"[,"id":"<id>"]}
+std::string WriteMsgWithOptionalId(absl::string_view msg,
+                                   const std::optional<std::string>& id) {
+  std::string out = absl::StrCat("{\"msg\":\"", msg, "\"");
+  if (id.has_value()) {
+    out.append(",\"id\":");
+    AppendJsonString(&out, *id);
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+Error MakeError(int code, std::string reason) {
+  return Error{code, std::move(reason), std::nullopt};
+}
+
+Error MakeError(std::string code, std::string reason) {
+  return Error{std::move(code), std::move(reason), std::nullopt};
+}
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run_start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run_start, i - run_start);
+    run_start = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+    }
+  }
+  out->append(s.data() + run_start, s.size() - run_start);
+  out->push_back('"');
+}
+
+void AppendJsonNumber(std::string* out, double d) {
+  if (!std::isfinite(d)) {
+    out->append("null");  // JSON.stringify(Infinity) === "null"
+    return;
+  }
+  if (d == 0) {
+    out->push_back('0');  // also -0
+    return;
+  }
+  if (d < 0) {
+    out->push_back('-');
+    d = -d;
+  }
+  // Shortest round-trip digits, then laid out per ECMAScript Number::toString.
+  char buf[40];
+  auto res = std::to_chars(buf, buf + sizeof(buf), d,
+                           std::chars_format::scientific);
+  const absl::string_view sci(buf, res.ptr - buf);  // "d[.ddd]e[+-]XX"
+  const size_t e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos)) {
+    if (c != '.') digits.push_back(c);
+  }
+  const int exp10 = std::atoi(std::string(sci.substr(e_pos + 1)).c_str());
+  const int k = static_cast<int>(digits.size());
+  const int n = exp10 + 1;  // value = 0.digits * 10^n
+  if (k <= n && n <= 21) {
+    out->append(digits);
+    out->append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out->append(digits, 0, n);
+    out->push_back('.');
+    out->append(digits, n, std::string::npos);
+  } else if (-6 < n && n <= 0) {
+    out->append("0.");
+    out->append(static_cast<size_t>(-n), '0');
+    out->append(digits);
+  } else {
+    out->push_back(digits[0]);
+    if (k > 1) {
+      out->push_back('.');
+      out->append(digits, 1, std::string::npos);
+    }
+    out->push_back('e');
+    out->push_back(n - 1 >= 0 ? '+' : '-');
+    AppendInt(out, std::abs(n - 1));
+  }
+}
+
+void AppendJson(std::string* out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      out->append("null");
+      break;
+    case boost::json::kind::bool_:
+      out->append(v.get_bool() ? "true" : "false");
+      break;
+    case boost::json::kind::int64: {
+      const int64_t i = v.get_int64();
+      if (i >= -kMaxSafeInteger && i <= kMaxSafeInteger) {
+        AppendInt(out, i);
+      } else {
+        AppendJsonNumber(out, static_cast<double>(i));
+      }
+      break;
+    }
+    case boost::json::kind::uint64: {
+      const uint64_t u = v.get_uint64();
+      if (u <= static_cast<uint64_t>(kMaxSafeInteger)) {
+        AppendInt(out, u);
+      } else {
+        AppendJsonNumber(out, static_cast<double>(u));
+      }
+      break;
+    }
+    case boost::json::kind::double_:
+      AppendJsonNumber(out, v.get_double());
+      break;
+    case boost::json::kind::string: {
+      const boost::json::string& s = v.get_string();
+      AppendJsonString(out, absl::string_view(s.data(), s.size()));
+      break;
+    }
+    case boost::json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const boost::json::value& e : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJson(out, e);
+      }
+      out->push_back(']');
+      break;
+    }
+    case boost::json::kind::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const boost::json::key_value_pair& kv : v.get_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(out, absl::string_view(kv.key().data(),
+                                                kv.key().size()));
+        out->push_back(':');
+        AppendJson(out, kv.value());
+      }
+      out->push_back('}');
+      break;
+    }
+  }
+}
+
+std::string ToJson(const boost::json::value& v) {
+  std::string out;
+  AppendJson(&out, v);
+  return out;
+}
+
+void AppendMeteorError(std::string* out, const Error& error) {
+  out->append("{\"isClientSafe\":true,\"error\":");
+  if (const int* code = std::get_if<int>(&error.error)) {
+    AppendInt(out, *code);
+  } else {
+    AppendJsonString(out, std::get<std::string>(error.error));
+  }
+  out->append(",\"reason\":");
+  AppendJsonString(out, error.reason);
+  if (error.details.has_value()) {
+    out->append(",\"details\":");
+    AppendJson(out, *error.details);
+  }
+  out->append(",\"message\":");
+  const std::string code = ErrorCodeText(error);
+  AppendJsonString(out, error.reason.empty()
+                            ? absl::StrCat("[", code, "]")
+                            : absl::StrCat(error.reason, " [", code, "]"));
+  out->append(",\"errorType\":\"Meteor.Error\"}");
+}
+
+std::string WriteConnected(absl::string_view session) {
+  std::string out = "{\"msg\":\"connected\",\"session\":";
+  AppendJsonString(&out, session);
+  out.push_back('}');
+  return out;
+}
+
+std::string WriteFailed(absl::string_view version) {
+  std::string out = "{\"msg\":\"failed\",\"version\":";
+  AppendJsonString(&out, version);
+  out.push_back('}');
+  return out;
+}
+
+std::string WritePing(const std::optional<std::string>& id) {
+  return WriteMsgWithOptionalId("ping", id);
+}
+
+std::string WritePong(const std::optional<std::string>& id) {
+  return WriteMsgWithOptionalId("pong", id);
+}
+
+std::string WriteReady(absl::Span<const std::string> sub_ids) {
+  std::string out = "{\"msg\":\"ready\",\"subs\":";
+  AppendIdArray(&out, sub_ids);
+  out.push_back('}');
+  return out;
+}
+
+std::string WriteNosub(const std::optional<std::string>& id,
+                       const Error* error) {
+  std::string out = "{\"msg\":\"nosub\"";
+  if (id.has_value()) {
+    out.append(",\"id\":");
+    AppendJsonString(&out, *id);
+  }
+  if (error != nullptr) {
+    out.append(",\"error\":");
+    AppendMeteorError(&out, *error);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string WriteResult(absl::string_view id, const boost::json::value* result,
+                        const Error* error) {
+  std::string out = "{\"msg\":\"result\",\"id\":";
+  AppendJsonString(&out, id);
+  if (error != nullptr) {
+    out.append(",\"error\":");
+    AppendMeteorError(&out, *error);
+  } else if (result != nullptr) {
+    out.append(",\"result\":");
+    AppendJson(&out, *result);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string WriteUpdated(absl::Span<const std::string> method_ids) {
+  std::string out = "{\"msg\":\"updated\",\"methods\":";
+  AppendIdArray(&out, method_ids);
+  out.push_back('}');
+  return out;
+}
+
+std::string WriteError(absl::string_view reason,
+                       const boost::json::value* offending,
+                       size_t max_offending_echo) {
+  std::string out = "{\"msg\":\"error\",\"reason\":";
+  AppendJsonString(&out, reason);
+  if (offending != nullptr) {
+    std::string echo = ToJson(*offending);
+    if (echo.size() <= max_offending_echo) {
+      out.append(",\"offendingMessage\":");
+      out.append(echo);
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string VentFramePrefix(absl::string_view rand, absl::string_view pub) {
+  std::string out = "{\"msg\":\"changed\",\"__vent\":\"1\",\"id\":";
+  AppendJsonString(&out, absl::StrCat(rand, ".", pub));
+  out.append(",\"e\":");
+  return out;
+}
+
+}  // namespace vent::ddp
