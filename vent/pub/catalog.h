@@ -1,0 +1,49 @@
+// The set of publications a bridge serves, loaded from the `publications`
+// section of the config file (format: vent/pub/README.md).
+//
+// Immutable once built and handed out as shared_ptr<const Catalog>, so a
+// reload can swap catalogs while workers still hold the old one. Find() and
+// names() are thread-safe.
+#ifndef VENT_PUB_CATALOG_H_
+#define VENT_PUB_CATALOG_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "vent/pub/publication.h"
+#include "yaml-cpp/yaml.h"
+
+namespace vent::pub {
+
+class Catalog {
+ public:
+  // `node` is the `publications` mapping; Null or undefined -> an empty
+  // catalog. Errors are InvalidArgument and start with the path of the
+  // offending key, e.g.
+  //   "publications.threadMessage.auth (line 7): missing; one of public, user,
+  //    authorizer is required"
+  static absl::StatusOr<std::shared_ptr<const Catalog>> FromYaml(
+      const YAML::Node& node);
+
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // nullptr if unknown. The pointer lives as long as the catalog.
+  const Publication* Find(absl::string_view name) const;
+  // Sorted.
+  std::vector<std::string> names() const;
+  std::size_t size() const { return pubs_.size(); }
+
+ private:
+  Catalog() = default;
+
+  absl::flat_hash_map<std::string, std::unique_ptr<const Publication>> pubs_;
+};
+
+}  // namespace vent::pub
+
+#endif  // VENT_PUB_CATALOG_H_

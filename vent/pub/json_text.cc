@@ -1,0 +1,231 @@
+#include "vent/pub/json_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+
+#include "boost/json/basic_parser_impl.hpp"
+
+namespace vent::pub {
+namespace {
+
+namespace json = boost::json;
+
+// A basic_parser handler that keeps nothing but the nesting depth and whether
+// the top-level value is falsy.
+class ScanHandler {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  bool falsy() const { return falsy_; }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return Enter(); }
+  bool on_array_end(std::size_t, json::error_code&) { return Leave(); }
+  bool on_object_begin(json::error_code&) { return Enter(); }
+  bool on_object_end(std::size_t, json::error_code&) { return Leave(); }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_string(json::string_view, std::size_t n, json::error_code&) {
+    return Top(n == 0);
+  }
+  bool on_key_part(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_key(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(int64_t i, json::string_view, json::error_code&) {
+    return Top(i == 0);
+  }
+  bool on_uint64(uint64_t u, json::string_view, json::error_code&) {
+    return Top(u == 0);
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    return Top(d == 0.0);
+  }
+  bool on_bool(bool b, json::error_code&) { return Top(!b); }
+  bool on_null(json::error_code&) { return Top(true); }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  bool Enter() {
+    ++depth_;
+    return true;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+  bool Top(bool falsy) {
+    if (depth_ == 0) falsy_ = falsy;
+    return true;
+  }
+
+  int depth_ = 0;
+  bool falsy_ = false;
+};
+
+json::parse_options ScanOptions() {
+  json::parse_options opt;
+  opt.max_depth = kMaxJsonDepth;
+  return opt;  // strict: no comments, no trailing commas, UTF-8 checked
+}
+
+}  // namespace
+
+JsonScan ScanJson(absl::string_view text) {
+  json::basic_parser<ScanHandler> parser(ScanOptions());
+  json::error_code ec;
+  std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+  JsonScan scan;
+  // write_some stops after the first value: trailing bytes make it invalid.
+  if (ec || n != text.size() || !parser.done()) return scan;
+  scan.valid = true;
+  scan.falsy = parser.handler().falsy();
+  return scan;
+}
+
+void AppendJsNumber(double d, std::string* out) {
+  if (d == 0.0) {  // also -0: String(-0) === "0"
+    out->push_back('0');
+    return;
+  }
+  // Shortest round-trip digits in scientific form: [-]d[.ddd]e(+|-)xx.
+  char buf[40];
+  auto res = std::to_chars(buf, buf + sizeof(buf), d,
+                           std::chars_format::scientific);
+  absl::string_view sci(buf, res.ptr - buf);
+  if (sci.front() == '-') {
+    out->push_back('-');
+    sci.remove_prefix(1);
+  }
+  std::size_t e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exp10 = std::atoi(std::string(sci.substr(e_pos + 1)).c_str());
+  // ECMA-262 Number::toString: value = 0.digits * 10^n.
+  const int k = static_cast<int>(digits.size());
+  const int n = exp10 + 1;
+  if (k <= n && n <= 21) {
+    out->append(digits);
+    out->append(n - k, '0');
+  } else if (0 < n && n <= 21) {
+    out->append(digits, 0, n);
+    out->push_back('.');
+    out->append(digits, n, std::string::npos);
+  } else if (-6 < n && n <= 0) {
+    out->append("0.");
+    out->append(-n, '0');
+    out->append(digits);
+  } else {
+    out->push_back(digits[0]);
+    if (k > 1) {
+      out->push_back('.');
+      out->append(digits, 1, std::string::npos);
+    }
+    out->push_back('e');
+    out->push_back(n - 1 < 0 ? '-' : '+');
+    out->append(std::to_string(std::abs(n - 1)));
+  }
+}
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  std::size_t run = 0;  // start of the pending run of bytes copied as-is
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    out->push_back('\\');
+    switch (c) {
+      case '"': out->push_back('"'); break;
+      case '\\': out->push_back('\\'); break;
+      case '\b': out->push_back('b'); break;
+      case '\f': out->push_back('f'); break;
+      case '\n': out->push_back('n'); break;
+      case '\r': out->push_back('r'); break;
+      case '\t': out->push_back('t'); break;
+      default:
+        out->append("u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+void AppendJsonValue(const boost::json::value& v, std::string* out) {
+  char buf[24];
+  switch (v.kind()) {
+    case json::kind::null:
+      out->append("null");
+      return;
+    case json::kind::bool_:
+      out->append(v.get_bool() ? "true" : "false");
+      return;
+    case json::kind::int64: {
+      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_int64());
+      out->append(buf, r.ptr - buf);
+      return;
+    }
+    case json::kind::uint64: {
+      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_uint64());
+      out->append(buf, r.ptr - buf);
+      return;
+    }
+    case json::kind::double_:
+      if (std::isfinite(v.get_double())) {
+        AppendJsNumber(v.get_double(), out);
+      } else {
+        out->append("null");
+      }
+      return;
+    case json::kind::string: {
+      const json::string& s = v.get_string();
+      AppendJsonString(absl::string_view(s.data(), s.size()), out);
+      return;
+    }
+    case json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const json::value& e : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonValue(e, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::kind::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const json::key_value_pair& kv : v.get_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(absl::string_view(kv.key().data(), kv.key().size()),
+                         out);
+        out->push_back(':');
+        AppendJsonValue(kv.value(), out);
+      }
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace vent::pub
