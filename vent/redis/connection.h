@@ -1,0 +1,128 @@
+// Internal: one Redis TCP connection that reconnects forever, shared by
+// Publisher and Subscriber (which derive from it).
+//
+// Session lifecycle (everything below runs on the io thread):
+//   resolve + connect + AUTH [user] password + SELECT db + CLIENT SETNAME,
+//   all bounded by options.connect_timeout  -> OnUp()
+//   replies -> OnReply() until the socket fails, a reply is late
+//   (command_timeout) or the derived class calls Drop()  -> OnDown(reason)
+//   -> backoff with jitter -> next session.
+// Shutdown() ends the loop for good; OnDown is not called after it.
+//
+// Lifetime: created with std::make_shared; every pending handler holds a
+// shared_ptr, so the object outlives its asynchronous operations.
+// Thread-safety: Start(), connected(), last_error() are thread-safe; the rest
+// is io-thread only.
+#ifndef VENT_REDIS_CONNECTION_H_
+#define VENT_REDIS_CONNECTION_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "vent/redis/options.h"
+#include "vent/redis/resp.h"
+
+namespace vent::redis::internal {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Connection(boost::asio::io_context& io, Options options, std::string role);
+  virtual ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Thread-safe. Starts the connect/reconnect loop (once; later calls no-op).
+  void Start();
+  bool connected() const { return connected_.load(std::memory_order_acquire); }
+  // The last connect/session error (OK before any); thread-safe.
+  absl::Status last_error() const;
+
+ protected:
+  // Handshake done; the session is up. May call Write().
+  virtual void OnUp() = 0;
+  // One complete reply. Returning an error drops the session.
+  virtual absl::Status OnReply(ReplyPtr reply) = 0;
+  // The session that was up is gone (`why` says why). Not called after
+  // Shutdown().
+  virtual void OnDown(const absl::Status& why) = 0;
+
+  // Queues bytes for the socket; everything queued while a write is in flight
+  // goes out in the next single write. No-op when the session is not up.
+  void Write(absl::string_view bytes);
+  // Declares that `n` replies are now owed; if the oldest owed reply is not
+  // answered within command_timeout, the session is dropped with
+  // DEADLINE_EXCEEDED. Answered() marks one owed reply as received.
+  void Expect(size_t n);
+  void Answered();
+  // Closes the session (if up) and reconnects after a backoff.
+  void Drop(absl::Status why);
+  // Closes for good. Idempotent.
+  void Shutdown();
+
+  bool session_up() const { return session_up_; }
+  bool shut_down() const { return shutdown_; }
+  const Options& options() const { return options_; }
+  boost::asio::io_context& io() { return io_; }
+  // Session counter; changes on every new session.
+  uint64_t session() const { return session_; }
+
+ private:
+  boost::asio::awaitable<void> Run();
+  boost::asio::awaitable<absl::Status> ConnectOnce();
+  boost::asio::awaitable<absl::Status> Handshake();
+  boost::asio::awaitable<void> ReadLoop(uint64_t session);
+  void StartWrite();
+  void ArmDeadline();
+  void SetLastError(const absl::Status& s);
+
+  boost::asio::io_context& io_;
+  const Options options_;
+  const std::string role_;  // "publisher" / "subscriber" for logs
+  std::atomic<bool> started_{false};
+  std::atomic<bool> connected_{false};
+  mutable absl::Mutex mu_;
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+
+  // io thread only.
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer backoff_timer_;
+  boost::asio::steady_timer deadline_timer_;
+  RespReader reader_;
+  bool session_up_ = false;
+  bool shutdown_ = false;
+  bool writing_ = false;
+  bool deadline_armed_ = false;
+  uint64_t session_ = 0;
+  uint64_t attempt_ = 0;
+  bool attempt_timed_out_ = false;
+  std::string out_;    // queued, not yet written
+  std::string wbuf_;   // being written
+  struct Owed {
+    size_t n;
+    Clock::time_point deadline;
+  };
+  std::deque<Owed> owed_;
+};
+
+// Maps a Redis -ERR reply to a status carrying Redis' message.
+absl::Status ErrorReplyToStatus(absl::string_view context, absl::string_view message);
+
+}  // namespace vent::redis::internal
+
+#endif  // VENT_REDIS_CONNECTION_H_

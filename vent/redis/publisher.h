@@ -1,0 +1,66 @@
+// Publisher: PUBLISH over one pipelined Redis connection.
+//
+// Threading: the connection is owned by `io`, which the caller runs on ONE
+// thread. Publish/Start/Stop/connected/pending/last_error are thread-safe and
+// never block; every callback runs on the io thread.
+//
+// Delivery contract: each Publish's `done` runs exactly once with
+//   OK(receivers)        the PUBLISH integer reply
+//   UNAVAILABLE          not connected now, stopped, or the connection was lost
+//                        before the reply (never a silent drop)
+//   RESOURCE_EXHAUSTED   max_pending (queued + in flight) reached
+//   DEADLINE_EXCEEDED    no reply within command_timeout (connection dropped)
+//   FAILED_PRECONDITION / PERMISSION_DENIED  Redis answered -ERR (its message)
+// Order: publishes are written in call order (per calling thread); everything
+// queued since the last write goes out in ONE write.
+//
+// Lifetime: destroy after Stop()'s `drained` ran, or with `io` stopped.
+#ifndef VENT_REDIS_PUBLISHER_H_
+#define VENT_REDIS_PUBLISHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "vent/redis/options.h"
+
+namespace vent::redis {
+namespace internal {
+class PublisherImpl;
+}
+
+class Publisher {
+ public:
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
+
+  Publisher(boost::asio::io_context& io, Options options);
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Connects (AUTH, SELECT, CLIENT SETNAME) and reconnects forever with
+  // backoff. Call once.
+  void Start();
+  void Publish(std::string channel, std::string message, Callback done);
+  bool connected() const;
+  // Publishes accepted and not yet answered.
+  size_t pending() const;
+  // Why the last connect failed / the connection dropped (OK when none).
+  absl::Status last_error() const;
+  // New publishes fail with UNAVAILABLE; already accepted ones are written and
+  // their replies awaited (bounded by command_timeout); then the connection
+  // closes and `drained` runs on the io thread. No reconnect afterwards.
+  void Stop(absl::AnyInvocable<void() &&> drained);
+
+ private:
+  std::shared_ptr<internal::PublisherImpl> impl_;
+};
+
+}  // namespace vent::redis
+
+#endif  // VENT_REDIS_PUBLISHER_H_
