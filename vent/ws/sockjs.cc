@@ -1,0 +1,204 @@
+#include "vent/ws/sockjs.h"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace vent::ws {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendU(std::string& out, uint32_t unit) {
+  const char buf[6] = {'\\',
+                       'u',
+                       kHex[(unit >> 12) & 0xF],
+                       kHex[(unit >> 8) & 0xF],
+                       kHex[(unit >> 4) & 0xF],
+                       kHex[unit & 0xF]};
+  out.append(buf, 6);
+}
+
+// True for bytes that cannot be copied through verbatim.
+inline bool IsSpecial(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+// Length of the well-formed UTF-8 sequence at p (0 if ill-formed), code point
+// in *cp.
+size_t DecodeUtf8(const unsigned char* p, const unsigned char* end,
+                  uint32_t* cp) {
+  const unsigned char c = p[0];
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    *cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    *cp = c & 0x0F;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    *cp = c & 0x07;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (static_cast<size_t>(end - p) < len || p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    *cp = (*cp << 6) | (p[i] & 0x3F);
+  }
+  return len;
+}
+
+bool SockJsEscapes(uint32_t cp) {
+  return (cp >= 0x200C && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+         (cp >= 0x2060 && cp <= 0x206F) || cp >= 0xFFF0;
+}
+
+// Appends `s` as a quoted JSON string. sockjs=true adds sockjs-node's extra
+// escapes.
+void AppendQuoted(std::string& out, absl::string_view s, bool sockjs) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* const end = p + s.size();
+  out.push_back('"');
+  while (p < end) {
+    const unsigned char* run = p;
+    while (p < end && !IsSpecial(*p)) ++p;
+    out.append(reinterpret_cast<const char*>(run), p - run);
+    if (p == end) break;
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      switch (c) {
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        default:
+          AppendU(out, c);
+      }
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t len = DecodeUtf8(p, end, &cp);
+    if (len == 0) {
+      if (sockjs) {
+        AppendU(out, 0xFFFD);
+      } else {
+        out.append("\xEF\xBF\xBD");
+      }
+      ++p;
+      continue;
+    }
+    if (sockjs && cp >= 0x10000) {
+      const uint32_t v = cp - 0x10000;
+      AppendU(out, 0xD800 | (v >> 10));
+      AppendU(out, 0xDC00 | (v & 0x3FF));
+    } else if (sockjs && SockJsEscapes(cp)) {
+      AppendU(out, cp);
+    } else {
+      out.append(reinterpret_cast<const char*>(p), len);
+    }
+    p += len;
+  }
+  out.push_back('"');
+}
+
+absl::Status Broken() {
+  return absl::InvalidArgumentError(kSockJsBrokenFraming);
+}
+
+bool IsSegment(absl::string_view s) {
+  return !s.empty() && s.find_first_of("/.") == absl::string_view::npos;
+}
+
+}  // namespace
+
+std::string InfoJson(uint32_t entropy) {
+  return absl::StrCat(
+      R"({"websocket":true,"origins":["*:*"],"cookie_needed":false,"entropy":)",
+      entropy, "}");
+}
+
+void AppendArrayFrame(std::string& out,
+                      std::span<const absl::string_view> messages) {
+  size_t estimate = 3;
+  for (absl::string_view m : messages) estimate += m.size() + m.size() / 8 + 3;
+  out.reserve(out.size() + estimate);
+  out.append("a[");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    AppendQuoted(out, messages[i], /*sockjs=*/true);
+  }
+  out.push_back(']');
+}
+
+std::string CloseFrame(uint16_t code, absl::string_view reason) {
+  std::string out = absl::StrCat("c[", code, ",");
+  AppendQuoted(out, reason, /*sockjs=*/false);
+  out.push_back(']');
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseClientFrame(
+    absl::string_view text) {
+  std::vector<std::string> result;
+  if (text.empty()) return result;
+  unsigned char scratch[4096];
+  boost::json::monotonic_resource mr(scratch, sizeof(scratch));
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(
+      boost::json::string_view(text.data(), text.size()), ec, &mr);
+  if (ec) return Broken();
+  if (const boost::json::string* s = v.if_string()) {
+    result.emplace_back(s->data(), s->size());
+    return result;
+  }
+  const boost::json::array* a = v.if_array();
+  if (a == nullptr) return Broken();
+  result.reserve(a->size());
+  for (const boost::json::value& e : *a) {
+    const boost::json::string* s = e.if_string();
+    if (s == nullptr) return Broken();
+    result.emplace_back(s->data(), s->size());
+  }
+  return result;
+}
+
+bool IsSockJsWebSocketPath(absl::string_view path) {
+  path = path.substr(0, path.find('?'));
+  if (!absl::ConsumePrefix(&path, "/sockjs/")) return false;
+  absl::ConsumeSuffix(&path, "/");
+  if (!absl::ConsumeSuffix(&path, "/websocket")) return false;
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos) return false;
+  return IsSegment(path.substr(0, slash)) && IsSegment(path.substr(slash + 1));
+}
+
+}  // namespace vent::ws
