@@ -1,0 +1,37 @@
+#include "bridge/context.h"
+
+namespace vent::bridge {
+
+BridgeMetrics::BridgeMetrics(metrics::Registry& r)
+    : connections(r.GetGauge("vent_bridge_connections", "Open WebSocket connections.")),
+      connections_total(r.GetCounter("vent_bridge_connections_total",
+                                     "WebSocket connections accepted (upgraded).")),
+      refused_connections(r.GetCounter("vent_bridge_refused_total",
+                                       "Connections or upgrades refused.", {{"reason", "limit"}})),
+      refused_origin(r.GetCounter("vent_bridge_refused_total",
+                                  "Connections or upgrades refused.", {{"reason", "origin"}})),
+      subscriptions(r.GetGauge("vent_bridge_subscriptions", "Active Vent subscriptions.")),
+      subs_ready(r.GetCounter("vent_bridge_subscriptions_total",
+                              "Subscriptions by outcome.", {{"outcome", "ready"}})),
+      subs_refused(r.GetCounter("vent_bridge_subscriptions_total",
+                                "Subscriptions by outcome.", {{"outcome", "refused"}})),
+      deliveries(r.GetCounter("vent_bridge_deliveries_total",
+                              "Vent frames queued to clients.")),
+      redis_messages(r.GetCounter("vent_bridge_redis_messages_total",
+                                  "Messages received from Redis.")),
+      redis_dropped(r.GetCounter("vent_bridge_redis_dropped_total",
+                                 "Redis messages dropped because a worker's backlog was full.")),
+      slow_closes(r.GetCounter("vent_bridge_closed_total", "Connections closed by the bridge.",
+                               {{"reason", "slow_client"}})),
+      protocol_closes(r.GetCounter("vent_bridge_closed_total",
+                                   "Connections closed by the bridge.", {{"reason", "protocol"}})),
+      heartbeat_closes(r.GetCounter("vent_bridge_closed_total",
+                                    "Connections closed by the bridge.", {{"reason", "timeout"}})),
+      ddp_errors(r.GetCounter("vent_bridge_ddp_errors_total",
+                              "DDP error replies sent for bad input.")),
+      bytes_out(r.GetCounter("vent_bridge_bytes_out_total", "Bytes written to clients.")),
+      redis_up(r.GetGauge("vent_bridge_redis_up", "1 when the Redis subscriber is connected.")),
+      redis_channels(r.GetGauge("vent_bridge_redis_channels",
+                                "Redis channels this bridge is subscribed to.")) {}
+
+}  // namespace vent::bridge

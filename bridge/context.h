@@ -1,0 +1,53 @@
+// State shared by every part of vent-bridge: read-only configuration and
+// thread-safe counters. Built in main() before any thread starts; immutable
+// afterwards except for the atomics and metric objects.
+#ifndef VENT_BRIDGE_CONTEXT_H_
+#define VENT_BRIDGE_CONTEXT_H_
+
+#include <atomic>
+#include <memory>
+
+#include "bridge/options.h"
+#include "vent/metrics/metrics.h"
+#include "vent/pub/catalog.h"
+
+namespace vent::bridge {
+
+class Hub;
+
+// Pointers into the Registry (owned by it). Updated lock-free from any thread.
+struct BridgeMetrics {
+  explicit BridgeMetrics(metrics::Registry& r);
+  metrics::Gauge* connections;
+  metrics::Counter* connections_total;
+  metrics::Counter* refused_connections;   // over max-connections / shutting down
+  metrics::Counter* refused_origin;        // Origin not allowed
+  metrics::Gauge* subscriptions;
+  metrics::Counter* subs_ready;
+  metrics::Counter* subs_refused;          // nosub with error
+  metrics::Counter* deliveries;            // Vent frames queued to clients
+  metrics::Counter* redis_messages;        // messages received from Redis
+  metrics::Counter* redis_dropped;         // dropped at a full worker backlog
+  metrics::Counter* slow_closes;           // clients closed with 4008
+  metrics::Counter* protocol_closes;       // closed for a WebSocket protocol error / too big
+  metrics::Counter* heartbeat_closes;      // closed for a missed pong / handshake timeout
+  metrics::Counter* ddp_errors;            // {"msg":"error"} replies
+  metrics::Counter* bytes_out;
+  metrics::Gauge* redis_up;
+  metrics::Gauge* redis_channels;
+};
+
+struct BridgeContext {
+  BridgeOptions options;
+  std::shared_ptr<const pub::Catalog> catalog;
+  metrics::Registry* registry = nullptr;
+  std::unique_ptr<BridgeMetrics> metrics;
+  Hub* hub = nullptr;
+  std::atomic<int64_t> open_connections{0};
+  std::atomic<bool> redis_up{false};
+  std::atomic<bool> shutting_down{false};
+};
+
+}  // namespace vent::bridge
+
+#endif  // VENT_BRIDGE_CONTEXT_H_

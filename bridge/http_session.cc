@@ -1,0 +1,221 @@
+#include "bridge/http_session.h"
+
+#include <fstream>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "bridge/static_files.h"
+#include "vent/base/log.h"
+#include "vent/ws/frame.h"
+#include "vent/ws/handshake.h"
+#include "vent/ws/sockjs.h"
+
+namespace vent::bridge {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr size_t kHeaderLimit = 8 * 1024;
+constexpr size_t kBodyLimit = 16 * 1024;
+
+absl::string_view Sv(beast::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot)
+      : worker_(worker), ctx_(worker.ctx()), stream_(std::move(socket)), slot_(std::move(slot)) {}
+
+  void Start() { DoRead(); }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kBodyLimit);
+    stream_.expires_after(absl::ToChronoMilliseconds(ctx_.options.handshake_timeout));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::eof || ec == asio::error::connection_reset) {
+      return Shutdown();
+    }
+    if (ec) {
+      // Oversized or malformed request: answer and close.
+      http::status st = (ec == http::error::header_limit || ec == http::error::body_limit)
+                            ? http::status::payload_too_large
+                            : http::status::bad_request;
+      return Respond(st, "text/plain", absl::StrCat(ec.message(), "\n"), false);
+    }
+    Route();
+  }
+
+  void Route() {
+    auto& req = parser_->get();
+    absl::string_view target = Sv(req.target());
+    absl::string_view path = target.substr(0, target.find('?'));
+    bool keep = req.keep_alive();
+    if (path == "/websocket" || path == "/websocket/" || path == "/sockjs/websocket" ||
+        path == "/sockjs/websocket/") {
+      return Upgrade(Transport::kRaw);
+    }
+    if (ws::IsSockJsWebSocketPath(path)) return Upgrade(Transport::kSockJs);
+    if (path == "/sockjs/info") return SockJsInfo(keep);
+    if (path == "/healthz") {
+      bool up = ctx_.redis_up.load();
+      return Respond(up ? http::status::ok : http::status::service_unavailable, "text/plain",
+                     up ? "ok\n" : "redis unavailable\n", keep);
+    }
+    if (path == "/metrics") {
+      return Respond(http::status::ok, "text/plain; version=0.0.4", ctx_.registry->Render(),
+                     keep);
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      return Respond(http::status::method_not_allowed, "text/plain", "method not allowed\n",
+                     keep);
+    }
+    auto file = ResolveStatic(ctx_.options.static_dir, path);
+    if (!file.ok()) return Respond(http::status::not_found, "text/plain", "not found\n", keep);
+    std::ifstream in(file->path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    Respond(http::status::ok, file->content_type, content.str(), keep,
+            req.method() == http::verb::head);
+  }
+
+  void SockJsInfo(bool keep) {
+    auto& req = parser_->get();
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->keep_alive(keep);
+    auto origin = req[http::field::origin];
+    res->set(http::field::access_control_allow_origin, origin.empty() ? "*" : origin);
+    if (!origin.empty()) res->set(http::field::access_control_allow_credentials, "true");
+    res->set(http::field::vary, "Origin");
+    res->set(http::field::cache_control,
+             "no-store, no-cache, no-transform, must-revalidate, max-age=0");
+    if (req.method() == http::verb::options) {
+      res->result(http::status::no_content);
+      res->set(http::field::access_control_allow_methods, "OPTIONS, GET");
+      res->set(http::field::access_control_max_age, "31536000");
+    } else {
+      res->result(http::status::ok);
+      res->set(http::field::content_type, "application/json; charset=UTF-8");
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      res->body() = ws::InfoJson(static_cast<uint32_t>(rng()));
+    }
+    res->prepare_payload();
+    Write(std::move(res));
+  }
+
+  void Respond(http::status status, absl::string_view type, std::string body, bool keep,
+               bool head = false) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "vent-bridge");
+    res->set(http::field::content_type, beast::string_view(type.data(), type.size()));
+    res->keep_alive(keep);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    if (head) res->body().clear();
+    Write(std::move(res));
+  }
+
+  void Write(std::shared_ptr<http::response<http::string_body>> res) {
+    bool keep = res->keep_alive();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+                        if (ec || !keep) return self->Shutdown();
+                        self->DoRead();
+                      });
+  }
+
+  void Shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  bool OriginAllowed(absl::string_view origin) const {
+    const auto& allowed = ctx_.options.allowed_origins;
+    if (allowed.empty() || origin.empty()) return true;
+    for (const std::string& a : allowed) {
+      if (a == "*" || absl::EqualsIgnoreCase(a, origin)) return true;
+    }
+    return false;
+  }
+
+  void Upgrade(Transport transport) {
+    auto& req = parser_->get();
+    if (req.method() != http::verb::get) {
+      return Respond(http::status::bad_request, "text/plain", "Not a valid websocket request",
+                     false);
+    }
+    if (req[http::field::upgrade].empty()) {
+      return Respond(http::status::bad_request, "text/plain", "Not a valid websocket request",
+                     false);
+    }
+    absl::Status valid = ws::ValidateUpgrade(
+        Sv(req[http::field::upgrade]), Sv(req[http::field::connection]),
+        Sv(req[http::field::sec_websocket_version]), Sv(req[http::field::sec_websocket_key]));
+    if (!valid.ok()) {
+      return Respond(http::status::bad_request, "text/plain", std::string(valid.message()),
+                     false);
+    }
+    absl::string_view origin = Sv(req[http::field::origin]);
+    if (!OriginAllowed(origin)) {
+      ctx_.metrics->refused_origin->Add();
+      VENT_LOG_INFO("websocket refused: origin not allowed", "origin", origin);
+      return Respond(http::status::forbidden, "text/plain", "Origin not allowed\n", false);
+    }
+    if (ctx_.shutting_down.load()) {
+      return Respond(http::status::service_unavailable, "text/plain", "shutting down\n", false);
+    }
+    std::string out = absl::StrCat(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ",
+        ws::AcceptKey(Sv(req[http::field::sec_websocket_key])), "\r\n\r\n");
+    if (transport == Transport::kSockJs) ws::AppendFrame(out, ws::Opcode::kText, "o");
+    ConnectionInfo info;
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) info.remote = absl::StrCat(remote.address().to_string(), ":", remote.port());
+    info.origin = std::string(origin);
+    info.user_agent = std::string(Sv(req[http::field::user_agent]));
+    info.forwarded_for = std::string(Sv(req["X-Forwarded-For"]));
+    std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    stream_.expires_never();
+    auto conn = std::make_shared<WsConnection>(worker_, stream_.release_socket(), transport,
+                                               std::move(slot_), std::move(info));
+    worker_.AddConnection(conn);
+    conn->Start(std::move(out), std::move(leftover));
+  }
+
+  Worker& worker_;
+  BridgeContext& ctx_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  ConnectionSlot slot_;
+};
+
+}  // namespace
+
+void StartHttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot) {
+  std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot))->Start();
+}
+
+}  // namespace vent::bridge

@@ -1,0 +1,80 @@
+#include "bridge/listener.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "bridge/http_session.h"
+#include "vent/base/log.h"
+
+namespace vent::bridge {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Listener::Listener(asio::io_context& io, std::vector<Worker*> workers, BridgeContext& ctx)
+    : io_(io), workers_(std::move(workers)), ctx_(ctx), acceptor_(io) {}
+
+absl::Status Listener::Listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen address \"", host, "\""));
+  tcp::endpoint ep(addr, port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(4096, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+uint16_t Listener::port() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+void Listener::Start() { DoAccept(); }
+
+void Listener::Stop() {
+  asio::post(io_, [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+void Listener::DoAccept() {
+  Worker* worker = workers_[next_++ % workers_.size()];
+  acceptor_.async_accept(worker->io(), [this, worker](boost::system::error_code ec,
+                                                      tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE and friends: log, keep accepting (the next accept may succeed).
+      VENT_LOG_WARN("accept failed", "error", ec.message());
+      DoAccept();
+      return;
+    }
+    int64_t open = ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    ConnectionSlot slot(&ctx_);
+    if (open > ctx_.options.max_connections || ctx_.shutting_down.load()) {
+      ctx_.metrics->refused_connections->Add();
+      static const char kBusy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+          "Content-Length: 20\r\nConnection: close\r\n\r\ntoo many connections";
+      boost::system::error_code wec;
+      socket.non_blocking(true, wec);
+      socket.write_some(asio::buffer(kBusy, sizeof(kBusy) - 1), wec);
+      socket.close(wec);
+    } else {
+      asio::post(worker->io(), [worker, socket = std::move(socket),
+                                slot = std::move(slot)]() mutable {
+        StartHttpSession(*worker, std::move(socket), std::move(slot));
+      });
+    }
+    DoAccept();
+  });
+}
+
+}  // namespace vent::bridge

@@ -1,0 +1,39 @@
+// Listener: accepts TCP connections on one io_context and hands each socket
+// to a worker, round-robin (the socket is created on the worker's
+// io_context). Enforces --max-connections: past it the client gets a short
+// HTTP 503 and is closed, counted in metrics.
+// Threading: the acceptor's io_context thread.
+#ifndef VENT_BRIDGE_LISTENER_H_
+#define VENT_BRIDGE_LISTENER_H_
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "absl/status/status.h"
+#include "bridge/worker.h"
+
+namespace vent::bridge {
+
+class Listener {
+ public:
+  Listener(boost::asio::io_context& io, std::vector<Worker*> workers, BridgeContext& ctx);
+  absl::Status Listen(const std::string& host, uint16_t port);
+  uint16_t port() const;  // the bound port (useful with port 0)
+  void Start();
+  void Stop();
+
+ private:
+  void DoAccept();
+
+  boost::asio::io_context& io_;
+  std::vector<Worker*> workers_;
+  BridgeContext& ctx_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  size_t next_ = 0;
+};
+
+}  // namespace vent::bridge
+
+#endif  // VENT_BRIDGE_LISTENER_H_

@@ -1,0 +1,128 @@
+// vent-bridge: serves Vent publications over DDP (WebSocket, SockJS) from
+// Redis pub/sub. See README.md for configuration and docs/.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "bridge/context.h"
+#include "bridge/hub.h"
+#include "bridge/listener.h"
+#include "bridge/options.h"
+#include "bridge/worker.h"
+#include "vent/base/log.h"
+#include "vent/config/options.h"
+#include "vent/metrics/metrics.h"
+#include "vent/pub/catalog.h"
+#include "vent/redis/url.h"
+
+namespace asio = boost::asio;
+
+namespace vent::bridge {
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::cerr << "vent-bridge: " << s.message() << "\n";
+  return 2;
+}
+
+int Run(int argc, char** argv) {
+  BridgeContext ctx;
+  config::OptionSet set("vent-bridge",
+                        "Serves Vent publications over DDP on WebSocket, fed from Redis.");
+  RegisterOptions(set, ctx.options);
+  auto parsed = set.Parse(argc, argv);
+  if (!parsed.ok()) return Fail(parsed.status());
+  if (parsed->help) {
+    std::cout << set.Help();
+    return 0;
+  }
+  const BridgeOptions& o = ctx.options;
+  if (auto s = log::SetLevel(o.log_level); !s.ok()) return Fail(s);
+  auto catalog = pub::Catalog::FromYaml(parsed->yaml ? parsed->yaml["publications"] : YAML::Node());
+  if (!catalog.ok()) return Fail(catalog.status());
+  ctx.catalog = *catalog;
+  auto endpoint = redis::ParseUrl(o.redis);
+  if (!endpoint.ok()) return Fail(endpoint.status());
+  std::string host;
+  uint16_t port;
+  if (auto s = SplitHostPort(o.listen, &host, &port); !s.ok()) return Fail(s);
+  if (o.max_message < 128 || o.max_outgoing < 1024 || o.max_subscriptions < 1 ||
+      o.max_connections < 1) {
+    return Fail(absl::InvalidArgumentError(
+        "limits too small: max-message >= 128, max-outgoing >= 1024, max-subscriptions >= 1, "
+        "max-connections >= 1"));
+  }
+
+  metrics::Registry registry;
+  metrics::RegisterProcessMetrics(registry);
+  ctx.registry = &registry;
+  ctx.metrics = std::make_unique<BridgeMetrics>(registry);
+
+  redis::Options ropts;
+  ropts.endpoint = *endpoint;
+  ropts.connect_timeout = o.redis_connect_timeout;
+  ropts.client_name = "vent-bridge";
+
+  asio::io_context redis_io(1);
+  auto redis_guard = asio::make_work_guard(redis_io);
+  Hub hub(redis_io, ropts, ctx);
+  ctx.hub = &hub;
+
+  int nworkers = o.workers > 0 ? static_cast<int>(o.workers)
+                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<Worker*> raw;
+  std::vector<HubListener*> listeners;
+  for (int i = 0; i < nworkers; ++i) {
+    workers.push_back(std::make_unique<Worker>(i, ctx));
+    raw.push_back(workers.back().get());
+    listeners.push_back(workers.back().get());
+  }
+  hub.SetListeners(listeners);
+
+  asio::io_context main_io(1);
+  Listener listener(main_io, raw, ctx);
+  if (auto s = listener.Listen(host, port); !s.ok()) return Fail(s);
+
+  hub.Start();
+  std::thread redis_thread([&] { redis_io.run(); });
+  for (auto& w : workers) w->Start();
+  listener.Start();
+  VENT_LOG_INFO("vent-bridge listening", "addr", absl::StrCat(host, ":", listener.port()),
+                "redis", endpoint->Redacted(), "workers", nworkers, "publications",
+                ctx.catalog->names().size(), "static_dir", o.static_dir);
+
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    VENT_LOG_INFO("shutting down", "signal", sig, "connections", ctx.open_connections.load());
+    ctx.shutting_down = true;
+    listener.Stop();
+  });
+  main_io.run();
+
+  // Close every connection with 1001 (clients reconnect elsewhere), then stop.
+  for (auto& w : workers) w->Stop();
+  hub.Stop();
+  redis_guard.reset();
+  redis_io.stop();
+  redis_thread.join();
+  VENT_LOG_INFO("vent-bridge stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace vent::bridge
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  return vent::bridge::Run(argc, argv);
+}

@@ -1,0 +1,55 @@
+#include "bridge/options.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace vent::bridge {
+
+void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
+  set.String("listen", &o.listen, "HTTP/WebSocket address (host:port)");
+  set.String("redis", &o.redis, "Redis URL redis://[:password@]host:port[/db]");
+  set.String("log-level", &o.log_level, "debug, info, warn or error");
+  set.String("static-dir", &o.static_dir, "Folder served at / (the demo); empty = none");
+  set.Int("workers", &o.workers, "Worker threads (each with its own event loop); 0 = one per core");
+  set.Int("max-connections", &o.max_connections,
+          "Open connections per bridge; past it new connections get HTTP 503");
+  set.Bytes("max-message", &o.max_message,
+            "Largest inbound WebSocket/DDP message; larger closes with 1009");
+  set.Int("max-subscriptions", &o.max_subscriptions,
+          "Subscriptions per connection; past it nosub 429");
+  set.Bytes("max-outgoing", &o.max_outgoing,
+            "Outgoing bytes queued per connection; past it the client is slow: close 4008");
+  set.Bytes("max-worker-backlog", &o.max_worker_backlog,
+            "Redis message bytes queued per worker; past it messages are dropped and counted");
+  set.Duration("heartbeat-interval", &o.heartbeat_interval,
+               "Server DDP ping after this much client silence; 0 disables");
+  set.Duration("heartbeat-timeout", &o.heartbeat_timeout, "Close if a ping is not answered in time");
+  set.Duration("handshake-timeout", &o.handshake_timeout,
+               "Close connections that have not finished HTTP + DDP connect in time");
+  set.Duration("sub-timeout", &o.sub_timeout,
+               "How long a sub waits for Redis to confirm SUBSCRIBE before nosub 503");
+  set.Duration("redis-connect-timeout", &o.redis_connect_timeout, "Redis connect timeout");
+  set.Duration("shutdown-timeout", &o.shutdown_timeout, "Grace period on SIGTERM");
+  set.List("allowed-origins", &o.allowed_origins,
+           "Origins allowed to open WebSockets (e.g. https://app.example.com); empty = any");
+  set.Section("publications", "Vent publications (see vent/pub/README.md)");
+}
+
+absl::Status SplitHostPort(const std::string& hostport, std::string* host, uint16_t* port) {
+  size_t colon = hostport.rfind(':');
+  uint32_t p = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(hostport.substr(colon + 1), &p) ||
+      p > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", hostport, "\" is not host:port (example: 127.0.0.1:3000)"));
+  }
+  *host = hostport.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (host->empty()) *host = "0.0.0.0";
+  *port = static_cast<uint16_t>(p);
+  return absl::OkStatus();
+}
+
+}  // namespace vent::bridge

@@ -1,0 +1,186 @@
+#include "bridge/worker.h"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "bridge/ws_connection.h"
+#include "vent/base/log.h"
+
+namespace vent::bridge {
+
+namespace asio = boost::asio;
+
+namespace {
+// The sweep checks heartbeats, handshake and subscription deadlines. It runs
+// often enough for the shortest configured timeout, within [10ms, 1s].
+absl::Duration SweepPeriod(const BridgeOptions& o) {
+  absl::Duration shortest = absl::Seconds(1);
+  for (absl::Duration d : {o.heartbeat_interval, o.heartbeat_timeout, o.handshake_timeout,
+                           o.sub_timeout}) {
+    if (d > absl::ZeroDuration()) shortest = std::min(shortest, d / 4);
+  }
+  return std::max(shortest, absl::Milliseconds(10));
+}
+}  // namespace
+
+Worker::Worker(int id, BridgeContext& ctx)
+    : id_(id),
+      ctx_(ctx),
+      guard_(asio::make_work_guard(io_)),
+      sweep_timer_(io_),
+      rx_(64 * 1024),
+      sweep_period_(SweepPeriod(ctx.options)) {}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Start() {
+  ArmSweep();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    sweep_timer_.cancel();
+    std::vector<std::shared_ptr<WsConnection>> all;
+    for (auto& [ptr, conn] : connections_) all.push_back(conn);
+    for (auto& c : all) c->Shutdown();
+    guard_.reset();
+  });
+  thread_.join();
+  connections_.clear();
+}
+
+void Worker::AddConnection(std::shared_ptr<WsConnection> conn) {
+  WsConnection* raw = conn.get();
+  connections_.emplace(raw, std::move(conn));
+}
+
+void Worker::RemoveConnection(WsConnection* conn) {
+  dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), conn), dirty_.end());
+  asio::post(io_, [this, conn] { connections_.erase(conn); });
+}
+
+void Worker::AddSubscription(Subscription* sub) {
+  for (const std::string& channel : sub->channels) {
+    ChannelState& st = channels_[channel];
+    st.subs.push_back(sub);
+    if (st.subs.size() == 1) {
+      st.generation = next_generation_++;
+      st.acked = false;
+      ctx_.hub->Subscribe(id_, channel, st.generation);
+    } else if (st.acked) {
+      ++sub->acked;
+    }
+  }
+}
+
+void Worker::RemoveSubscription(Subscription* sub) {
+  for (const std::string& channel : sub->channels) {
+    auto it = channels_.find(channel);
+    if (it == channels_.end()) continue;
+    auto& subs = it->second.subs;
+    subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
+    if (subs.empty()) {
+      channels_.erase(it);
+      ctx_.hub->Unsubscribe(id_, channel);
+    }
+  }
+}
+
+void Worker::MarkDirty(WsConnection* conn) {
+  if (conn->dirty()) return;
+  conn->set_dirty(true);
+  dirty_.push_back(conn);
+}
+
+void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t bytes) {
+  asio::post(io_, [this, batch = std::move(batch), bytes] {
+    std::vector<Transformed> cache;
+    for (const RedisMessage& msg : *batch) Deliver(msg, cache);
+    backlog_.fetch_sub(bytes, std::memory_order_relaxed);
+    FlushDirty();
+  });
+}
+
+void Worker::Deliver(const RedisMessage& msg, std::vector<Transformed>& cache) {
+  auto it = channels_.find(msg.channel);
+  if (it == channels_.end()) return;
+  cache.clear();
+  uint64_t delivered = 0;
+  for (Subscription* sub : it->second.subs) {
+    if (!sub->ready) continue;
+    Transformed* t = nullptr;
+    for (Transformed& c : cache) {
+      if (c.pub == sub->pub) {
+        t = &c;
+        break;
+      }
+    }
+    if (t == nullptr) {
+      t = &cache.emplace_back();
+      t->pub = sub->pub;
+      t->e = sub->pub->Transform(*msg.payload);
+    }
+    if (!t->e) continue;
+    sub->conn->QueueVent(*sub, *t);
+    ++delivered;
+  }
+  if (delivered) ctx_.metrics->deliveries->Add(delivered);
+}
+
+void Worker::FlushDirty() {
+  // Connections may terminate while flushing; they remove themselves from
+  // dirty_ (RemoveConnection), so iterate over a swapped copy.
+  std::vector<WsConnection*> dirty;
+  dirty.swap(dirty_);
+  for (WsConnection* c : dirty) {
+    c->set_dirty(false);
+  }
+  for (size_t i = 0; i < dirty.size(); ++i) {
+    auto found = connections_.find(dirty[i]);
+    if (found == connections_.end()) continue;
+    std::shared_ptr<WsConnection> keep = found->second;
+    keep->AfterFanOut();
+  }
+}
+
+void Worker::PostAck(const std::string& channel, uint64_t generation, absl::Status status) {
+  asio::post(io_, [this, channel, generation, status = std::move(status)] {
+    OnAck(channel, generation, status);
+    FlushDirty();
+  });
+}
+
+void Worker::OnAck(const std::string& channel, uint64_t generation, const absl::Status& status) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end() || it->second.generation != generation || it->second.acked) return;
+  if (!status.ok()) return;  // Stop(): the subscriptions time out or close.
+  it->second.acked = true;
+  // Copy: ready handling may not change the registry, but be defensive.
+  std::vector<Subscription*> subs = it->second.subs;
+  for (Subscription* sub : subs) {
+    if (sub->ready) continue;
+    if (++sub->acked == sub->channels.size()) sub->conn->OnSubscriptionAcked(sub->id);
+  }
+}
+
+void Worker::ArmSweep() {
+  sweep_timer_.expires_after(absl::ToChronoMilliseconds(sweep_period_));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    Sweep();
+    ArmSweep();
+  });
+}
+
+void Worker::Sweep() {
+  // Safe to iterate: terminating connections erase themselves one loop turn
+  // later (RemoveConnection posts), never during this loop.
+  absl::Time now = absl::Now();
+  for (auto& [ptr, conn] : connections_) conn->OnSweep(now);
+  FlushDirty();
+}
+
+}  // namespace vent::bridge

@@ -1,0 +1,423 @@
+#include "bridge/ws_connection.h"
+
+#include <array>
+
+#include <boost/asio/post.hpp>
+
+#include "vent/base/log.h"
+#include "vent/ddp/codec.h"
+#include "vent/ws/frame.h"
+#include "vent/ws/sockjs.h"
+
+namespace vent::bridge {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+ddp::SessionOptions MakeSessionOptions(const BridgeOptions& o) {
+  ddp::SessionOptions s;
+  s.heartbeat_interval = o.heartbeat_interval;
+  s.heartbeat_timeout = o.heartbeat_timeout;
+  s.max_subscriptions = static_cast<size_t>(o.max_subscriptions);
+  return s;
+}
+
+// The text of `s` as it appears inside a SockJS JSON string (no quotes).
+std::string SockJsEscape(absl::string_view s) {
+  std::string tmp;
+  std::array<absl::string_view, 1> one = {s};
+  ws::AppendArrayFrame(tmp, one);  // a["<escaped>"]
+  return tmp.substr(3, tmp.size() - 5);
+}
+
+bool WouldBlock(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+constexpr size_t kReadsPerWake = 16;       // fairness between connections
+constexpr size_t kKeepBufferBytes = 16 * 1024;
+constexpr absl::Duration kCloseLinger = absl::Seconds(2);
+
+}  // namespace
+
+ConnectionSlot::~ConnectionSlot() {
+  if (ctx_ != nullptr) ctx_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket, Transport transport,
+                           ConnectionSlot slot, ConnectionInfo info)
+    : worker_(worker),
+      ctx_(worker.ctx()),
+      socket_(std::move(socket)),
+      transport_(transport),
+      slot_(std::move(slot)),
+      info_(std::move(info)),
+      parser_(static_cast<size_t>(ctx_.options.max_message)),
+      session_(MakeSessionOptions(ctx_.options), this, absl::Now()),
+      handshake_deadline_(absl::Now() + ctx_.options.handshake_timeout) {}
+
+WsConnection::~WsConnection() = default;
+
+template <typename F>
+void WsConnection::Defer(F fn) {
+  asio::post(worker_.io(), [self = shared_from_this(), fn = std::move(fn)]() mutable {
+    if (self->closed_) return;
+    fn();
+    self->Flush();
+  });
+}
+
+void WsConnection::Start(std::string initial_out, std::string leftover) {
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  ctx_.metrics->connections->Add(1);
+  ctx_.metrics->connections_total->Add();
+  out_ = std::move(initial_out);
+  if (!leftover.empty()) {
+    std::vector<ws::Message> msgs;
+    auto err = parser_.Feed(leftover, &msgs);
+    for (ws::Message& m : msgs) {
+      if (closed_ || closing_) break;
+      HandleMessage(m);
+    }
+    if (err && !closing_) {
+      ctx_.metrics->protocol_closes->Add();
+      CloseWith(err->close_code, err->reason);
+    }
+  }
+  Flush();
+  if (!closed_) ArmRead();
+}
+
+void WsConnection::ArmRead() {
+  if (reading_ || closed_) return;
+  reading_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const error_code& ec) { self->OnReadable(ec); });
+}
+
+void WsConnection::OnReadable(const error_code& wait_ec) {
+  reading_ = false;
+  if (closed_) return;
+  if (wait_ec) {
+    Terminate("wait failed");
+    return;
+  }
+  std::vector<ws::Message> msgs;
+  for (size_t i = 0; i < kReadsPerWake && !closed_ && !closing_; ++i) {
+    error_code ec;
+    size_t n = socket_.read_some(asio::buffer(worker_.rx_buffer(), worker_.rx_size()), ec);
+    if (WouldBlock(ec)) break;
+    if (ec) {
+      Terminate(ec == asio::error::eof ? "peer closed" : "read failed");
+      return;
+    }
+    msgs.clear();
+    auto err = parser_.Feed(absl::string_view(worker_.rx_buffer(), n), &msgs);
+    for (ws::Message& m : msgs) {
+      if (closed_ || closing_) break;
+      HandleMessage(m);
+    }
+    if (closed_) return;
+    if (err && !closing_) {
+      ctx_.metrics->protocol_closes->Add();
+      VENT_LOG_DEBUG("websocket protocol error", "remote", info_.remote, "code",
+                     err->close_code, "reason", err->reason);
+      CloseWith(err->close_code, err->reason);
+    }
+    if (n < worker_.rx_size()) break;
+  }
+  if (closed_) return;
+  if (parser_.buffered_bytes() == 0) parser_.ShrinkToFit();
+  Flush();
+  if (!closed_) ArmRead();
+}
+
+void WsConnection::HandleMessage(ws::Message& msg) {
+  switch (msg.kind) {
+    case ws::Message::Kind::kText:
+      HandleText(msg.payload);
+      break;
+    case ws::Message::Kind::kBinary:
+      break;  // Meteor ignores binary frames.
+    case ws::Message::Kind::kPing:
+      ws::AppendFrame(out_, ws::Opcode::kPong, msg.payload);
+      worker_.MarkDirty(this);
+      break;
+    case ws::Message::Kind::kPong:
+      break;
+    case ws::Message::Kind::kClose:
+      CloseWith(msg.close_code == 0 ? 1000 : msg.close_code, "");
+      break;
+  }
+}
+
+void WsConnection::HandleText(absl::string_view text) {
+  absl::Time now = absl::Now();
+  if (transport_ == Transport::kRaw) {
+    session_.OnMessage(text, now);
+    return;
+  }
+  auto msgs = ws::ParseClientFrame(text);
+  if (!msgs.ok()) {
+    CloseWith(3000, "Broken framing.");
+    return;
+  }
+  for (const std::string& m : *msgs) {
+    if (closed_ || closing_) return;
+    session_.OnMessage(m, now);
+  }
+}
+
+void WsConnection::QueueText(absl::string_view payload) {
+  if (transport_ == Transport::kRaw) {
+    ws::AppendFrame(out_, ws::Opcode::kText, payload);
+  } else {
+    std::string framed;
+    std::array<absl::string_view, 1> one = {payload};
+    ws::AppendArrayFrame(framed, one);
+    ws::AppendFrame(out_, ws::Opcode::kText, framed);
+  }
+  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
+  worker_.MarkDirty(this);
+}
+
+void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
+  if (closed_ || closing_ || overflow_) return;
+  const std::string& e = *t.e;
+  if (transport_ == Transport::kRaw) {
+    ws::AppendFrameHeader(out_, ws::Opcode::kText, sub.prefix.size() + e.size() + 1);
+    out_.append(sub.prefix);
+    out_.append(e);
+    out_.push_back('}');
+  } else {
+    if (!t.sockjs_ready) {
+      t.sockjs_e = SockJsEscape(e);
+      t.sockjs_ready = true;
+    }
+    ws::AppendTextFrameParts(out_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
+  }
+  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
+  worker_.MarkDirty(this);
+}
+
+void WsConnection::AfterFanOut() {
+  if (closed_) return;
+  if (overflow_) {
+    ctx_.metrics->slow_closes->Add();
+    VENT_LOG_DEBUG("closing slow client", "remote", info_.remote, "queued_bytes",
+                   out_.size() - out_off_);
+    // Drop what is queued; tell the client why if the socket takes it.
+    out_.clear();
+    out_off_ = 0;
+    ws::AppendClose(out_, 4008, "slow client");
+    error_code ec;
+    socket_.write_some(asio::buffer(out_), ec);
+    Terminate("slow client");
+    return;
+  }
+  Flush();
+}
+
+void WsConnection::Flush() {
+  if (closed_ || write_waiting_) return;
+  if (overflow_) {
+    AfterFanOut();
+    return;
+  }
+  uint64_t written = 0;
+  while (out_off_ < out_.size()) {
+    error_code ec;
+    size_t n = socket_.write_some(
+        asio::buffer(out_.data() + out_off_, out_.size() - out_off_), ec);
+    if (WouldBlock(ec)) {
+      write_waiting_ = true;
+      socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                         [self = shared_from_this()](const error_code& ec) {
+                           self->OnWritable(ec);
+                         });
+      break;
+    }
+    if (ec) {
+      Terminate("write failed");
+      return;
+    }
+    out_off_ += n;
+    written += n;
+  }
+  if (written) ctx_.metrics->bytes_out->Add(written);
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+    if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
+    if (closing_) Terminate("closed");
+  } else if (out_off_ > kKeepBufferBytes && out_off_ * 2 > out_.size()) {
+    out_.erase(0, out_off_);
+    out_off_ = 0;
+  }
+}
+
+void WsConnection::OnWritable(const error_code& ec) {
+  write_waiting_ = false;
+  if (closed_) return;
+  if (ec) {
+    Terminate("wait failed");
+    return;
+  }
+  Flush();
+}
+
+void WsConnection::CloseWith(uint16_t code, absl::string_view reason) {
+  if (closing_ || closed_) return;
+  if (transport_ == Transport::kSockJs) {
+    ws::AppendFrame(out_, ws::Opcode::kText, ws::CloseFrame(code, reason));
+  }
+  ws::AppendClose(out_, code, reason);
+  closing_ = true;
+  close_deadline_ = absl::Now() + kCloseLinger;
+  worker_.MarkDirty(this);
+}
+
+void WsConnection::Terminate(const char* why) {
+  if (closed_) return;
+  closed_ = true;
+  int64_t ready = 0;
+  for (auto& [id, sub] : subs_) {
+    if (sub->ready) ++ready;
+    worker_.RemoveSubscription(sub.get());
+  }
+  subs_.clear();
+  ctx_.metrics->subscriptions->Add(-ready);
+  ctx_.metrics->connections->Add(-1);
+  error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  VENT_LOG_DEBUG("connection closed", "remote", info_.remote, "why", why);
+  worker_.RemoveConnection(this);
+}
+
+void WsConnection::Shutdown() {
+  CloseWith(1001, "server shutting down");
+  Flush();
+}
+
+void WsConnection::OnSweep(absl::Time now) {
+  if (closed_) return;
+  if (closing_) {
+    if (now >= close_deadline_) Terminate("close timeout");
+    return;
+  }
+  if (!session_.connected() && now >= handshake_deadline_) {
+    ctx_.metrics->heartbeat_closes->Add();
+    CloseWith(1008, "DDP connect timeout");
+    return;
+  }
+  if (now >= session_.NextDeadline()) session_.OnTick(now);
+  if (closing_ || closed_) return;
+  std::vector<std::string> expired;
+  for (auto& [id, sub] : subs_) {
+    if (!sub->ready && now >= sub->deadline) expired.push_back(id);
+  }
+  for (const std::string& id : expired) {
+    FailSubscription(id, 503, "Redis is unavailable, try again later");
+  }
+}
+
+void WsConnection::Send(std::string frame) {
+  if (closed_ || closing_) return;
+  QueueText(frame);
+}
+
+void WsConnection::Close(uint16_t ws_code, std::string reason) { CloseWith(ws_code, reason); }
+
+void WsConnection::FailSubscription(const std::string& id, int code, std::string reason) {
+  if (auto it = subs_.find(id); it != subs_.end()) {
+    worker_.RemoveSubscription(it->second.get());
+    subs_.erase(it);
+  }
+  ctx_.metrics->subs_refused->Add();
+  Defer([this, id, code, reason = std::move(reason)] {
+    session_.SubscriptionFailed(id, ddp::Error{code, reason, std::nullopt});
+  });
+}
+
+void WsConnection::StartSubscription(const ddp::SubRequest& req) {
+  if (closed_) return;
+  const pub::Publication* pub = ctx_.catalog->Find(req.name);
+  if (pub == nullptr) {
+    FailSubscription(req.id, 404, absl::StrCat("Subscription '", req.name, "' not found"));
+    return;
+  }
+  auto params = pub->ValidateParams(req.args);
+  if (!params.ok()) {
+    VENT_LOG_DEBUG("sub refused: bad params", "pub", req.name, "detail", params.status().message());
+    FailSubscription(req.id, 400, "Match failed");
+    return;
+  }
+  if (pub->needs_user() && user_id_.empty()) {
+    FailSubscription(req.id, 403, "You must be logged in to subscribe to this publication");
+    return;
+  }
+  if (pub->auth() == pub::Auth::kAuthorizer) {
+    FailSubscription(req.id, 403, "No authorizer is configured for this publication");
+    return;
+  }
+  auto channels = pub->Channels(*params, user_id_);
+  if (!channels.ok()) {
+    bool denied = absl::IsPermissionDenied(channels.status());
+    FailSubscription(req.id, denied ? 403 : 400,
+                     denied ? std::string(channels.status().message()) : "Match failed");
+    return;
+  }
+  auto sub = std::make_unique<Subscription>();
+  sub->conn = this;
+  sub->id = req.id;
+  sub->pub = pub;
+  sub->prefix = ddp::VentFramePrefix(req.rand, pub->name());
+  if (transport_ == Transport::kSockJs) sub->sockjs_prefix = SockJsEscape(sub->prefix);
+  for (std::string& c : *channels) {
+    if (std::find(sub->channels.begin(), sub->channels.end(), c) == sub->channels.end()) {
+      sub->channels.push_back(std::move(c));
+    }
+  }
+  sub->deadline = absl::Now() + ctx_.options.sub_timeout;
+  Subscription* raw = sub.get();
+  subs_[req.id] = std::move(sub);
+  worker_.AddSubscription(raw);
+  if (raw->acked == raw->channels.size()) {
+    std::string id = req.id;
+    Defer([this, id] { OnSubscriptionAcked(id); });
+  }
+}
+
+void WsConnection::OnSubscriptionAcked(const std::string& sub_id) {
+  auto it = subs_.find(sub_id);
+  if (it == subs_.end() || it->second->ready) return;
+  it->second->ready = true;
+  ctx_.metrics->subs_ready->Add();
+  ctx_.metrics->subscriptions->Add(1);
+  session_.SubscriptionReady(sub_id);
+}
+
+void WsConnection::StopSubscription(const std::string& id) {
+  auto it = subs_.find(id);
+  if (it == subs_.end()) return;
+  if (it->second->ready) ctx_.metrics->subscriptions->Add(-1);
+  worker_.RemoveSubscription(it->second.get());
+  subs_.erase(it);
+}
+
+void WsConnection::CallMethod(const ddp::MethodCall& call) {
+  std::string id = call.id;
+  std::string method = call.method;
+  Defer([this, id, method] {
+    session_.MethodDone(id, std::nullopt,
+                        ddp::Error{404, absl::StrCat("Method '", method, "' not found"),
+                                   std::nullopt});
+  });
+}
+
+}  // namespace vent::bridge
