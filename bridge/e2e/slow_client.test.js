@@ -1,0 +1,90 @@
+'use strict';
+// Slow consumers (architecture.md "Limits"): with --max-outgoing 64KiB, one
+// client that upgrades by hand, subscribes and then never reads is closed
+// (counted as vent_bridge_closed_total{reason="slow_client"}), while 100
+// ordinary clients on the same channel keep receiving every event in order.
+
+const assert = require('node:assert/strict');
+const {after, before, test} = require('node:test');
+
+const {startBridgeEnv} = require('./lib/bridge.js');
+const {MeteorClient} = require('./lib/meteor_client.js');
+const {textFrame, upgrade} = require('./lib/raw_socket.js');
+const {waitFor} = require('../../tests/js/lib/stack.js');
+
+const GOOD_CLIENTS = 100;
+const EVENT_BYTES = 4096;
+const MAX_EVENTS = 4000;
+
+let env;
+const clients = [];
+before(async () => {
+  env = await startBridgeEnv({bridgeArgs: ['--max-outgoing', '64KiB']});
+});
+after(async () => {
+  for (const c of clients) c.close();
+  if (env) await env.stop();
+});
+
+test('a client that stops reading is closed; 100 others receive every event', async () => {
+  const t = `slow${process.pid}`;
+  const ch = `threads::${t}::new_message`;
+  const good = [];
+  for (let i = 0; i < GOOD_CLIENTS; i++) {
+    const c = new MeteorClient(env.wsUrl('/websocket'), {clientPingMs: 0});
+    clients.push(c);
+    good.push(c);
+  }
+  await Promise.all(good.map((c) => c.connect()));
+  const subs = good.map((c) => c.subscribe('threadMessage', [{threadId: t}]));
+  await Promise.all(subs.map((s) => s.ready()));
+
+  // The slow client: WS upgrade by hand, connect + sub, read until ready, then stop reading.
+  const {sock, rest} = await upgrade(env.port, '/websocket');
+  let seen = rest.toString('latin1');
+  sock.write(textFrame('{"msg":"connect","version":"1","support":["1","pre2","pre1"]}'));
+  sock.write(textFrame(`{"msg":"sub","id":"slowSub000000001","name":"threadMessage","params":["slowRand000000001",{"threadId":"${t}"}]}`));
+  await new Promise((resolve, reject) => {
+    const check = () => { if (seen.includes('"msg":"ready"')) { sock.off('data', onData); sock.pause(); resolve(); } };
+    const onData = (chunk) => { seen += chunk.toString('latin1'); check(); };
+    sock.on('data', onData);
+    sock.once('close', () => reject(new Error('slow client closed before ready')));
+    check();
+  });
+  let slowClosed = false;
+  sock.once('close', () => { slowClosed = true; });
+
+  const slowBefore = await env.metric('vent_bridge_closed_total{reason="slow_client"}');
+  const pad = 'x'.repeat(EVENT_BYTES);
+  let sent = 0;
+  const t0 = Date.now();
+  while (sent < MAX_EVENTS) {
+    const batch = [];
+    for (let i = 0; i < 20; i++) batch.push(env.publish(ch, `{"seq":${sent++},"pad":"${pad}"}`));
+    await Promise.all(batch);
+    if ((await env.metric('vent_bridge_closed_total{reason="slow_client"}')) > slowBefore) break;
+    // Let the good clients drain so they are not slow themselves.
+    await waitFor(() => subs.every((s) => s.events.length >= sent - 200),
+        {timeoutMs: 20000, what: 'good clients to keep up'});
+  }
+  const slowAfter = await env.metric('vent_bridge_closed_total{reason="slow_client"}');
+  assert.equal(slowAfter, slowBefore + 1, `slow client not closed after ${sent} events of ${EVENT_BYTES} B`);
+  console.log(`# slow client closed after ${sent} events (${(sent * EVENT_BYTES / 1048576).toFixed(1)} MiB) in ${Date.now() - t0} ms`);
+
+  await env.publish(ch, `{"seq":${sent++},"marker":true}`);
+  await Promise.all(subs.map((s) => s.waitEvents(sent, {timeoutMs: 30000})));
+  for (const [i, s] of subs.entries()) {
+    assert.equal(s.events.length, sent, `client ${i}`);
+    for (let k = 0; k < sent; k++) {
+      if (s.events[k].seq !== k) assert.fail(`client ${i}: event ${k} has seq ${s.events[k].seq}`);
+    }
+  }
+  assert.ok(good.every((c) => c.isOpen), 'a good client was closed');
+
+  // The slow socket is really gone: once we read again, it ends.
+  sock.resume();
+  sock.on('data', () => {});
+  await waitFor(() => slowClosed, {timeoutMs: 10000, what: 'slow socket to close'});
+  const m = await env.metrics();
+  assert.equal(m.get('vent_bridge_connections'), GOOD_CLIENTS);
+});
