@@ -50,6 +50,7 @@ absl::StatusOr<std::vector<std::string>> StringList(absl::string_view path,
 absl::Status CheckKeys(absl::string_view path, const YAML::Node& node,
                        std::initializer_list<absl::string_view> allowed,
                        absl::string_view allowed_text) {
+  std::vector<std::string> seen;
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {
       return Error(path, kv.first, "keys must be strings");
@@ -60,6 +61,10 @@ absl::Status CheckKeys(absl::string_view path, const YAML::Node& node,
                    absl::StrCat("unknown key '", key, "' (allowed: ",
                                 allowed_text, ")"));
     }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return Error(path, kv.first, absl::StrCat("key '", key, "' is repeated"));
+    }
+    seen.push_back(key);
   }
   return absl::OkStatus();
 }
@@ -76,6 +81,12 @@ absl::StatusOr<std::vector<ParamDecl>> ParseParams(const std::string& path,
     if (!kv.first.IsScalar()) return Error(path, kv.first, "keys must be strings");
     ParamDecl decl;
     decl.name = kv.first.Scalar();
+    for (const ParamDecl& d : out) {
+      if (d.name == decl.name) {
+        return Error(path, kv.first,
+                     absl::StrCat("param '", decl.name, "' is declared twice"));
+      }
+    }
     const std::string ppath = absl::StrCat(path, ".", decl.name);
     const YAML::Node& spec = kv.second;
     if (!spec.IsMap()) {

@@ -211,6 +211,26 @@ publications:
               HasSubstr("name must be"));
 }
 
+TEST(Catalog, RepeatedKeysAreRefused) {
+  EXPECT_THAT(LoadError(R"(
+publications:
+  p: { channels: [x], auth: public }
+  p: { channels: [y], auth: public }
+)"),
+              HasSubstr("publications.p (line 4): is declared twice"));
+  EXPECT_THAT(
+      LoadError("publications:\n  p: { channels: [x], auth: public, auth: user }\n"),
+      HasSubstr("key 'auth' is repeated"));
+  EXPECT_THAT(LoadError(R"(
+publications:
+  p:
+    params: { a: {}, a: { type: integer } }
+    channels: ["{a}"]
+    auth: public
+)"),
+              HasSubstr("param 'a' is declared twice"));
+}
+
 TEST(Catalog, FieldsNullMeansNoProjection) {
   auto c = Load("publications:\n  p: { channels: [x], auth: public, fields: }\n");
   ASSERT_TRUE(c.ok()) << c.status();
