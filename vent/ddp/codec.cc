@@ -141,11 +141,12 @@ bool IsTruthy(const boost::json::value& v) {
 ParseResult ParseClientMessage(absl::string_view text,
                                const CodecOptions& options) {
   boost::json::parse_options parse_options;
-  parse_options.max_depth = static_cast<size_t>(std::max(options.max_json_depth, 1));
+  parse_options.max_depth =
+      static_cast<size_t>(std::max(options.max_json_depth, 1));
   boost::system::error_code ec;
-  boost::json::value raw = boost::json::parse(
-      boost::json::string_view(text.data(), text.size()), ec,
-      boost::json::storage_ptr(), parse_options);
+  boost::json::value raw =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec,
+                         boost::json::storage_ptr(), parse_options);
   if (ec || !(raw.is_object() || raw.is_array())) {
     return ErrorReply{
         WriteError("Bad request", nullptr, options.max_offending_echo)};

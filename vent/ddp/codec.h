@@ -5,9 +5,11 @@
 // ddp-server rules (see docs ddp-vent-wire.md §3, §5, §6, §7):
 //
 //  * invalid JSON, JSON nested deeper than max_json_depth, or a JSON value
-//    that is neither object nor array  -> ErrorReply {"msg":"error","reason":"Bad request"}
+//    that is neither object nor array  -> ErrorReply
+//    {"msg":"error","reason":"Bad request"}
 //  * an object/array whose `msg` is missing or falsy (JS truthiness)
-//                                        -> ErrorReply "Bad request" + offendingMessage
+//                                        -> ErrorReply "Bad request" +
+//                                        offendingMessage
 //  * otherwise a ClientMessage. Field validation of sub/unsub/method yields a
 //    MalformedMessage (the session decides whether "Must connect first"
 //    takes precedence, as Meteor does).
@@ -43,7 +45,7 @@ namespace vent::ddp {
 inline constexpr absl::string_view kSupportedVersions[] = {"1", "pre2", "pre1"};
 
 struct CodecOptions {
-  int max_json_depth = 64;          // nesting of arrays/objects; 64 allowed
+  int max_json_depth = 64;           // nesting of arrays/objects; 64 allowed
   size_t max_offending_echo = 1024;  // bytes of offendingMessage JSON
 };
 

@@ -49,21 +49,26 @@ TEST(CodecTest, MissingOrFalsyMsgEchoesMessage) {
             R"({"msg":"error","reason":"Bad request","offendingMessage":{}})");
   EXPECT_EQ(Reply("[1]"),
             R"({"msg":"error","reason":"Bad request","offendingMessage":[1]})");
-  EXPECT_EQ(Reply(R"({"foo":1})"),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})");
-  EXPECT_EQ(Reply(R"({"msg":""})"),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":""}})");
-  EXPECT_EQ(Reply(R"({"msg":0})"),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":0}})");
-  EXPECT_EQ(Reply(R"({"msg":null})"),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":null}})");
-  EXPECT_EQ(Reply(R"({"msg":false})"),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":false}})");
+  EXPECT_EQ(
+      Reply(R"({"foo":1})"),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})");
+  EXPECT_EQ(
+      Reply(R"({"msg":""})"),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":""}})");
+  EXPECT_EQ(
+      Reply(R"({"msg":0})"),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":0}})");
+  EXPECT_EQ(
+      Reply(R"({"msg":null})"),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":null}})");
+  EXPECT_EQ(
+      Reply(R"({"msg":false})"),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":false}})");
 }
 
 TEST(CodecTest, DepthLimit) {
   const std::string ok = std::string(63, '[') + std::string(63, ']');
-  const std::string deep64 = R"({"msg":)" + ok + "}";  // 64 levels
+  const std::string deep64 = R"({"msg":)" + ok + "}";    // 64 levels
   const std::string deep65 = R"({"msg":[)" + ok + "]}";  // 65 levels
   EXPECT_TRUE(std::holds_alternative<ClientMessage>(Parse(deep64)));
   EXPECT_EQ(Reply(deep65), kBad);
@@ -72,8 +77,9 @@ TEST(CodecTest, DepthLimit) {
 
 TEST(CodecTest, OffendingEchoCap) {
   EXPECT_EQ(Reply(R"({"foo":1})", CodecOptions{.max_offending_echo = 8}), kBad);
-  EXPECT_EQ(Reply(R"({"foo":1})", CodecOptions{.max_offending_echo = 9}),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})");
+  EXPECT_EQ(
+      Reply(R"({"foo":1})", CodecOptions{.max_offending_echo = 9}),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})");
 }
 
 TEST(CodecTest, Connect) {
@@ -86,10 +92,18 @@ TEST(CodecTest, Connect) {
 
 TEST(CodecTest, ConnectNotWellFormed) {
   EXPECT_FALSE(Body<ConnectMessage>(R"({"msg":"connect"})").well_formed);
-  EXPECT_FALSE(Body<ConnectMessage>(R"({"msg":"connect","version":1,"support":["1"]})").well_formed);
-  EXPECT_FALSE(Body<ConnectMessage>(R"({"msg":"connect","version":"1","support":"1"})").well_formed);
-  EXPECT_FALSE(Body<ConnectMessage>(R"({"msg":"connect","version":"1","support":["1",2]})").well_formed);
-  EXPECT_FALSE(Body<ConnectMessage>(R"({"msg":"connect","version":"1","support":["pre1"]})").well_formed);
+  EXPECT_FALSE(
+      Body<ConnectMessage>(R"({"msg":"connect","version":1,"support":["1"]})")
+          .well_formed);
+  EXPECT_FALSE(
+      Body<ConnectMessage>(R"({"msg":"connect","version":"1","support":"1"})")
+          .well_formed);
+  EXPECT_FALSE(Body<ConnectMessage>(
+                   R"({"msg":"connect","version":"1","support":["1",2]})")
+                   .well_formed);
+  EXPECT_FALSE(Body<ConnectMessage>(
+                   R"({"msg":"connect","version":"1","support":["pre1"]})")
+                   .well_formed);
 }
 
 VersionDecision Negotiate(absl::string_view text) {
@@ -129,17 +143,20 @@ TEST(CodecTest, Sub) {
       R"({"msg":"sub","id":"a7","name":"threadMessage","params":["kJ",{"threadId":"t1"}]})");
   EXPECT_EQ(s.id, "a7");
   EXPECT_EQ(s.name, "threadMessage");
-  EXPECT_EQ(s.params, boost::json::parse(R"(["kJ",{"threadId":"t1"}])").as_array());
-  EXPECT_TRUE(Body<SubMessage>(R"({"msg":"sub","id":"a","name":"n"})").params.empty());
+  EXPECT_EQ(s.params,
+            boost::json::parse(R"(["kJ",{"threadId":"t1"}])").as_array());
+  EXPECT_TRUE(
+      Body<SubMessage>(R"({"msg":"sub","id":"a","name":"n"})").params.empty());
 }
 
 TEST(CodecTest, MalformedSub) {
-  for (const char* text : {R"({"msg":"sub","id":1,"name":"n"})",
-                           R"({"msg":"sub","name":"n"})",
-                           R"({"msg":"sub","id":"a","name":5})",
-                           R"({"msg":"sub","id":"a","name":"n","params":{}})",
-                           R"({"msg":"sub","id":"a","name":"n","params":null})"}) {
-    EXPECT_EQ(Body<MalformedMessage>(text).reason, "Malformed subscription") << text;
+  for (const char* text :
+       {R"({"msg":"sub","id":1,"name":"n"})", R"({"msg":"sub","name":"n"})",
+        R"({"msg":"sub","id":"a","name":5})",
+        R"({"msg":"sub","id":"a","name":"n","params":{}})",
+        R"({"msg":"sub","id":"a","name":"n","params":null})"}) {
+    EXPECT_EQ(Body<MalformedMessage>(text).reason, "Malformed subscription")
+        << text;
   }
 }
 
@@ -159,15 +176,19 @@ TEST(CodecTest, Method) {
   EXPECT_EQ(m.method, "login");
   EXPECT_EQ(m.params, boost::json::parse(R"([{"resume":"t"}])").as_array());
   EXPECT_EQ(m.random_seed, "s");
-  EXPECT_TRUE(Body<MethodMessage>(R"({"msg":"method","id":"1","method":"m"})").params.empty());
+  EXPECT_TRUE(Body<MethodMessage>(R"({"msg":"method","id":"1","method":"m"})")
+                  .params.empty());
 }
 
 TEST(CodecTest, MalformedMethod) {
-  for (const char* text : {R"({"msg":"method","id":1,"method":"m"})",
-                           R"({"msg":"method","id":"1"})",
-                           R"({"msg":"method","id":"1","method":"m","params":"x"})",
-                           R"({"msg":"method","id":"1","method":"m","randomSeed":3})"}) {
-    EXPECT_EQ(Body<MalformedMessage>(text).reason, "Malformed method invocation") << text;
+  for (const char* text :
+       {R"({"msg":"method","id":1,"method":"m"})",
+        R"({"msg":"method","id":"1"})",
+        R"({"msg":"method","id":"1","method":"m","params":"x"})",
+        R"({"msg":"method","id":"1","method":"m","randomSeed":3})"}) {
+    EXPECT_EQ(Body<MalformedMessage>(text).reason,
+              "Malformed method invocation")
+        << text;
   }
 }
 
@@ -181,7 +202,8 @@ TEST(CodecTest, UnknownMessages) {
 TEST(CodecTest, RawKeepsTheParsedMessage) {
   ParseResult r = Parse(R"({"msg":"foo","a":[1,2]})");
   ASSERT_TRUE(std::holds_alternative<ClientMessage>(r));
-  EXPECT_EQ(std::get<ClientMessage>(r).raw, boost::json::parse(R"({"msg":"foo","a":[1,2]})"));
+  EXPECT_EQ(std::get<ClientMessage>(r).raw,
+            boost::json::parse(R"({"msg":"foo","a":[1,2]})"));
 }
 
 TEST(CodecTest, Truthiness) {

@@ -14,7 +14,8 @@
 namespace vent::ddp {
 namespace {
 
-constexpr int64_t kMaxSafeInteger = int64_t{1} << 53;  // JS Number.MAX_SAFE_INTEGER + 1
+constexpr int64_t kMaxSafeInteger = int64_t{1}
+                                    << 53;  // JS Number.MAX_SAFE_INTEGER + 1
 
 template <typename Int>
 void AppendInt(std::string* out, Int v) {
@@ -71,13 +72,27 @@ void AppendJsonString(std::string* out, absl::string_view s) {
     out->append(s.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         out->append("\\u00");
         out->push_back(kHex[c >> 4]);
@@ -103,8 +118,8 @@ void AppendJsonNumber(std::string* out, double d) {
   }
   // Shortest round-trip digits, then laid out per ECMAScript Number::toString.
   char buf[40];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d,
-                           std::chars_format::scientific);
+  auto res =
+      std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
   const absl::string_view sci(buf, res.ptr - buf);  // "d[.ddd]e[+-]XX"
   const size_t e_pos = sci.find('e');
   std::string digits;
@@ -188,8 +203,8 @@ void AppendJson(std::string* out, const boost::json::value& v) {
       for (const boost::json::key_value_pair& kv : v.get_object()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJsonString(out, absl::string_view(kv.key().data(),
-                                                kv.key().size()));
+        AppendJsonString(out,
+                         absl::string_view(kv.key().data(), kv.key().size()));
         out->push_back(':');
         AppendJson(out, kv.value());
       }

@@ -8,7 +8,9 @@
 namespace vent::ddp {
 namespace {
 
-std::string Reserialize(const char* json) { return ToJson(boost::json::parse(json)); }
+std::string Reserialize(const char* json) {
+  return ToJson(boost::json::parse(json));
+}
 
 std::string Number(double d) {
   std::string out;
@@ -44,10 +46,11 @@ TEST(MessagesTest, MeteorErrorStringCodeAndDetails) {
   e.details = boost::json::parse(R"({"timeToReset":1500})");
   std::string out;
   AppendMeteorError(&out, e);
-  EXPECT_EQ(out,
-            R"({"isClientSafe":true,"error":"too-many-requests","reason":"Slow down",)"
-            R"("details":{"timeToReset":1500},"message":"Slow down [too-many-requests]",)"
-            R"("errorType":"Meteor.Error"})");
+  EXPECT_EQ(
+      out,
+      R"({"isClientSafe":true,"error":"too-many-requests","reason":"Slow down",)"
+      R"("details":{"timeToReset":1500},"message":"Slow down [too-many-requests]",)"
+      R"("errorType":"Meteor.Error"})");
 }
 
 TEST(MessagesTest, MeteorErrorWithoutReason) {
@@ -67,24 +70,28 @@ TEST(MessagesTest, ResultVariants) {
   EXPECT_EQ(WriteResult("3", &null_result, nullptr),
             R"({"msg":"result","id":"3","result":null})");
   const Error e = MakeError(404, "Method 'x' not found");
-  EXPECT_EQ(WriteResult("3", nullptr, &e),
-            R"({"msg":"result","id":"3","error":{"isClientSafe":true,"error":404,)"
-            R"("reason":"Method 'x' not found","message":"Method 'x' not found [404]",)"
-            R"("errorType":"Meteor.Error"}})");
+  EXPECT_EQ(
+      WriteResult("3", nullptr, &e),
+      R"({"msg":"result","id":"3","error":{"isClientSafe":true,"error":404,)"
+      R"("reason":"Method 'x' not found","message":"Method 'x' not found [404]",)"
+      R"("errorType":"Meteor.Error"}})");
 }
 
 TEST(MessagesTest, ErrorWithAndWithoutOffendingMessage) {
   EXPECT_EQ(WriteError("Bad request", nullptr, 1024),
             R"({"msg":"error","reason":"Bad request"})");
   const boost::json::value m = boost::json::parse(R"({"msg":"foo"})");
-  EXPECT_EQ(WriteError("Bad request", &m, 1024),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})");
+  EXPECT_EQ(
+      WriteError("Bad request", &m, 1024),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})");
 }
 
 TEST(MessagesTest, OffendingMessageSizeCap) {
-  const boost::json::value m = boost::json::parse(R"({"msg":"foo"})");  // 13 bytes
-  EXPECT_EQ(WriteError("Bad request", &m, 13),
-            R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})");
+  const boost::json::value m =
+      boost::json::parse(R"({"msg":"foo"})");  // 13 bytes
+  EXPECT_EQ(
+      WriteError("Bad request", &m, 13),
+      R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})");
   EXPECT_EQ(WriteError("Bad request", &m, 12),
             R"({"msg":"error","reason":"Bad request"})");
 }
@@ -114,23 +121,28 @@ TEST(MessagesTest, NumbersMatchJavaScript) {
   EXPECT_EQ(Number(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(Number(123e-20), "1.23e-18");
   EXPECT_EQ(Number(1.0 / 0.0), "null");
-  EXPECT_EQ(Reserialize("[1e400,-0,1.0,12345678901234567890,-9007199254740993,"
-                        "9007199254740992]"),
-            "[null,0,1,12345678901234567000,-9007199254740992,9007199254740992]");
+  EXPECT_EQ(
+      Reserialize("[1e400,-0,1.0,12345678901234567890,-9007199254740993,"
+                  "9007199254740992]"),
+      "[null,0,1,12345678901234567000,-9007199254740992,9007199254740992]");
 }
 
 TEST(MessagesTest, RoundTripKeepsKeyOrderAndDropsWhitespace) {
-  EXPECT_EQ(Reserialize(R"( { "z" : 1 , "a" : [ true , false , null ] , "m" : { } } )"),
+  EXPECT_EQ(Reserialize(
+                R"( { "z" : 1 , "a" : [ true , false , null ] , "m" : { } } )"),
             R"({"z":1,"a":[true,false,null],"m":{}})");
 }
 
 TEST(MessagesTest, VentFramePrefixIsByteExact) {
-  const std::string prefix = VentFramePrefix("kJ2mK3yWq9bZ8cXfT", "threadMessage");
-  EXPECT_EQ(prefix,
-            R"({"msg":"changed","__vent":"1","id":"kJ2mK3yWq9bZ8cXfT.threadMessage","e":)");
+  const std::string prefix =
+      VentFramePrefix("kJ2mK3yWq9bZ8cXfT", "threadMessage");
+  EXPECT_EQ(
+      prefix,
+      R"({"msg":"changed","__vent":"1","id":"kJ2mK3yWq9bZ8cXfT.threadMessage","e":)");
   EXPECT_EQ(prefix.substr(0, 28), R"({"msg":"changed","__vent":"1)");
-  EXPECT_EQ(prefix + R"({"text":"Hello!"})" + "}",
-            R"({"msg":"changed","__vent":"1","id":"kJ2mK3yWq9bZ8cXfT.threadMessage","e":{"text":"Hello!"}})");
+  EXPECT_EQ(
+      prefix + R"({"text":"Hello!"})" + "}",
+      R"({"msg":"changed","__vent":"1","id":"kJ2mK3yWq9bZ8cXfT.threadMessage","e":{"text":"Hello!"}})");
 }
 
 TEST(MessagesTest, VentFramePrefixEscapesId) {

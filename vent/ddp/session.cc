@@ -25,7 +25,8 @@ Session::Session(SessionOptions options, SessionHost* host, absl::Time now)
       host_(host) {}
 
 bool Session::heartbeat_enabled() const {
-  return version_ != "pre1" && options_.heartbeat_interval > absl::ZeroDuration();
+  return version_ != "pre1" &&
+         options_.heartbeat_interval > absl::ZeroDuration();
 }
 
 void Session::Send(std::string frame) {

@@ -3,8 +3,8 @@
 // The per-connection DDP state machine, with no I/O: the bridge feeds it
 // inbound text messages and clock ticks, and it answers through a SessionHost.
 //
-//   kAwaitingConnect --connect ok--> kConnected --failed/heartbeat timeout--> kClosed
-//   kAwaitingConnect --connect bad (failed)--> kClosed
+//   kAwaitingConnect --connect ok--> kConnected --failed/heartbeat timeout-->
+//   kClosed kAwaitingConnect --connect bad (failed)--> kClosed
 //
 // Behaviour (docs ddp-vent-wire.md §3-§7, architecture.md "Limits"):
 //  * Handshake: versions "1", "pre2", "pre1"; `failed` then host->Close for
@@ -62,7 +62,8 @@
 namespace vent::ddp {
 
 struct SessionOptions {
-  absl::Duration heartbeat_interval = absl::Seconds(15);  // 0 disables server pings
+  absl::Duration heartbeat_interval =
+      absl::Seconds(15);  // 0 disables server pings
   absl::Duration heartbeat_timeout = absl::Seconds(15);
   size_t max_subscriptions = 1024;
   int max_json_depth = 64;
@@ -167,7 +168,8 @@ class Session {
 
   // Heartbeat (valid while connected and heartbeat_enabled()).
   absl::Time next_heartbeat_check_ = absl::InfiniteFuture();
-  absl::Time ping_deadline_ = absl::InfiniteFuture();  // Future => no ping outstanding
+  absl::Time ping_deadline_ =
+      absl::InfiniteFuture();  // Future => no ping outstanding
   bool seen_message_ = false;
 
   absl::flat_hash_map<std::string, ActiveSub> subs_;

@@ -31,7 +31,9 @@ class FakeHost : public SessionHost {
     started.push_back(req);
     if (on_start) on_start(req);
   }
-  void StopSubscription(const std::string& id) override { stopped.push_back(id); }
+  void StopSubscription(const std::string& id) override {
+    stopped.push_back(id);
+  }
   void CallMethod(const MethodCall& call) override { calls.push_back(call); }
 
   // Returns and clears the frames sent so far.
@@ -51,7 +53,8 @@ class FakeHost : public SessionHost {
   std::function<void(const SubRequest&)> on_start;
 };
 
-constexpr char kConnect[] = R"({"msg":"connect","version":"1","support":["1","pre2","pre1"]})";
+constexpr char kConnect[] =
+    R"({"msg":"connect","version":"1","support":["1","pre2","pre1"]})";
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 
 class SessionTest : public ::testing::Test {
@@ -95,12 +98,15 @@ TEST_F(SessionTest, ConnectSendsConnectedWithRandomId) {
   EXPECT_EQ(session_.version(), "1");
   const std::string& sid = session_.session_id();
   ASSERT_EQ(sid.size(), 17u);
-  EXPECT_EQ(sid.find_first_not_of(std::string(kRandomIdAlphabet)), std::string::npos);
-  EXPECT_THAT(host_.Take(), ElementsAre(R"({"msg":"connected","session":")" + sid + R"("})"));
+  EXPECT_EQ(sid.find_first_not_of(std::string(kRandomIdAlphabet)),
+            std::string::npos);
+  EXPECT_THAT(host_.Take(),
+              ElementsAre(R"({"msg":"connected","session":")" + sid + R"("})"));
 }
 
 TEST_F(SessionTest, SessionFieldIsIgnored) {
-  Feed(R"({"msg":"connect","session":"N7ghTzKq4pAoYwE3x","version":"1","support":["1"]})");
+  Feed(
+      R"({"msg":"connect","session":"N7ghTzKq4pAoYwE3x","version":"1","support":["1"]})");
   EXPECT_TRUE(session_.connected());
   EXPECT_NE(session_.session_id(), "N7ghTzKq4pAoYwE3x");
 }
@@ -112,8 +118,9 @@ TEST_F(SessionTest, Pre2Accepted) {
 }
 
 TEST_F(SessionTest, VersionMismatchFailsAndCloses) {
-  EXPECT_THAT(Feed(R"({"msg":"connect","version":"pre1","support":["1","pre1"]})"),
-              ElementsAre(R"({"msg":"failed","version":"1"})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"connect","version":"pre1","support":["1","pre1"]})"),
+      ElementsAre(R"({"msg":"failed","version":"1"})"));
   EXPECT_TRUE(host_.closed);
   EXPECT_EQ(host_.close_code, 1000);
   EXPECT_EQ(session_.state(), Session::State::kClosed);
@@ -141,7 +148,9 @@ TEST_F(SessionTest, BadConnectFails) {
 
 TEST_F(SessionTest, PipelinedSubBeforeConnectedIsHonoured) {
   session_.OnMessage(kConnect, now_);
-  session_.OnMessage(R"({"msg":"method","id":"1","method":"login","params":[{"resume":"t"}]})", now_);
+  session_.OnMessage(
+      R"({"msg":"method","id":"1","method":"login","params":[{"resume":"t"}]})",
+      now_);
   Sub("s1", "rand1");
   ASSERT_EQ(host_.sent.size(), 1u);
   EXPECT_THAT(host_.sent[0], ::testing::StartsWith(R"({"msg":"connected")"));
@@ -155,47 +164,86 @@ TEST_F(SessionTest, PipelinedSubBeforeConnectedIsHonoured) {
 // ---- §7 bad input, byte-exact ----
 
 TEST_F(SessionTest, BadInputBeforeConnect) {
-  EXPECT_THAT(Feed("{oops"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed("5"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed("{}"), ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{}})"));
-  EXPECT_THAT(Feed(R"({"msg":"ping"})"),
-              ElementsAre(R"({"msg":"error","reason":"Must connect first","offendingMessage":{"msg":"ping"}})"));
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":5})"),
-              ElementsAre(R"({"msg":"error","reason":"Must connect first","offendingMessage":{"msg":"sub","id":5}})"));
+  EXPECT_THAT(Feed("{oops"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(Feed("5"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(
+      Feed("{}"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"ping"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Must connect first","offendingMessage":{"msg":"ping"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"sub","id":5})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Must connect first","offendingMessage":{"msg":"sub","id":5}})"));
   EXPECT_FALSE(host_.closed);
   EXPECT_FALSE(session_.connected());
 }
 
 TEST_F(SessionTest, BadInputAfterConnect) {
   Connect();
-  EXPECT_THAT(Feed("{oops"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed("5"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed(R"("x")"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed("null"), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
-  EXPECT_THAT(Feed("{}"), ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{}})"));
-  EXPECT_THAT(Feed("[1]"), ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":[1]})"));
-  EXPECT_THAT(Feed(R"({"foo":1})"),
-              ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})"));
-  EXPECT_THAT(Feed(kConnect),
-              ElementsAre(std::string(R"({"msg":"error","reason":"Already connected","offendingMessage":)") +
-                          kConnect + "}"));
-  EXPECT_THAT(Feed(R"({"msg":"foo"})"),
-              ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})"));
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":1,"name":"n"})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed subscription","offendingMessage":{"msg":"sub","id":1,"name":"n"}})"));
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":"a","name":"n","params":{}})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed subscription","offendingMessage":{"msg":"sub","id":"a","name":"n","params":{}}})"));
-  EXPECT_THAT(Feed(R"({"msg":"method","id":1,"method":"m"})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":1,"method":"m"}})"));
-  EXPECT_THAT(Feed(R"({"msg":"method","id":"1","method":"m","params":5})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":"1","method":"m","params":5}})"));
-  EXPECT_THAT(Feed(R"({"msg":"method","id":"1","method":"m","randomSeed":5})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":"1","method":"m","randomSeed":5}})"));
+  EXPECT_THAT(Feed("{oops"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(Feed("5"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(Feed(R"("x")"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(Feed("null"),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  EXPECT_THAT(
+      Feed("{}"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{}})"));
+  EXPECT_THAT(
+      Feed("[1]"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":[1]})"));
+  EXPECT_THAT(
+      Feed(R"({"foo":1})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{"foo":1}})"));
+  EXPECT_THAT(
+      Feed(kConnect),
+      ElementsAre(
+          std::string(
+              R"({"msg":"error","reason":"Already connected","offendingMessage":)") +
+          kConnect + "}"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"foo"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"foo"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"sub","id":1,"name":"n"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed subscription","offendingMessage":{"msg":"sub","id":1,"name":"n"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"sub","id":"a","name":"n","params":{}})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed subscription","offendingMessage":{"msg":"sub","id":"a","name":"n","params":{}}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"method","id":1,"method":"m"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":1,"method":"m"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"method","id":"1","method":"m","params":5})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":"1","method":"m","params":5}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"method","id":"1","method":"m","randomSeed":5})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed method invocation","offendingMessage":{"msg":"method","id":"1","method":"m","randomSeed":5}})"));
   EXPECT_THAT(Feed(R"({"msg":"unsub"})"), ElementsAre(R"({"msg":"nosub"})"));
-  EXPECT_THAT(Feed(R"({"msg":"unsub","id":5})"),
-              ElementsAre(R"({"msg":"error","reason":"Malformed unsubscription","offendingMessage":{"msg":"unsub","id":5}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"unsub","id":5})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Malformed unsubscription","offendingMessage":{"msg":"unsub","id":5}})"));
   // Never wedged: the session still works.
-  EXPECT_THAT(Feed(R"({"msg":"ping","id":"p"})"), ElementsAre(R"({"msg":"pong","id":"p"})"));
+  EXPECT_THAT(Feed(R"({"msg":"ping","id":"p"})"),
+              ElementsAre(R"({"msg":"pong","id":"p"})"));
   EXPECT_THAT(host_.started, IsEmpty());
   EXPECT_THAT(host_.calls, IsEmpty());
   EXPECT_FALSE(host_.closed);
@@ -203,35 +251,45 @@ TEST_F(SessionTest, BadInputAfterConnect) {
 
 TEST_F(SessionTest, DepthLimitIsBadRequest) {
   Connect();
-  const std::string deep = R"({"msg":"method","id":"1","method":"m","params":)" +
-                           std::string(70, '[') + std::string(70, ']') + "}";
-  EXPECT_THAT(Feed(deep), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  const std::string deep =
+      R"({"msg":"method","id":"1","method":"m","params":)" +
+      std::string(70, '[') + std::string(70, ']') + "}";
+  EXPECT_THAT(Feed(deep),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
   EXPECT_FALSE(host_.closed);
 }
 
 TEST_F(SessionTest, LargeOffendingMessageNotEchoed) {
   Connect();
-  const std::string big = R"({"msg":"foo","pad":")" + std::string(1100, 'x') + R"("})";
-  EXPECT_THAT(Feed(big), ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
+  const std::string big =
+      R"({"msg":"foo","pad":")" + std::string(1100, 'x') + R"("})";
+  EXPECT_THAT(Feed(big),
+              ElementsAre(R"({"msg":"error","reason":"Bad request"})"));
 }
 
 // ---- ping / pong ----
 
 TEST_F(SessionTest, PingAnswered) {
   Connect();
-  EXPECT_THAT(Feed(R"({"msg":"ping","id":"abc"})"), ElementsAre(R"({"msg":"pong","id":"abc"})"));
+  EXPECT_THAT(Feed(R"({"msg":"ping","id":"abc"})"),
+              ElementsAre(R"({"msg":"pong","id":"abc"})"));
   EXPECT_THAT(Feed(R"({"msg":"ping"})"), ElementsAre(R"({"msg":"pong"})"));
-  EXPECT_THAT(Feed(R"({"msg":"ping","id":7})"), ElementsAre(R"({"msg":"pong"})"));
+  EXPECT_THAT(Feed(R"({"msg":"ping","id":7})"),
+              ElementsAre(R"({"msg":"pong"})"));
   EXPECT_THAT(Feed(R"({"msg":"pong"})"), IsEmpty());
 }
 
 TEST_F(SessionTest, Pre1PingIsBadRequestAndNoHeartbeat) {
   Connect(R"({"msg":"connect","version":"pre1","support":["pre1"]})");
   EXPECT_EQ(session_.version(), "pre1");
-  EXPECT_THAT(Feed(R"({"msg":"ping"})"),
-              ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"ping"}})"));
-  EXPECT_THAT(Feed(R"({"msg":"pong"})"),
-              ElementsAre(R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"pong"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"ping"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"ping"}})"));
+  EXPECT_THAT(
+      Feed(R"({"msg":"pong"})"),
+      ElementsAre(
+          R"({"msg":"error","reason":"Bad request","offendingMessage":{"msg":"pong"}})"));
   EXPECT_EQ(session_.NextDeadline(), absl::InfiniteFuture());
 }
 
@@ -294,7 +352,8 @@ TEST_F(SessionTest, NoPingWhileClientTalks) {
   Connect();
   for (int s = 1; s <= 120; ++s) {
     AdvanceTo(kT0 + absl::Seconds(s));
-    Feed(R"({"msg":"sub","id":"x","name":"p","params":["r"]})");  // ignored after first
+    Feed(R"({"msg":"sub","id":"x","name":"p","params":["r"]})");  // ignored
+                                                                  // after first
   }
   EXPECT_FALSE(host_.closed);
   host_.Take();
@@ -317,7 +376,8 @@ TEST_F(SessionTest, OutgoingTrafficDoesNotSuppressPing) {
 
 TEST_F(SessionTest, HeartbeatDisabled) {
   FakeHost host;
-  Session session(SessionOptions{.heartbeat_interval = absl::ZeroDuration()}, &host, kT0);
+  Session session(SessionOptions{.heartbeat_interval = absl::ZeroDuration()},
+                  &host, kT0);
   session.OnMessage(kConnect, kT0);
   EXPECT_EQ(session.NextDeadline(), absl::InfiniteFuture());
   session.OnTick(kT0 + absl::Hours(1));
@@ -349,19 +409,23 @@ TEST_F(SessionTest, LateTickDoesNotBurst) {
 
 TEST_F(SessionTest, SubReadyUnsubNosub) {
   Connect();
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":"a7","name":"threadMessage","params":["kJ",{"threadId":"t1"}]})"),
-              IsEmpty());
+  EXPECT_THAT(
+      Feed(
+          R"({"msg":"sub","id":"a7","name":"threadMessage","params":["kJ",{"threadId":"t1"}]})"),
+      IsEmpty());
   ASSERT_EQ(host_.started.size(), 1u);
   EXPECT_EQ(host_.started[0].id, "a7");
   EXPECT_EQ(host_.started[0].name, "threadMessage");
   EXPECT_EQ(host_.started[0].rand, "kJ");
-  EXPECT_EQ(host_.started[0].args, boost::json::parse(R"([{"threadId":"t1"}])").as_array());
+  EXPECT_EQ(host_.started[0].args,
+            boost::json::parse(R"([{"threadId":"t1"}])").as_array());
   EXPECT_TRUE(session_.is_active("a7"));
   ASSERT_NE(session_.subscription("a7"), nullptr);
   EXPECT_EQ(session_.subscription("a7")->rand, "kJ");
   session_.SubscriptionReady("a7");
   EXPECT_THAT(host_.Take(), ElementsAre(R"({"msg":"ready","subs":["a7"]})"));
-  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"a7"})"), ElementsAre(R"({"msg":"nosub","id":"a7"})"));
+  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"a7"})"),
+              ElementsAre(R"({"msg":"nosub","id":"a7"})"));
   EXPECT_THAT(host_.stopped, ElementsAre("a7"));
   EXPECT_FALSE(session_.is_active("a7"));
   EXPECT_EQ(session_.subscription_count(), 0u);
@@ -378,14 +442,16 @@ TEST_F(SessionTest, ReadyAfterUnsubSuppressed) {
 
 TEST_F(SessionTest, UnsubUnknownIdStillNosub) {
   Connect();
-  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"never"})"), ElementsAre(R"({"msg":"nosub","id":"never"})"));
+  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"never"})"),
+              ElementsAre(R"({"msg":"nosub","id":"never"})"));
   EXPECT_THAT(host_.stopped, IsEmpty());
 }
 
 TEST_F(SessionTest, DuplicateSubIgnored) {
   Connect();
   Sub("s1");
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":"s1","name":"pub","params":["r9"]})"), IsEmpty());
+  EXPECT_THAT(Feed(R"({"msg":"sub","id":"s1","name":"pub","params":["r9"]})"),
+              IsEmpty());
   EXPECT_EQ(host_.started.size(), 1u);
   EXPECT_EQ(session_.subscription_count(), 1u);
 }
@@ -403,25 +469,31 @@ TEST_F(SessionTest, ResubAfterUnsubStartsAgain) {
 TEST_F(SessionTest, SubscriptionFailedSendsNosubWithErrorAndForgets) {
   Connect();
   Sub("s1");
-  session_.SubscriptionFailed("s1", MakeError(404, "Subscription 'pub' not found"));
-  EXPECT_THAT(host_.Take(),
-              ElementsAre(R"({"msg":"nosub","id":"s1","error":{"isClientSafe":true,"error":404,"reason":"Subscription 'pub' not found","message":"Subscription 'pub' not found [404]","errorType":"Meteor.Error"}})"));
+  session_.SubscriptionFailed("s1",
+                              MakeError(404, "Subscription 'pub' not found"));
+  EXPECT_THAT(
+      host_.Take(),
+      ElementsAre(
+          R"({"msg":"nosub","id":"s1","error":{"isClientSafe":true,"error":404,"reason":"Subscription 'pub' not found","message":"Subscription 'pub' not found [404]","errorType":"Meteor.Error"}})"));
   EXPECT_FALSE(session_.is_active("s1"));
   session_.SubscriptionReady("s1");
   EXPECT_THAT(host_.Take(), IsEmpty());
   // unsub afterwards: nosub again, but no StopSubscription.
-  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"s1"})"), ElementsAre(R"({"msg":"nosub","id":"s1"})"));
+  EXPECT_THAT(Feed(R"({"msg":"unsub","id":"s1"})"),
+              ElementsAre(R"({"msg":"nosub","id":"s1"})"));
   EXPECT_THAT(host_.stopped, IsEmpty());
 }
 
 TEST_F(SessionTest, HostMayFailSynchronously) {
   Connect();
   host_.on_start = [&](const SubRequest& req) {
-    session_.SubscriptionFailed(req.id, MakeError(404, "Subscription '" + req.name + "' not found"));
+    session_.SubscriptionFailed(
+        req.id, MakeError(404, "Subscription '" + req.name + "' not found"));
   };
   Sub("s1");
   ASSERT_EQ(host_.sent.size(), 1u);
-  EXPECT_THAT(host_.sent[0], ::testing::StartsWith(R"({"msg":"nosub","id":"s1","error":{)"));
+  EXPECT_THAT(host_.sent[0],
+              ::testing::StartsWith(R"({"msg":"nosub","id":"s1","error":{)"));
   EXPECT_FALSE(session_.is_active("s1"));
 }
 
@@ -435,9 +507,11 @@ TEST_F(SessionTest, RandValidation) {
               ElementsAre(R"({"msg":"nosub","id":"b",)" + match_failed));
   EXPECT_THAT(Feed(R"({"msg":"sub","id":"c","name":"p","params":[5]})"),
               ElementsAre(R"({"msg":"nosub","id":"c",)" + match_failed));
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":"d","name":"p","params":[")" + std::string(129, 'r') + R"("]})"),
+  EXPECT_THAT(Feed(R"({"msg":"sub","id":"d","name":"p","params":[")" +
+                   std::string(129, 'r') + R"("]})"),
               ElementsAre(R"({"msg":"nosub","id":"d",)" + match_failed));
-  EXPECT_THAT(Feed(R"({"msg":"sub","id":"e","name":"p","params":[")" + std::string(128, 'r') + R"("]})"),
+  EXPECT_THAT(Feed(R"({"msg":"sub","id":"e","name":"p","params":[")" +
+                   std::string(128, 'r') + R"("]})"),
               IsEmpty());
   EXPECT_EQ(host_.started.size(), 1u);
 }
@@ -448,10 +522,14 @@ TEST_F(SessionTest, SubscriptionLimit) {
   session.OnMessage(kConnect, kT0);
   host.Take();
   for (const char* id : {"a", "b", "c"}) {
-    session.OnMessage(std::string(R"({"msg":"sub","id":")") + id + R"(","name":"p","params":["r"]})", kT0);
+    session.OnMessage(std::string(R"({"msg":"sub","id":")") + id +
+                          R"(","name":"p","params":["r"]})",
+                      kT0);
   }
-  EXPECT_THAT(host.Take(),
-              ElementsAre(R"({"msg":"nosub","id":"c","error":{"isClientSafe":true,"error":429,"reason":"Too many subscriptions","message":"Too many subscriptions [429]","errorType":"Meteor.Error"}})"));
+  EXPECT_THAT(
+      host.Take(),
+      ElementsAre(
+          R"({"msg":"nosub","id":"c","error":{"isClientSafe":true,"error":429,"reason":"Too many subscriptions","message":"Too many subscriptions [429]","errorType":"Meteor.Error"}})"));
   EXPECT_EQ(host.started.size(), 2u);
   EXPECT_FALSE(host.closed);
   // Freeing a slot allows a new sub.
@@ -480,15 +558,22 @@ TEST_F(SessionTest, RepeatedReadyAllowed) {
 
 TEST_F(SessionTest, MethodResultSendsUpdatedThenResult) {
   Connect();
-  EXPECT_THAT(Feed(R"({"msg":"method","id":"1","method":"login","params":[{"resume":"tok"}],"randomSeed":"s"})"),
-              IsEmpty());
+  EXPECT_THAT(
+      Feed(
+          R"({"msg":"method","id":"1","method":"login","params":[{"resume":"tok"}],"randomSeed":"s"})"),
+      IsEmpty());
   ASSERT_EQ(host_.calls.size(), 1u);
   EXPECT_EQ(host_.calls[0].id, "1");
   EXPECT_EQ(host_.calls[0].method, "login");
-  EXPECT_EQ(host_.calls[0].params, boost::json::parse(R"([{"resume":"tok"}])").as_array());
-  session_.MethodDone("1", boost::json::parse(R"({"id":"u1","token":"tok"})"), std::nullopt);
-  EXPECT_THAT(host_.Take(), ElementsAre(R"({"msg":"updated","methods":["1"]})",
-                                        R"({"msg":"result","id":"1","result":{"id":"u1","token":"tok"}})"));
+  EXPECT_EQ(host_.calls[0].params,
+            boost::json::parse(R"([{"resume":"tok"}])").as_array());
+  session_.MethodDone("1", boost::json::parse(R"({"id":"u1","token":"tok"})"),
+                      std::nullopt);
+  EXPECT_THAT(
+      host_.Take(),
+      ElementsAre(
+          R"({"msg":"updated","methods":["1"]})",
+          R"({"msg":"result","id":"1","result":{"id":"u1","token":"tok"}})"));
 }
 
 TEST_F(SessionTest, MethodWithoutResult) {
@@ -503,10 +588,13 @@ TEST_F(SessionTest, MethodWithoutResult) {
 TEST_F(SessionTest, MethodErrorSendsResultThenUpdated) {
   Connect();
   Feed(R"({"msg":"method","id":"3","method":"x"})");
-  session_.MethodDone("3", std::nullopt, MakeError(404, "Method 'x' not found"));
-  EXPECT_THAT(host_.Take(),
-              ElementsAre(R"({"msg":"result","id":"3","error":{"isClientSafe":true,"error":404,"reason":"Method 'x' not found","message":"Method 'x' not found [404]","errorType":"Meteor.Error"}})",
-                          R"({"msg":"updated","methods":["3"]})"));
+  session_.MethodDone("3", std::nullopt,
+                      MakeError(404, "Method 'x' not found"));
+  EXPECT_THAT(
+      host_.Take(),
+      ElementsAre(
+          R"({"msg":"result","id":"3","error":{"isClientSafe":true,"error":404,"reason":"Method 'x' not found","message":"Method 'x' not found [404]","errorType":"Meteor.Error"}})",
+          R"({"msg":"updated","methods":["3"]})"));
 }
 
 TEST_F(SessionTest, DuplicateAndUnknownMethodDoneIgnored) {
