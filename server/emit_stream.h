@@ -1,0 +1,75 @@
+// EmitStream: client-streaming emit with flow control.
+//
+// At most `window` publishes of one call are in flight; the next StartRead is
+// issued only while under it, so a fast client is slowed by gRPC's own flow
+// control instead of growing a buffer here. The reply (published, receivers)
+// is sent after the client half-closed and every publish was answered. The
+// first bad event or failed publish stops reading; the call ends with that
+// error once the in-flight publishes are answered, and the message says how
+// many events were published.
+//
+// Lifetime: gRPC owns the reactor; it deletes itself in OnDone, which can only
+// come after Finish. Finish is called with no publish in flight and as the
+// last action of the last thread inside the reactor (active_ == 0), so no
+// thread touches the reactor after it.
+// Thread-safety: read completions (gRPC threads) and publish completions (io
+// thread) meet under mu_.
+#ifndef VENT_SERVER_EMIT_STREAM_H_
+#define VENT_SERVER_EMIT_STREAM_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/emitter.h"
+#include "vent/v1/vent.pb.h"
+
+namespace vent::server {
+
+class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitRequest> {
+ public:
+  EmitStreamReactor(grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response,
+                    Emitter* emitter, size_t window);
+
+  void OnReadDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override { delete this; }
+
+ private:
+  void OnPublished(Emitter::Outcome o);
+  // Handles one read event (publishes it). Called with mu_ held and active_
+  // counted; returns with mu_ held.
+  void HandleEventLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stops reading and records the call's error (the first one wins).
+  void FailLocked(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True (and a StartRead is due) when reading may continue.
+  bool ShouldReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every entry point ends here: drops this thread's activity count, and when
+  // it was the last one and the call is complete, calls Finish. Must be the
+  // last use of `this` by the caller.
+  void Leave() ABSL_UNLOCK_FUNCTION(mu_);
+
+  grpc::CallbackServerContext* const ctx_;
+  v1::EmitStreamResponse* const response_;
+  Emitter* const emitter_;
+  const size_t window_;
+  const Principal* who_ = nullptr;
+  v1::EmitRequest request_;  // the read buffer
+
+  absl::Mutex mu_;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;    // a StartRead is outstanding
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // half-close, error or cancel
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads inside a method of this
+
+  size_t inflight_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t published_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t receivers_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_EMIT_STREAM_H_

@@ -1,0 +1,134 @@
+#include "server/emitter.h"
+
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "vent/base/status_macros.h"
+#include "vent/event/event_id.h"
+
+namespace vent::server {
+
+Emitter::Emitter(EmitterOptions options, EventSink* sink, const ApiKeys* keys,
+                 ServerMetrics* metrics, IdempotencyCache::Clock clock)
+    : options_(std::move(options)),
+      sink_(sink),
+      keys_(keys),
+      metrics_(metrics),
+      idempotency_(options_.idempotency_window, options_.idempotency_max_keys,
+                   std::move(clock)) {}
+
+absl::StatusOr<const Principal*> Emitter::Authenticate(
+    const grpc::CallbackServerContext* ctx) const {
+  if (!keys_->enabled()) return nullptr;
+  std::optional<absl::string_view> header;
+  const auto& md = ctx->client_metadata();
+  if (auto it = md.find("authorization"); it != md.end()) {
+    header = absl::string_view(it->second.data(), it->second.size());
+  }
+  auto who = keys_->Authenticate(header);
+  if (!who.ok()) {
+    metrics_->CountAuthRefusal(absl::StrContains(who.status().message(), "missing")
+                                   ? AuthRefusal::kMissing
+                                   : AuthRefusal::kUnknown);
+  }
+  return who;
+}
+
+absl::Status Emitter::CheckScope(const Principal* who, absl::string_view channel,
+                                 absl::string_view where) const {
+  absl::Status s = ApiKeys::CheckScope(who, channel, where);
+  if (!s.ok()) metrics_->CountAuthRefusal(AuthRefusal::kScope);
+  return s;
+}
+
+absl::StatusOr<Emitter::Prepared> Emitter::Prepare(v1::Event&& ev, const Principal* who,
+                                                   absl::string_view where) const {
+  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, where));
+  VENT_ASSIGN_OR_RETURN(
+      auto msg, event::Encode(std::move(*ev.mutable_channel()), std::move(*ev.mutable_json()),
+                              ev.has_data() ? &ev.data() : nullptr, options_.limits, where));
+  VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
+  return Prepared{std::move(msg), event::NewEventId(),
+                  std::move(*ev.mutable_idempotency_key())};
+}
+
+absl::StatusOr<Emitter::Prepared> Emitter::Prepare(const v1::Event& ev, const Principal* who,
+                                                   absl::string_view where) const {
+  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, where));
+  VENT_ASSIGN_OR_RETURN(auto msg, event::Encode(ev.channel(), ev.json(),
+                                                ev.has_data() ? &ev.data() : nullptr,
+                                                options_.limits, where));
+  VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
+  return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key()};
+}
+
+absl::Status Emitter::Reserve(int64_t n) {
+  int64_t cur = inflight_.load(std::memory_order_relaxed);
+  do {
+    if (cur + n > options_.max_inflight) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "too many publishes in flight (", cur, " + ", n, " over the limit of ",
+          options_.max_inflight, ", --max-inflight); back off and retry"));
+    }
+  } while (!inflight_.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  metrics_->inflight->Add(n);
+  return absl::OkStatus();
+}
+
+void Emitter::Unreserve(int64_t n) { Finished(n); }
+
+void Emitter::Finished(int64_t n) {
+  inflight_.fetch_sub(n, std::memory_order_relaxed);
+  metrics_->inflight->Add(-n);
+}
+
+void Emitter::Publish(Prepared p, Done done) {
+  const bool keyed = !p.idempotency_key.empty();
+  if (keyed) {
+    auto claim = idempotency_.ClaimKey(p.message.channel, p.idempotency_key, p.id);
+    if (claim.duplicate) {
+      Finished(1);
+      metrics_->duplicates->Add();
+      std::move(done)(Outcome{absl::OkStatus(), claim.receivers, std::move(claim.id), true});
+      return;
+    }
+  }
+  if (!sink_->connected()) {
+    if (keyed) idempotency_.Release(p.message.channel, p.idempotency_key, p.id);
+    Finished(1);
+    std::move(done)(Outcome{
+        absl::UnavailableError("redis is not connected; nothing was published, retry"), 0,
+        std::move(p.id), false});
+    return;
+  }
+  absl::Time start = absl::Now();
+  // The channel is needed after the publish only for the idempotency record.
+  std::string channel_copy = keyed ? p.message.channel : std::string();
+  sink_->Publish(
+      std::move(p.message.channel), std::move(p.message.message),
+      [this, start, keyed, channel = std::move(channel_copy), key = std::move(p.idempotency_key),
+       id = std::move(p.id), done = std::move(done)](absl::StatusOr<int64_t> r) mutable {
+        Finished(1);
+        Outcome o;
+        if (r.ok()) {
+          metrics_->events->Add();
+          metrics_->publish_latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+          if (keyed) idempotency_.Complete(channel, key, id, *r);
+          o.receivers = *r;
+        } else {
+          if (keyed) idempotency_.Release(channel, key, id);
+          o.status = r.status();
+        }
+        o.id = std::move(id);
+        std::move(done)(std::move(o));
+      });
+}
+
+void FillResponse(const Emitter::Outcome& o, v1::EmitResponse* resp) {
+  resp->set_receivers(o.receivers);
+  resp->set_id(o.id);
+  resp->set_duplicate(o.duplicate);
+}
+
+}  // namespace vent::server

@@ -1,0 +1,102 @@
+// The shared core of the Emit RPCs: authentication, validation, the global
+// in-flight limit, idempotency keys, publishing through an EventSink and the
+// emit metrics. The reactors in service.cc / emit_stream.cc only sequence
+// calls to it.
+//
+// Thread-safety: all methods are thread-safe. Emitter does not own the sink,
+// keys or metrics; they must outlive it.
+#ifndef VENT_SERVER_EMITTER_H_
+#define VENT_SERVER_EMITTER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/server_context.h"
+#include "server/auth.h"
+#include "server/idempotency.h"
+#include "server/server_metrics.h"
+#include "server/sinks.h"
+#include "vent/event/event.h"
+#include "vent/v1/vent.pb.h"
+
+namespace vent::server {
+
+struct EmitterOptions {
+  event::Limits limits;
+  int64_t max_inflight = 10000;               // --max-inflight
+  absl::Duration idempotency_window = absl::Minutes(5);
+  size_t idempotency_max_keys = 100000;
+};
+
+class Emitter {
+ public:
+  Emitter(EmitterOptions options, EventSink* sink, const ApiKeys* keys,
+          ServerMetrics* metrics, IdempotencyCache::Clock clock = nullptr);
+  Emitter(const Emitter&) = delete;
+  Emitter& operator=(const Emitter&) = delete;
+
+  // The caller's principal from the call's `authorization` metadata (nullptr
+  // when keys are off); UNAUTHENTICATED otherwise (counted).
+  absl::StatusOr<const Principal*> Authenticate(const grpc::CallbackServerContext* ctx) const;
+  // PERMISSION_DENIED naming the channel when `who` may not use it (counted).
+  absl::Status CheckScope(const Principal* who, absl::string_view channel,
+                          absl::string_view where) const;
+
+  // A validated, authorized event ready to publish.
+  struct Prepared {
+    event::RedisMessage message;
+    std::string id;
+    std::string idempotency_key;
+  };
+  // Validates `ev` (INVALID_ARGUMENT prefixed with `where`), checks scope, and
+  // assigns an id. Moves the strings out of `ev`.
+  absl::StatusOr<Prepared> Prepare(v1::Event&& ev, const Principal* who,
+                                   absl::string_view where) const;
+  absl::StatusOr<Prepared> Prepare(const v1::Event& ev, const Principal* who,
+                                   absl::string_view where) const;
+
+  // Reserves `n` in-flight publishes: RESOURCE_EXHAUSTED when the total would
+  // pass max_inflight. Every reserved slot is released by Publish's completion.
+  absl::Status Reserve(int64_t n);
+  // Returns slots reserved but not handed to Publish.
+  void Unreserve(int64_t n);
+
+  struct Outcome {
+    absl::Status status;
+    int64_t receivers = 0;
+    std::string id;
+    bool duplicate = false;
+  };
+  using Done = absl::AnyInvocable<void(Outcome) &&>;
+  // Publishes one prepared event, consuming one reserved slot. A repeated
+  // idempotency key completes at once with duplicate=true and the first id.
+  // Redis down -> UNAVAILABLE without queueing. `done` runs exactly once, on
+  // the sink's thread or inline.
+  void Publish(Prepared p, Done done);
+
+  int64_t inflight() const { return inflight_.load(std::memory_order_relaxed); }
+  bool connected() const { return sink_->connected(); }
+  ServerMetrics& metrics() const { return *metrics_; }
+  const EmitterOptions& options() const { return options_; }
+
+ private:
+  void Finished(int64_t n);
+
+  const EmitterOptions options_;
+  EventSink* const sink_;
+  const ApiKeys* const keys_;
+  ServerMetrics* const metrics_;
+  IdempotencyCache idempotency_;
+  std::atomic<int64_t> inflight_{0};
+};
+
+// Fills a reply from an Outcome.
+void FillResponse(const Emitter::Outcome& o, v1::EmitResponse* resp);
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_EMITTER_H_

@@ -1,0 +1,56 @@
+// vent-server: gRPC Emit/EmitBatch/EmitStream/Subscribe -> Redis pub/sub.
+// Options: see `vent-server --help` and server/README.md. Exit codes: 0 after
+// a clean shutdown (SIGTERM/SIGINT), 1 when serving could not start, 2 for a
+// configuration error.
+#include <csignal>
+#include <cstdio>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "absl/synchronization/notification.h"
+#include "server/server_config.h"
+#include "server/vent_server.h"
+#include "vent/base/log.h"
+#include "vent/config/options.h"
+
+int main(int argc, char** argv) {
+  using vent::server::ServerConfig;
+  ServerConfig config;
+  vent::config::OptionSet options(
+      "vent-server", "Emits events to Redis pub/sub over gRPC (vent.v1.Vent).");
+  vent::server::RegisterOptions(options, &config);
+  auto parsed = options.Parse(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "vent-server: %s\nRun 'vent-server --help' for the options.\n",
+                 std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (parsed->help) {
+    std::fputs(options.Help().c_str(), stdout);
+    return 0;
+  }
+  if (absl::Status s = vent::log::SetLevel(config.log_level); !s.ok()) {
+    std::fprintf(stderr, "vent-server: log-level: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (absl::Status s = vent::server::Validate(config); !s.ok()) {
+    std::fprintf(stderr, "vent-server: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  auto server = vent::server::VentServer::Start(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "vent-server: %s\n", std::string(server.status().message()).c_str());
+    VENT_LOG_ERROR("vent-server could not start", "error", server.status());
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  absl::Notification stop;
+  boost::asio::signal_set signals((*server)->io(), SIGINT, SIGTERM);
+  signals.async_wait([&stop](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    VENT_LOG_INFO("signal received", "signal", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop.Notify();
+  });
+  stop.WaitForNotification();
+  (*server)->Shutdown(config.shutdown_grace);
+  return 0;
+}

@@ -1,0 +1,46 @@
+// vent-server's configuration: every option, its default, and its flag
+// (through vent::config::OptionSet: --flag, $VENT_FLAG, or the YAML file).
+#ifndef VENT_SERVER_SERVER_CONFIG_H_
+#define VENT_SERVER_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "vent/config/options.h"
+
+namespace vent::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string redis = "redis://127.0.0.1:6379";
+  std::string metrics_listen = "127.0.0.1:9464";  // "" disables
+  std::string log_level = "info";
+  int64_t max_payload = 64 * 1024;
+  int64_t max_channel = 1024;
+  int64_t max_inflight = 10000;
+  int64_t max_batch = 10000;
+  std::vector<std::string> api_keys;
+  std::string tls_cert;
+  std::string tls_key;
+  absl::Duration idempotency_window = absl::Minutes(5);
+  int64_t idempotency_keys = 100000;
+  int64_t subscribe_queue = 1024;
+  int64_t stream_window = 1024;
+  absl::Duration redis_connect_timeout = absl::Seconds(2);
+  absl::Duration redis_command_timeout = absl::Seconds(5);
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  int64_t max_message = 16 * 1024 * 1024;  // gRPC max receive message size
+};
+
+// Declares every option of `config` in `set` (defaults = the current values).
+void RegisterOptions(config::OptionSet& set, ServerConfig* config);
+
+// Range checks after parsing: InvalidArgument naming the option.
+absl::Status Validate(const ServerConfig& config);
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_SERVER_CONFIG_H_

@@ -1,0 +1,48 @@
+// The metrics vent-server exports (see server/README.md for the list).
+//
+// Thread-safety: constructed once at start-up; every member is updated
+// lock-free from any thread. Owned by the caller; must outlive the service.
+#ifndef VENT_SERVER_SERVER_METRICS_H_
+#define VENT_SERVER_SERVER_METRICS_H_
+
+#include <array>
+#include <atomic>
+
+#include "grpcpp/support/status.h"
+#include "vent/metrics/metrics.h"
+
+namespace vent::server {
+
+enum class Rpc { kEmit = 0, kEmitBatch, kEmitStream, kSubscribe };
+enum class AuthRefusal { kMissing = 0, kUnknown, kScope };
+
+class ServerMetrics {
+ public:
+  explicit ServerMetrics(metrics::Registry& registry);
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
+
+  // vent_emit_total{rpc,code} (Emit*) / vent_subscribe_total{code}: one per finished call.
+  void CountCall(Rpc rpc, grpc::StatusCode code);
+  void CountAuthRefusal(AuthRefusal why) { auth_refusals_[static_cast<int>(why)]->Add(); }
+
+  metrics::Counter* events;            // vent_emit_events_total
+  metrics::Counter* duplicates;        // vent_emit_duplicates_total
+  metrics::Histogram* publish_latency; // vent_publish_latency_seconds
+  metrics::Gauge* redis_connected;     // vent_redis_connected
+  metrics::Gauge* inflight;            // vent_inflight
+  metrics::Gauge* subscribe_active;    // vent_subscribe_active
+  metrics::Counter* subscribe_events;  // vent_subscribe_events_total
+  metrics::Counter* subscribe_overflows;  // vent_subscribe_overflows_total
+
+ private:
+  static constexpr int kCodes = 17;
+  metrics::Counter* Cell(Rpc rpc, int code);
+  metrics::Registry& registry_;
+  std::array<metrics::Counter*, 3> auth_refusals_;
+  std::array<std::array<std::atomic<metrics::Counter*>, kCodes>, 4> calls_{};
+};
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_SERVER_METRICS_H_

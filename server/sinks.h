@@ -1,0 +1,42 @@
+// The two seams between the gRPC service and Redis, so the service can be
+// tested with fakes. Production implementations wrap vent::redis::Publisher
+// and vent::redis::Subscriber (redis_sinks.h).
+#ifndef VENT_SERVER_SINKS_H_
+#define VENT_SERVER_SINKS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace vent::server {
+
+// Where Emit* publishes. Thread-safe; Publish never blocks and calls `done`
+// exactly once (on any thread, possibly before Publish returns) with
+// OK(receivers) or an error (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED...).
+class EventSink {
+ public:
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
+  virtual ~EventSink() = default;
+  virtual void Publish(std::string channel, std::string message, Callback done) = 0;
+  virtual bool connected() const = 0;
+};
+
+// What Subscribe listens to. NOT thread-safe: every method runs on the one
+// thread that owns the source (the hub's io thread). Subscribe/Unsubscribe are
+// refcounted per channel; `on_ack` runs once, after Redis confirmed (OK) or
+// with the error that prevented it.
+class ChannelSource {
+ public:
+  virtual ~ChannelSource() = default;
+  virtual void Subscribe(const std::string& channel,
+                         absl::AnyInvocable<void(absl::Status) &&> on_ack) = 0;
+  virtual void Unsubscribe(const std::string& channel) = 0;
+  virtual bool connected() const = 0;
+};
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_SINKS_H_

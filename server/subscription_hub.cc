@@ -1,0 +1,95 @@
+#include "server/subscription_hub.h"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "absl/time/clock.h"
+
+namespace vent::server {
+
+SubscriptionHub::SubscriptionHub(boost::asio::io_context& io) : io_(io) {}
+
+void SubscriptionHub::Add(Listener* listener, std::vector<std::string> channels) {
+  boost::asio::post(io_, [this, listener, channels = std::move(channels)]() mutable {
+    DoAdd(listener, std::move(channels));
+  });
+}
+
+void SubscriptionHub::Remove(Listener* listener, absl::AnyInvocable<void() &&> removed) {
+  boost::asio::post(io_, [this, listener, removed = std::move(removed)]() mutable {
+    if (auto it = ids_.find(listener); it != ids_.end()) Drop(it->second, absl::OkStatus());
+    std::move(removed)();
+  });
+}
+
+void SubscriptionHub::DoAdd(Listener* listener, std::vector<std::string> channels) {
+  if (source_ == nullptr || !source_->connected()) {
+    listener->OnClosed(absl::UnavailableError("redis is not connected; retry"));
+    return;
+  }
+  std::sort(channels.begin(), channels.end());
+  channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
+  const uint64_t id = next_id_++;
+  ids_[listener] = id;
+  Entry& e = listeners_[id];
+  e.listener = listener;
+  e.channels = channels;
+  for (const auto& ch : channels) {
+    by_channel_[ch].insert(id);
+    source_->Subscribe(ch, [this, id](absl::Status s) { OnAck(id, std::move(s)); });
+  }
+}
+
+void SubscriptionHub::OnAck(uint64_t id, absl::Status s) {
+  auto it = listeners_.find(id);
+  if (it == listeners_.end()) return;  // gone meanwhile
+  if (!s.ok()) {
+    Drop(id, s);
+    return;
+  }
+  Entry& e = it->second;
+  if (++e.acked == e.channels.size()) e.listener->OnReady();
+}
+
+void SubscriptionHub::Drop(uint64_t id, absl::Status why) {
+  auto it = listeners_.find(id);
+  if (it == listeners_.end()) return;
+  Entry e = std::move(it->second);
+  listeners_.erase(it);
+  ids_.erase(e.listener);
+  for (const auto& ch : e.channels) {
+    if (auto c = by_channel_.find(ch); c != by_channel_.end()) {
+      c->second.erase(id);
+      if (c->second.empty()) by_channel_.erase(c);
+    }
+    if (source_ != nullptr) source_->Unsubscribe(ch);
+  }
+  if (!why.ok()) e.listener->OnClosed(std::move(why));
+}
+
+void SubscriptionHub::OnMessage(const std::string& channel,
+                                std::shared_ptr<const std::string> payload) {
+  auto it = by_channel_.find(channel);
+  if (it == by_channel_.end()) return;
+  event::ReceivedEvent ev = event::Decode(channel, std::move(payload));
+  absl::Time now = absl::Now();
+  // OnEvent never re-enters the hub synchronously (Remove posts), so the set is stable.
+  for (uint64_t id : it->second) {
+    if (auto l = listeners_.find(id); l != listeners_.end()) l->second.listener->OnEvent(ev, now);
+  }
+}
+
+void SubscriptionHub::OnState(bool up) {
+  if (up) return;
+  CloseAll(absl::UnavailableError("redis connection lost; re-subscribe to resume"));
+}
+
+void SubscriptionHub::CloseAll(absl::Status why) {
+  std::vector<uint64_t> ids;
+  ids.reserve(listeners_.size());
+  for (const auto& [id, e] : listeners_) ids.push_back(id);
+  for (uint64_t id : ids) Drop(id, why);
+}
+
+}  // namespace vent::server

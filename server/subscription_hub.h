@@ -1,0 +1,90 @@
+// Fans Redis messages out to Subscribe calls.
+//
+// The hub lives on the io thread that owns the ChannelSource (the Redis
+// Subscriber): every Listener callback runs there, and Subscribe/Unsubscribe
+// on the source are called only there. Add and Remove are thread-safe (they
+// post to the io thread).
+//
+// A listener gets OnReady once Redis acknowledged every channel of its Add,
+// OnEvent for each message on its channels (possibly before OnReady, for
+// channels already acknowledged), and at most one OnClosed when the hub drops
+// it (Redis down, subscribe refused, hub stopped); after OnClosed no more calls.
+//
+// Ownership: the hub never owns listeners. A listener must stay alive until
+// the `removed` callback of its Remove has run (that is where it may delete
+// itself); the hub makes no call to it after that.
+#ifndef VENT_SERVER_SUBSCRIPTION_HUB_H_
+#define VENT_SERVER_SUBSCRIPTION_HUB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/sinks.h"
+#include "vent/event/event.h"
+
+namespace vent::server {
+
+class SubscriptionHub {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnReady() = 0;
+    virtual void OnEvent(const event::ReceivedEvent& e, absl::Time received) = 0;
+    virtual void OnClosed(absl::Status why) = 0;
+  };
+
+  explicit SubscriptionHub(boost::asio::io_context& io);
+  SubscriptionHub(const SubscriptionHub&) = delete;
+  SubscriptionHub& operator=(const SubscriptionHub&) = delete;
+
+  // Call once before any Add (the source usually needs the hub's callbacks).
+  void SetSource(ChannelSource* source) { source_ = source; }
+
+  // Thread-safe. `channels` must be valid and non-empty; duplicates are merged.
+  void Add(Listener* listener, std::vector<std::string> channels);
+  // Thread-safe. Drops the listener (if still there), then runs `removed` on
+  // the io thread.
+  void Remove(Listener* listener, absl::AnyInvocable<void() &&> removed);
+
+  // io thread: the source's message and connection-state callbacks.
+  void OnMessage(const std::string& channel, std::shared_ptr<const std::string> payload);
+  void OnState(bool up);
+  // io thread: closes every listener with `why` (shutdown).
+  void CloseAll(absl::Status why);
+
+  // io thread.
+  size_t listener_count() const { return listeners_.size(); }
+
+ private:
+  struct Entry {
+    Listener* listener;
+    std::vector<std::string> channels;
+    size_t acked = 0;
+  };
+  void DoAdd(Listener* listener, std::vector<std::string> channels);
+  void OnAck(uint64_t id, absl::Status s);
+  // Unsubscribes and forgets `id`; calls OnClosed(why) when why is not OK.
+  void Drop(uint64_t id, absl::Status why);
+
+  boost::asio::io_context& io_;
+  ChannelSource* source_ = nullptr;
+  // All below: io thread only.
+  uint64_t next_id_ = 1;
+  absl::flat_hash_map<uint64_t, Entry> listeners_;
+  absl::flat_hash_map<Listener*, uint64_t> ids_;
+  absl::flat_hash_map<std::string, absl::flat_hash_set<uint64_t>> by_channel_;
+};
+
+}  // namespace vent::server
+
+#endif  // VENT_SERVER_SUBSCRIPTION_HUB_H_

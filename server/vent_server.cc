@@ -1,0 +1,228 @@
+#include "server/vent_server.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "server/auth.h"
+#include "server/emitter.h"
+#include "server/metrics_http.h"
+#include "server/redis_sinks.h"
+#include "server/server_metrics.h"
+#include "server/service.h"
+#include "server/subscription_hub.h"
+#include "vent/base/log.h"
+#include "vent/base/status_macros.h"
+#include "vent/metrics/metrics.h"
+#include "vent/redis/url.h"
+
+namespace vent::server {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+class VentServer::Impl {
+ public:
+  explicit Impl(const ServerConfig& c) : config_(c), hub_(io_) {}
+  absl::Status Init();
+  void Shutdown(absl::Duration grace);
+
+  // Members in construction order; destroyed in reverse (gRPC first).
+  ServerConfig config_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  metrics::Registry registry_;
+  ServerMetrics metrics_{registry_};
+  ApiKeys keys_;
+  std::unique_ptr<redis::Publisher> publisher_;
+  std::unique_ptr<redis::Subscriber> subscriber_;
+  std::unique_ptr<PublisherSink> sink_;
+  std::unique_ptr<SubscriberSource> source_;
+  SubscriptionHub hub_;
+  std::unique_ptr<Emitter> emitter_;
+  std::unique_ptr<VentService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsHttpServer> http_;
+  boost::asio::steady_timer state_timer_{io_};
+  std::atomic<bool> healthy_{false};
+  int port_ = 0;
+  std::thread thread_;
+  bool stopped_ = false;
+
+ private:
+  void WatchRedis();
+};
+
+absl::Status VentServer::Impl::Init() {
+  VENT_RETURN_IF_ERROR(Validate(config_));
+  VENT_ASSIGN_OR_RETURN(keys_, ApiKeys::Parse(config_.api_keys));
+  VENT_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::ParseUrl(config_.redis));
+  metrics::RegisterProcessMetrics(registry_);
+
+  redis::Options ro;
+  ro.endpoint = endpoint;
+  ro.connect_timeout = config_.redis_connect_timeout;
+  ro.command_timeout = config_.redis_command_timeout;
+  ro.max_pending = static_cast<size_t>(config_.max_inflight) + 1;
+  ro.client_name = "vent-server";
+  publisher_ = std::make_unique<redis::Publisher>(io_, ro);
+  ro.client_name = "vent-server-sub";
+  redis::Subscriber::Handlers handlers;
+  handlers.on_message = [this](const std::string& ch, std::shared_ptr<const std::string> p) {
+    hub_.OnMessage(ch, std::move(p));
+  };
+  handlers.on_state = [this](bool up) { hub_.OnState(up); };
+  subscriber_ = std::make_unique<redis::Subscriber>(io_, ro, std::move(handlers));
+  sink_ = std::make_unique<PublisherSink>(publisher_.get());
+  source_ = std::make_unique<SubscriberSource>(subscriber_.get());
+  hub_.SetSource(source_.get());
+
+  EmitterOptions eo;
+  eo.limits.max_payload = static_cast<size_t>(config_.max_payload);
+  eo.limits.max_channel = static_cast<size_t>(config_.max_channel);
+  eo.max_inflight = config_.max_inflight;
+  eo.idempotency_window = config_.idempotency_window;
+  eo.idempotency_max_keys = static_cast<size_t>(config_.idempotency_keys);
+  emitter_ = std::make_unique<Emitter>(eo, sink_.get(), &keys_, &metrics_);
+  ServiceOptions so;
+  so.max_batch = static_cast<size_t>(config_.max_batch);
+  so.stream_window = static_cast<size_t>(config_.stream_window);
+  so.subscribe_queue = static_cast<size_t>(config_.subscribe_queue);
+  service_ = std::make_unique<VentService>(so, emitter_.get(), &hub_);
+
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!config_.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    VENT_ASSIGN_OR_RETURN(std::string cert, ReadFile(config_.tls_cert, "tls-cert"));
+    VENT_ASSIGN_OR_RETURN(std::string key, ReadFile(config_.tls_key, "tls-key"));
+    ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen, creds, &port_);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message));
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot serve gRPC on ", config_.listen,
+                     " (address in use, or not HOST:PORT)"));
+  }
+  server_->GetHealthCheckService()->SetServingStatus(false);
+
+  if (!config_.metrics_listen.empty()) {
+    MetricsHttpServer::Handlers h;
+    h.metrics = [this] { return registry_.Render(); };
+    h.healthy = [this] { return healthy_.load(); };
+    VENT_ASSIGN_OR_RETURN(http_, MetricsHttpServer::Start(io_, config_.metrics_listen, h));
+  }
+  publisher_->Start();
+  subscriber_->Start();
+  boost::asio::post(io_, [this] { WatchRedis(); });
+  thread_ = std::thread([this] { io_.run(); });
+
+  std::vector<std::string> key_ids;
+  for (const auto& item : config_.api_keys) {
+    key_ids.push_back(ApiKeys::KeyId(item.substr(0, item.find('='))));
+  }
+  VENT_LOG_INFO("vent-server started", "listen", absl::StrCat(config_.listen), "port", port_,
+                "redis", endpoint.Redacted(), "metrics",
+                http_ ? absl::StrCat("127.0.0.1:", http_->port()) : std::string("off"),
+                "tls", !config_.tls_cert.empty(), "api_keys",
+                key_ids.empty() ? std::string("off") : absl::StrJoin(key_ids, ","));
+  return absl::OkStatus();
+}
+
+// Polls the connections (the publisher reports no events) every 100 ms and
+// reflects changes in the log, the gauge and the gRPC health status.
+void VentServer::Impl::WatchRedis() {
+  bool up = publisher_->connected() && subscriber_->connected();
+  if (up != healthy_.load()) {
+    healthy_.store(up);
+    metrics_.redis_connected->Set(up ? 1 : 0);
+    if (server_) server_->GetHealthCheckService()->SetServingStatus(up);
+    if (up) {
+      VENT_LOG_INFO("redis up");
+    } else {
+      absl::Status why = publisher_->last_error();
+      if (why.ok()) why = subscriber_->last_error();
+      VENT_LOG_WARN("redis down", "error", why);
+    }
+  }
+  state_timer_.expires_after(std::chrono::milliseconds(100));
+  state_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) WatchRedis();
+  });
+}
+
+void VentServer::Impl::Shutdown(absl::Duration grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  VENT_LOG_INFO("vent-server shutting down", "grace", absl::FormatDuration(grace),
+                "inflight", emitter_->inflight());
+  boost::asio::post(io_, [this] {
+    hub_.CloseAll(absl::UnavailableError("vent-server is shutting down; re-subscribe elsewhere"));
+  });
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(grace));
+  if (!thread_.joinable()) return;  // Init failed before Redis started
+  absl::Notification drained;
+  publisher_->Stop([&drained] { drained.Notify(); });
+  drained.WaitForNotificationWithTimeout(grace + absl::Seconds(1));
+  subscriber_->Stop();
+  if (http_) http_->Stop();
+  boost::asio::post(io_, [this] {
+    state_timer_.cancel();
+  });
+  work_.reset();
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  VENT_LOG_INFO("vent-server stopped", "events_published", metrics_.events->value());
+}
+
+VentServer::VentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+VentServer::~VentServer() {
+  if (impl_) impl_->Shutdown(absl::ZeroDuration());
+}
+
+absl::StatusOr<std::unique_ptr<VentServer>> VentServer::Start(const ServerConfig& config) {
+  auto impl = std::make_unique<Impl>(config);
+  absl::Status s = impl->Init();
+  if (!s.ok()) {
+    if (impl->server_) impl->Shutdown(absl::ZeroDuration());
+    return s;
+  }
+  return std::unique_ptr<VentServer>(new VentServer(std::move(impl)));
+}
+
+int VentServer::port() const { return impl_->port_; }
+int VentServer::metrics_port() const { return impl_->http_ ? impl_->http_->port() : 0; }
+bool VentServer::redis_connected() const { return impl_->healthy_.load(); }
+boost::asio::io_context& VentServer::io() { return impl_->io_; }
+void VentServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
+
+}  // namespace vent::server
