@@ -1,14 +1,13 @@
 #include "vent/redis/connection.h"
 
 #include <array>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -29,9 +28,11 @@ std::chrono::nanoseconds ToChrono(absl::Duration d) {
 
 }  // namespace
 
-absl::Status ErrorReplyToStatus(absl::string_view context, absl::string_view message) {
+absl::Status ErrorReplyToStatus(absl::string_view context,
+                                absl::string_view message) {
   std::string msg = absl::StrCat("redis ", context, " failed: ", message);
-  if (absl::StartsWith(message, "WRONGPASS") || absl::StartsWith(message, "NOAUTH") ||
+  if (absl::StartsWith(message, "WRONGPASS") ||
+      absl::StartsWith(message, "NOAUTH") ||
       absl::StartsWith(message, "NOPERM") ||
       absl::StrContains(message, "invalid password")) {
     return absl::PermissionDeniedError(msg);
@@ -122,9 +123,9 @@ asio::awaitable<absl::Status> Connection::ConnectOnce() {
   ++attempt_;  // a timeout handler already queued must not touch this socket
   connect_timer_.cancel();
   if (attempt_timed_out_) {
-    st = absl::DeadlineExceededError(absl::StrCat(
-        "connect + handshake did not finish within ",
-        absl::FormatDuration(options_.connect_timeout)));
+    st = absl::DeadlineExceededError(
+        absl::StrCat("connect + handshake did not finish within ",
+                     absl::FormatDuration(options_.connect_timeout)));
   }
   if (!st.ok()) socket_.close(ignored);
   co_return st;
@@ -132,16 +133,16 @@ asio::awaitable<absl::Status> Connection::ConnectOnce() {
 
 asio::awaitable<absl::Status> Connection::Handshake() {
   const Endpoint& ep = options_.endpoint;
-  auto [rec, results] =
-      co_await resolver_.async_resolve(ep.host, std::to_string(ep.port), kUseTuple);
+  auto [rec, results] = co_await resolver_.async_resolve(
+      ep.host, std::to_string(ep.port), kUseTuple);
   if (rec) {
     co_return absl::UnavailableError(
         absl::StrCat("cannot resolve ", ep.host, ": ", rec.message()));
   }
   auto [cec, peer] = co_await asio::async_connect(socket_, results, kUseTuple);
   if (cec) {
-    co_return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", ep.host, ":", ep.port, ": ", cec.message()));
+    co_return absl::UnavailableError(absl::StrCat(
+        "cannot connect to ", ep.host, ":", ep.port, ": ", cec.message()));
   }
   socket_.set_option(tcp::no_delay(true), cec);
 
@@ -169,17 +170,22 @@ asio::awaitable<absl::Status> Connection::Handshake() {
   AppendCommand(cmds, {"PING"});
   what.push_back("PING");
 
-  auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(cmds), kUseTuple);
-  if (wec) co_return absl::UnavailableError(absl::StrCat("handshake write: ", wec.message()));
+  auto [wec, wn] =
+      co_await asio::async_write(socket_, asio::buffer(cmds), kUseTuple);
+  if (wec)
+    co_return absl::UnavailableError(
+        absl::StrCat("handshake write: ", wec.message()));
 
   absl::Status first_error;
   std::array<char, 4096> buf;
   size_t got = 0;
   while (got < what.size()) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
+    auto [ec, n] =
+        co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
     if (ec) {
-      co_return absl::UnavailableError(absl::StrCat(
-          "connection closed during handshake (", what[got], "): ", ec.message()));
+      co_return absl::UnavailableError(
+          absl::StrCat("connection closed during handshake (", what[got],
+                       "): ", ec.message()));
     }
     reader_.Feed(buf.data(), n);
     while (got < what.size()) {
@@ -198,13 +204,13 @@ asio::awaitable<absl::Status> Connection::Handshake() {
 asio::awaitable<void> Connection::ReadLoop(uint64_t session) {
   std::unique_ptr<char[]> buf(new char[kReadSize]);
   while (session_ == session && session_up_) {
-    auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(buf.get(), kReadSize), kUseTuple);
+    auto [ec, n] = co_await socket_.async_read_some(
+        asio::buffer(buf.get(), kReadSize), kUseTuple);
     if (session_ != session || !session_up_) co_return;
     if (ec) {
-      Drop(absl::UnavailableError(ec == asio::error::eof
-                                      ? std::string("connection closed by redis")
-                                      : absl::StrCat("read: ", ec.message())));
+      Drop(absl::UnavailableError(
+          ec == asio::error::eof ? std::string("connection closed by redis")
+                                 : absl::StrCat("read: ", ec.message())));
       co_return;
     }
     reader_.Feed(buf.get(), n);
@@ -236,17 +242,18 @@ void Connection::StartWrite() {
   wbuf_.swap(out_);
   out_.clear();
   writing_ = true;
-  asio::async_write(
-      socket_, asio::buffer(wbuf_),
-      [self = shared_from_this(), s = session_](boost::system::error_code ec, size_t) {
-        self->writing_ = false;
-        self->wbuf_.clear();
-        if (s == self->session_ && ec) {
-          self->Drop(absl::UnavailableError(absl::StrCat("write: ", ec.message())));
-          return;
-        }
-        self->StartWrite();
-      });
+  asio::async_write(socket_, asio::buffer(wbuf_),
+                    [self = shared_from_this(), s = session_](
+                        boost::system::error_code ec, size_t) {
+                      self->writing_ = false;
+                      self->wbuf_.clear();
+                      if (s == self->session_ && ec) {
+                        self->Drop(absl::UnavailableError(
+                            absl::StrCat("write: ", ec.message())));
+                        return;
+                      }
+                      self->StartWrite();
+                    });
 }
 
 void Connection::Expect(size_t n) {
@@ -270,9 +277,9 @@ void Connection::ArmDeadline() {
         if (!self->session_up_) return;
         if (s == self->session_ && !self->owed_.empty() &&
             self->owed_.front().deadline <= Clock::now()) {
-          self->Drop(absl::DeadlineExceededError(
-              absl::StrCat("no reply from redis within ",
-                           absl::FormatDuration(self->options_.command_timeout))));
+          self->Drop(absl::DeadlineExceededError(absl::StrCat(
+              "no reply from redis within ",
+              absl::FormatDuration(self->options_.command_timeout))));
           return;
         }
         self->ArmDeadline();

@@ -17,16 +17,15 @@
 #define VENT_REDIS_CONNECTION_H_
 
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -111,8 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t session_ = 0;
   uint64_t attempt_ = 0;
   bool attempt_timed_out_ = false;
-  std::string out_;    // queued, not yet written
-  std::string wbuf_;   // being written
+  std::string out_;   // queued, not yet written
+  std::string wbuf_;  // being written
   struct Owed {
     size_t n;
     Clock::time_point deadline;
@@ -121,7 +120,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 // Maps a Redis -ERR reply to a status carrying Redis' message.
-absl::Status ErrorReplyToStatus(absl::string_view context, absl::string_view message);
+absl::Status ErrorReplyToStatus(absl::string_view context,
+                                absl::string_view message);
 
 }  // namespace vent::redis::internal
 

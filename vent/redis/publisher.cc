@@ -1,10 +1,9 @@
 #include "vent/redis/publisher.h"
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <deque>
 #include <vector>
-
-#include <boost/asio/post.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -20,7 +19,8 @@ class PublisherImpl final : public Connection {
   PublisherImpl(asio::io_context& io, Options options)
       : Connection(io, std::move(options), "publisher") {}
 
-  void Publish(std::string channel, std::string message, Publisher::Callback done) {
+  void Publish(std::string channel, std::string message,
+               Publisher::Callback done) {
     absl::Status reject;
     if (stopping_.load(std::memory_order_acquire)) {
       reject = absl::UnavailableError("redis publisher stopped");
@@ -92,10 +92,12 @@ class PublisherImpl final : public Connection {
     }
     if (dones.empty()) return;
     if (!session_up()) {
-      for (auto& d : dones) Complete(std::move(d), absl::UnavailableError("redis not connected"));
+      for (auto& d : dones)
+        Complete(std::move(d), absl::UnavailableError("redis not connected"));
       return;
     }
-    auto deadline = Clock::now() + absl::ToChronoNanoseconds(options().command_timeout);
+    auto deadline =
+        Clock::now() + absl::ToChronoNanoseconds(options().command_timeout);
     for (auto& d : dones) in_flight_.push_back({std::move(d), deadline});
     Write(bytes);
     Expect(dones.size());
@@ -121,11 +123,13 @@ class PublisherImpl final : public Connection {
         Complete(std::move(done), IntegerOf(*reply));
         break;
       case ReplyType::kError:
-        Complete(std::move(done), ErrorReplyToStatus("PUBLISH", StringOf(*reply)));
+        Complete(std::move(done),
+                 ErrorReplyToStatus("PUBLISH", StringOf(*reply)));
         break;
       default:
         Complete(std::move(done),
-                 absl::InternalError("unexpected PUBLISH reply: " + DebugString(*reply)));
+                 absl::InternalError("unexpected PUBLISH reply: " +
+                                     DebugString(*reply)));
     }
     MaybeFinishStop();
     return absl::OkStatus();
@@ -180,13 +184,15 @@ class PublisherImpl final : public Connection {
 }  // namespace internal
 
 Publisher::Publisher(boost::asio::io_context& io, Options options)
-    : impl_(std::make_shared<internal::PublisherImpl>(io, std::move(options))) {}
+    : impl_(std::make_shared<internal::PublisherImpl>(io, std::move(options))) {
+}
 
 Publisher::~Publisher() { impl_->Abandon(); }
 
 void Publisher::Start() { impl_->Start(); }
 
-void Publisher::Publish(std::string channel, std::string message, Callback done) {
+void Publisher::Publish(std::string channel, std::string message,
+                        Callback done) {
   impl_->Publish(std::move(channel), std::move(message), std::move(done));
 }
 

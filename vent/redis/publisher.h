@@ -18,11 +18,10 @@
 #ifndef VENT_REDIS_PUBLISHER_H_
 #define VENT_REDIS_PUBLISHER_H_
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -36,7 +35,8 @@ class PublisherImpl;
 
 class Publisher {
  public:
-  using Callback = absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
+  using Callback =
+      absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
 
   Publisher(boost::asio::io_context& io, Options options);
   ~Publisher();

@@ -1,12 +1,6 @@
-// Publisher/Subscriber against a real redis-server (vent::testing::RedisServer).
-// The io_context runs on its own thread; the test thread waits on futures and
-// condition variables with deadlines.
-#include <condition_variable>
-#include <deque>
-#include <future>
-#include <mutex>
-#include <thread>
-
+// Publisher/Subscriber against a real redis-server
+// (vent::testing::RedisServer). The io_context runs on its own thread; the test
+// thread waits on futures and condition variables with deadlines.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +8,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -31,7 +30,8 @@ using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 constexpr auto kWait = std::chrono::seconds(10);
 
-// Messages and state changes seen by a Subscriber, readable from the test thread.
+// Messages and state changes seen by a Subscriber, readable from the test
+// thread.
 struct Sink {
   std::mutex mu;
   std::condition_variable cv;
@@ -39,21 +39,23 @@ struct Sink {
   std::deque<bool> states;
 
   Subscriber::Handlers Handlers() {
-    return {[this](const std::string& ch, std::shared_ptr<const std::string> p) {
-              std::lock_guard l(mu);
-              messages.emplace_back(ch, *p);
-              cv.notify_all();
-            },
-            [this](bool up) {
-              std::lock_guard l(mu);
-              states.push_back(up);
-              cv.notify_all();
-            }};
+    return {
+        [this](const std::string& ch, std::shared_ptr<const std::string> p) {
+          std::lock_guard l(mu);
+          messages.emplace_back(ch, *p);
+          cv.notify_all();
+        },
+        [this](bool up) {
+          std::lock_guard l(mu);
+          states.push_back(up);
+          cv.notify_all();
+        }};
   }
   // Pops the next message, or fails after the deadline.
   std::optional<std::pair<std::string, std::string>> Next() {
     std::unique_lock l(mu);
-    if (!cv.wait_for(l, kWait, [&] { return !messages.empty(); })) return std::nullopt;
+    if (!cv.wait_for(l, kWait, [&] { return !messages.empty(); }))
+      return std::nullopt;
     auto m = messages.front();
     messages.pop_front();
     return m;
@@ -113,7 +115,8 @@ class RedisIntegration : public ::testing::Test {
   }
 
   // Waits until a publish succeeds (the publisher reconnects on its own).
-  absl::StatusOr<int64_t> PublishWhenUp(const std::string& ch, const std::string& msg) {
+  absl::StatusOr<int64_t> PublishWhenUp(const std::string& ch,
+                                        const std::string& msg) {
     auto deadline = Clock::now() + kWait;
     absl::StatusOr<int64_t> r = absl::UnavailableError("never tried");
     while (Clock::now() < deadline) {
@@ -126,10 +129,12 @@ class RedisIntegration : public ::testing::Test {
     return r;
   }
 
-  absl::StatusOr<int64_t> Publish(const std::string& ch, const std::string& msg) {
+  absl::StatusOr<int64_t> Publish(const std::string& ch,
+                                  const std::string& msg) {
     std::promise<absl::StatusOr<int64_t>> p;
     auto f = p.get_future();
-    publisher_->Publish(ch, msg, [&p](absl::StatusOr<int64_t> r) { p.set_value(r); });
+    publisher_->Publish(ch, msg,
+                        [&p](absl::StatusOr<int64_t> r) { p.set_value(r); });
     if (f.wait_for(kWait) != std::future_status::ready) {
       return absl::DeadlineExceededError("test: publish callback never ran");
     }
@@ -137,7 +142,8 @@ class RedisIntegration : public ::testing::Test {
   }
 
   Subscriber& StartSubscriber(Options o) {
-    subscriber_ = std::make_unique<Subscriber>(io_, std::move(o), sink_.Handlers());
+    subscriber_ =
+        std::make_unique<Subscriber>(io_, std::move(o), sink_.Handlers());
     subscriber_->Start();
     return *subscriber_;
   }
@@ -162,8 +168,8 @@ class RedisIntegration : public ::testing::Test {
 
   std::unique_ptr<testing::RedisServer> server_;
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
-      io_.get_executor()};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_{io_.get_executor()};
   std::thread thread_;
   Sink sink_;
   std::unique_ptr<Publisher> publisher_;
@@ -187,7 +193,8 @@ TEST_F(RedisIntegration, RawSubscriberReceivesExactBytes) {
   auto r = PublishWhenUp("raw", payload);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, 1);
-  std::string want = absl::StrCat("*3\r\n$7\r\nmessage\r\n$3\r\nraw\r\n$17\r\n", payload, "\r\n");
+  std::string want = absl::StrCat("*3\r\n$7\r\nmessage\r\n$3\r\nraw\r\n$17\r\n",
+                                  payload, "\r\n");
   std::string msg(want.size(), '\0');
   asio::read(sock, asio::buffer(msg));
   EXPECT_EQ(msg, want);
@@ -249,9 +256,9 @@ TEST_F(RedisIntegration, PublishRightAfterAckIsNeverLost) {
     OnIo([&] {
       subscriber_->Subscribe(ch, [&, ch](absl::Status s) {
         ASSERT_TRUE(s.ok()) << s;
-        publisher_->Publish(ch, "right after ack", [&](absl::StatusOr<int64_t> r) {
-          published.set_value(r);
-        });
+        publisher_->Publish(
+            ch, "right after ack",
+            [&](absl::StatusOr<int64_t> r) { published.set_value(r); });
       });
     });
     auto f = published.get_future();
@@ -272,7 +279,8 @@ TEST_F(RedisIntegration, RefcountedSubscriptions) {
   StartSubscriber(Opts());
   StartPublisher(Opts());
   ASSERT_TRUE(SubscribeAndWait("rc").ok());
-  ASSERT_TRUE(SubscribeAndWait("rc").ok());  // second: already confirmed, posted ack
+  ASSERT_TRUE(
+      SubscribeAndWait("rc").ok());  // second: already confirmed, posted ack
   EXPECT_EQ(NumSub("rc"), "rc\n1\n");
   OnIo([&] { subscriber_->Unsubscribe("rc"); });
   auto r = PublishWhenUp("rc", "still here");
@@ -304,7 +312,8 @@ TEST_F(RedisIntegration, UnsubscribeSubscribeRaceEndsSubscribed) {
     subscriber_->Unsubscribe("race");  // UNSUBSCRIBE queued
     subscriber_->Subscribe("race", [&](absl::Status s) { ack1.set_value(s); });
   });
-  // Flush happened: now an UNSUBSCRIBE is in flight; flip again before the reply.
+  // Flush happened: now an UNSUBSCRIBE is in flight; flip again before the
+  // reply.
   OnIo([&] {
     subscriber_->Unsubscribe("race");
     subscriber_->Subscribe("race", [&](absl::Status s) { ack2.set_value(s); });
@@ -376,7 +385,9 @@ TEST_F(RedisIntegration, StopFailsPendingAcksWithCancelled) {
   o.endpoint.port = testing::FreePort();  // nothing listens: acks must wait
   StartSubscriber(o);
   std::promise<absl::Status> ack;
-  OnIo([&] { subscriber_->Subscribe("x", [&](absl::Status s) { ack.set_value(s); }); });
+  OnIo([&] {
+    subscriber_->Subscribe("x", [&](absl::Status s) { ack.set_value(s); });
+  });
   subscriber_->Stop();
   auto f = ack.get_future();
   ASSERT_EQ(f.wait_for(kWait), std::future_status::ready);
@@ -425,7 +436,9 @@ TEST_F(RedisIntegration, SelectDbAndClientName) {
   ASSERT_TRUE(PublishWhenUp("s", "x").ok());
   auto list = server_->Cli({"CLIENT", "LIST"});
   ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_THAT(*list, ::testing::ContainsRegex("db=3 .*name=vent-test-pub|name=vent-test-pub .*db=3"));
+  EXPECT_THAT(*list,
+              ::testing::ContainsRegex(
+                  "db=3 .*name=vent-test-pub|name=vent-test-pub .*db=3"));
 }
 
 TEST_F(RedisIntegration, BadDbIsAClearError) {
@@ -441,7 +454,35 @@ TEST_F(RedisIntegration, BadDbIsAClearError) {
     p.get_future().wait();
   }
   EXPECT_THAT(std::string(pub.last_error().message()), HasSubstr("SELECT 999"));
-  EXPECT_THAT(std::string(pub.last_error().message()), HasSubstr("out of range"));
+  EXPECT_THAT(std::string(pub.last_error().message()),
+              HasSubstr("out of range"));
+}
+
+// Not a benchmark gate: prints the rate so regressions are visible in logs.
+TEST_F(RedisIntegration, HundredThousandPublishesThroughput) {
+  Publisher& pub = StartPublisher(Opts());
+  ASSERT_TRUE(PublishWhenUp("tp", "x").ok());
+  constexpr int kN = 100000;
+  const std::string payload(100, 'p');
+  int ok = 0, done = 0;  // io thread
+  std::promise<void> all;
+  auto t0 = Clock::now();
+  for (int i = 0; i < kN; ++i) {
+    pub.Publish("tp", payload, [&](absl::StatusOr<int64_t> r) {
+      ok += r.ok();
+      if (++done == kN) all.set_value();
+    });
+  }
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(30)),
+            std::future_status::ready);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  int got_ok = 0;
+  OnIo([&] { got_ok = ok; });
+  EXPECT_EQ(got_ok, kN);
+  std::printf(
+      "[ RATE     ] %d pipelined PUBLISH (100 B) in %.3f s = %.0f "
+      "publishes/s\n",
+      kN, secs, kN / secs);
 }
 
 class RedisAuth : public RedisIntegration {
@@ -466,10 +507,12 @@ TEST_F(RedisAuth, PasswordAndAclUser) {
   ASSERT_TRUE(r.ok()) << r.status();
   publisher_.reset();
 
-  ASSERT_TRUE(server_->Cli({"-a", "s3cret", "--no-auth-warning", "ACL", "SETUSER", "bob",
-                            "on", ">pw2", "~*", "&*", "+@all"})
+  ASSERT_TRUE(server_
+                  ->Cli({"-a", "s3cret", "--no-auth-warning", "ACL", "SETUSER",
+                         "bob", "on", ">pw2", "~*", "&*", "+@all"})
                   .ok());
-  auto ep = ParseUrl(absl::StrCat("redis://bob:pw2@127.0.0.1:", server_->port(), "/0"));
+  auto ep = ParseUrl(
+      absl::StrCat("redis://bob:pw2@127.0.0.1:", server_->port(), "/0"));
   ASSERT_TRUE(ep.ok());
   o.endpoint = *ep;
   StartPublisher(o);

@@ -26,12 +26,18 @@ void ReplyDeleter::operator()(redisReply* r) const { freeReplyObject(r); }
 
 ReplyType TypeOf(const redisReply& r) {
   switch (r.type) {
-    case REDIS_REPLY_STRING: return ReplyType::kString;
-    case REDIS_REPLY_ARRAY: return ReplyType::kArray;
-    case REDIS_REPLY_INTEGER: return ReplyType::kInteger;
-    case REDIS_REPLY_STATUS: return ReplyType::kStatus;
-    case REDIS_REPLY_ERROR: return ReplyType::kError;
-    default: return ReplyType::kNil;
+    case REDIS_REPLY_STRING:
+      return ReplyType::kString;
+    case REDIS_REPLY_ARRAY:
+      return ReplyType::kArray;
+    case REDIS_REPLY_INTEGER:
+      return ReplyType::kInteger;
+    case REDIS_REPLY_STATUS:
+      return ReplyType::kStatus;
+    case REDIS_REPLY_ERROR:
+      return ReplyType::kError;
+    default:
+      return ReplyType::kNil;
   }
 }
 
@@ -51,14 +57,20 @@ size_t ArraySize(const redisReply& r) {
   return r.type == REDIS_REPLY_ARRAY ? r.elements : 0;
 }
 
-const redisReply& ElementOf(const redisReply& r, size_t i) { return *r.element[i]; }
+const redisReply& ElementOf(const redisReply& r, size_t i) {
+  return *r.element[i];
+}
 
 std::string DebugString(const redisReply& r) {
   switch (r.type) {
-    case REDIS_REPLY_STRING: return absl::StrCat("\"", StringOf(r), "\"");
-    case REDIS_REPLY_STATUS: return absl::StrCat("+", StringOf(r));
-    case REDIS_REPLY_ERROR: return absl::StrCat("-", StringOf(r));
-    case REDIS_REPLY_INTEGER: return absl::StrCat(":", r.integer);
+    case REDIS_REPLY_STRING:
+      return absl::StrCat("\"", StringOf(r), "\"");
+    case REDIS_REPLY_STATUS:
+      return absl::StrCat("+", StringOf(r));
+    case REDIS_REPLY_ERROR:
+      return absl::StrCat("-", StringOf(r));
+    case REDIS_REPLY_INTEGER:
+      return absl::StrCat(":", r.integer);
     case REDIS_REPLY_ARRAY: {
       std::string out = "[";
       for (size_t i = 0; i < r.elements; ++i) {
@@ -67,11 +79,14 @@ std::string DebugString(const redisReply& r) {
       }
       return out + "]";
     }
-    default: return "$-1";
+    default:
+      return "$-1";
   }
 }
 
-void RespReader::Deleter::operator()(redisReader* r) const { redisReaderFree(r); }
+void RespReader::Deleter::operator()(redisReader* r) const {
+  redisReaderFree(r);
+}
 
 RespReader::RespReader() : reader_(redisReaderCreate()) {
   // Keep the read buffer allocated (default would shrink it when idle past

@@ -27,7 +27,8 @@ namespace vent::redis {
 void AppendCommand(std::string& out, absl::Span<const absl::string_view> args);
 inline void AppendCommand(std::string& out,
                           std::initializer_list<absl::string_view> args) {
-  AppendCommand(out, absl::Span<const absl::string_view>(args.begin(), args.size()));
+  AppendCommand(out,
+                absl::Span<const absl::string_view>(args.begin(), args.size()));
 }
 std::string EncodeCommand(std::initializer_list<absl::string_view> args);
 
@@ -44,7 +45,8 @@ absl::string_view StringOf(const redisReply& r);  // string, status or error
 int64_t IntegerOf(const redisReply& r);
 size_t ArraySize(const redisReply& r);
 const redisReply& ElementOf(const redisReply& r, size_t i);
-// Compact human form for logs and test failures: +OK, :42, $-1, "bulk", -ERR x, [a, b].
+// Compact human form for logs and test failures: +OK, :42, $-1, "bulk", -ERR x,
+// [a, b].
 std::string DebugString(const redisReply& r);
 
 class RespReader {

@@ -23,8 +23,10 @@ TEST(EncodeCommand, BinarySafeAndPipelined) {
   std::string out;
   AppendCommand(out, {"PUBLISH", "c", bin});
   AppendCommand(out, {"PING"});
-  EXPECT_EQ(out, std::string("*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$5\r\na\0\r\nb\r\n", 35) +
-                     "*1\r\n$4\r\nPING\r\n");
+  EXPECT_EQ(
+      out,
+      std::string("*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$5\r\na\0\r\nb\r\n", 35) +
+          "*1\r\n$4\r\nPING\r\n");
 }
 
 // A stream of replies and the DebugString each must parse to.
@@ -116,7 +118,8 @@ TEST(RespReader, ProtocolErrorIsStickyAndClear) {
   auto r = reader.Next();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
-  EXPECT_NE(r.status().message().find("protocol error"), absl::string_view::npos);
+  EXPECT_NE(r.status().message().find("protocol error"),
+            absl::string_view::npos);
   reader.Feed("+OK\r\n", 5);
   EXPECT_FALSE(reader.Next().ok());
 }

@@ -1,9 +1,8 @@
 #include "vent/redis/subscriber.h"
 
 #include <atomic>
-#include <vector>
-
 #include <boost/asio/post.hpp>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "vent/redis/connection.h"
@@ -18,8 +17,10 @@ class SubscriberImpl final : public Connection {
  public:
   static constexpr size_t kMaxChannelsPerCommand = 512;
 
-  SubscriberImpl(asio::io_context& io, Options options, Subscriber::Handlers handlers)
-      : Connection(io, std::move(options), "subscriber"), handlers_(std::move(handlers)) {}
+  SubscriberImpl(asio::io_context& io, Options options,
+                 Subscriber::Handlers handlers)
+      : Connection(io, std::move(options), "subscriber"),
+        handlers_(std::move(handlers)) {}
 
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   size_t channel_count() const { return wanted_; }
@@ -34,7 +35,9 @@ class SubscriberImpl final : public Connection {
     Chan& c = chans_[name];
     Mutate(c, [](Chan& c) { ++c.refs; });
     if (Confirmed(c)) {
-      asio::post(io(), [f = std::move(on_ack)]() mutable { std::move(f)(absl::OkStatus()); });
+      asio::post(io(), [f = std::move(on_ack)]() mutable {
+        std::move(f)(absl::OkStatus());
+      });
       return;
     }
     c.waiters.push_back(std::move(on_ack));
@@ -56,7 +59,8 @@ class SubscriberImpl final : public Connection {
     }
     for (auto& f : cancelled) {
       asio::post(io(), [f = std::move(f)]() mutable {
-        std::move(f)(absl::CancelledError("unsubscribed before redis confirmed"));
+        std::move(f)(
+            absl::CancelledError("unsubscribed before redis confirmed"));
       });
     }
   }
@@ -79,7 +83,9 @@ class SubscriberImpl final : public Connection {
     return std::static_pointer_cast<SubscriberImpl>(shared_from_this());
   }
 
-  static bool Confirmed(const Chan& c) { return c.server_subscribed && c.op == Op::kNone; }
+  static bool Confirmed(const Chan& c) {
+    return c.server_subscribed && c.op == Op::kNone;
+  }
   static bool Unconfirmed(const Chan& c) { return c.refs > 0 && !Confirmed(c); }
 
   // Applies `f` to `c`, keeping the wanted_/unconfirmed_ counters exact.
@@ -162,16 +168,19 @@ class SubscriberImpl final : public Connection {
     }
     if (TypeOf(r) != ReplyType::kArray || ArraySize(r) < 3 ||
         TypeOf(ElementOf(r, 0)) != ReplyType::kString) {
-      return absl::InternalError("unexpected reply in pub/sub mode: " + DebugString(r));
+      return absl::InternalError("unexpected reply in pub/sub mode: " +
+                                 DebugString(r));
     }
     absl::string_view kind = StringOf(ElementOf(r, 0));
     std::string name(StringOf(ElementOf(r, 1)));
     if (kind == "message") {
       auto it = chans_.find(name);
-      if (it == chans_.end() || it->second.refs == 0 || stopped_) return absl::OkStatus();
+      if (it == chans_.end() || it->second.refs == 0 || stopped_)
+        return absl::OkStatus();
       absl::string_view payload = StringOf(ElementOf(r, 2));
       if (handlers_.on_message) {
-        handlers_.on_message(name, std::make_shared<const std::string>(payload));
+        handlers_.on_message(name,
+                             std::make_shared<const std::string>(payload));
       }
       return absl::OkStatus();
     }
@@ -181,7 +190,8 @@ class SubscriberImpl final : public Connection {
     Answered();
     auto it = chans_.find(name);
     if (it == chans_.end()) {
-      return absl::InternalError("redis confirmed an unknown channel: " + DebugString(r));
+      return absl::InternalError("redis confirmed an unknown channel: " +
+                                 DebugString(r));
     }
     Chan& c = it->second;
     std::vector<AckFn> acks;
@@ -253,7 +263,8 @@ class SubscriberImpl final : public Connection {
     dirty_.clear();
     wanted_ = unconfirmed_ = 0;
     Shutdown();
-    for (auto& f : cancelled) std::move(f)(absl::CancelledError("redis subscriber stopped"));
+    for (auto& f : cancelled)
+      std::move(f)(absl::CancelledError("redis subscriber stopped"));
     handlers_ = {};  // releases whatever the handlers captured
   }
 
@@ -268,10 +279,10 @@ class SubscriberImpl final : public Connection {
   size_t unconfirmed_ = 0;  // of those, not confirmed subscribed
 };
 
-
 }  // namespace internal
 
-Subscriber::Subscriber(boost::asio::io_context& io, Options options, Handlers handlers)
+Subscriber::Subscriber(boost::asio::io_context& io, Options options,
+                       Handlers handlers)
     : impl_(std::make_shared<internal::SubscriberImpl>(io, std::move(options),
                                                        std::move(handlers))) {}
 
@@ -285,7 +296,9 @@ void Subscriber::Subscribe(const std::string& channel,
   impl_->Subscribe(channel, std::move(on_ack));
 }
 
-void Subscriber::Unsubscribe(const std::string& channel) { impl_->Unsubscribe(channel); }
+void Subscriber::Unsubscribe(const std::string& channel) {
+  impl_->Unsubscribe(channel);
+}
 bool Subscriber::connected() const { return impl_->ready(); }
 absl::Status Subscriber::last_error() const { return impl_->last_error(); }
 size_t Subscriber::channel_count() const { return impl_->channel_count(); }

@@ -18,10 +18,9 @@
 #ifndef VENT_REDIS_SUBSCRIBER_H_
 #define VENT_REDIS_SUBSCRIBER_H_
 
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -59,7 +58,8 @@ class Subscriber {
   // confirmed the channel (posted, never inline, if already confirmed);
   // CANCELLED on Stop() or if the channel's refcount drops to 0 before the
   // confirmation. While Redis is down it waits (callers apply a deadline).
-  void Subscribe(const std::string& channel, absl::AnyInvocable<void(absl::Status) &&> on_ack);
+  void Subscribe(const std::string& channel,
+                 absl::AnyInvocable<void(absl::Status) &&> on_ack);
   // Decrements; UNSUBSCRIBE when it reaches 0. Unknown channel: no-op.
   void Unsubscribe(const std::string& channel);
 

@@ -46,8 +46,8 @@ std::string Endpoint::Redacted() const {
     auth = absl::StrCat(username, password.empty() ? "" : ":***", "@");
   }
   bool v6 = host.find(':') != std::string::npos;
-  return absl::StrCat("redis://", auth, v6 ? "[" : "", host, v6 ? "]" : "",
-                      ":", port, "/", db);
+  return absl::StrCat("redis://", auth, v6 ? "[" : "", host, v6 ? "]" : "", ":",
+                      port, "/", db);
 }
 
 absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
@@ -90,7 +90,8 @@ absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
   bool has_port = false;
   if (absl::StartsWith(hostport, "[")) {
     size_t close = hostport.find(']');
-    if (close == absl::string_view::npos) return Bad(url, "unterminated [IPv6] host");
+    if (close == absl::string_view::npos)
+      return Bad(url, "unterminated [IPv6] host");
     host = hostport.substr(1, close - 1);
     absl::string_view after = hostport.substr(close + 1);
     if (!after.empty()) {

@@ -49,13 +49,16 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int stdout_fd,
   posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
+  int rc =
+      posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("posix_spawn ", argv[0], ": ", std::strerror(rc)));
+    return absl::InternalError(
+        absl::StrCat("posix_spawn ", argv[0], ": ", std::strerror(rc)));
   }
   return pid;
 }
@@ -127,10 +130,12 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
   char tmpl[] = "/tmp/vent-redis-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Errno("mkdtemp");
   absl::Status last;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // a port can be taken meanwhile
+  for (int attempt = 0; attempt < 3;
+       ++attempt) {  // a port can be taken meanwhile
     uint16_t port = FreePort();
     if (port == 0) return Errno("FreePort");
-    std::unique_ptr<RedisServer> server(new RedisServer(port, tmpl, extra_args));
+    std::unique_ptr<RedisServer> server(
+        new RedisServer(port, tmpl, extra_args));
     last = server->Launch();
     if (last.ok()) return server;
   }
@@ -147,16 +152,20 @@ RedisServer::~RedisServer() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+std::string RedisServer::url() const {
+  return absl::StrCat("redis://127.0.0.1:", port_);
+}
 
 absl::Status RedisServer::Launch() {
-  if (pid_ > 0) return absl::FailedPreconditionError("redis-server already running");
+  if (pid_ > 0)
+    return absl::FailedPreconditionError("redis-server already running");
   std::string log = dir_ + "/redis.log";
-  std::vector<std::string> argv = {kServer,       "--port",     std::to_string(port_),
-                                   "--bind",      "127.0.0.1",  "--save",
-                                   "",            "--appendonly", "no",
-                                   "--dir",       dir_,         "--daemonize",
-                                   "no",          "--logfile",  log};
+  std::vector<std::string> argv = {
+      kServer,  "--port",       std::to_string(port_),
+      "--bind", "127.0.0.1",    "--save",
+      "",       "--appendonly", "no",
+      "--dir",  dir_,           "--daemonize",
+      "no",     "--logfile",    log};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   auto pid = Spawn(argv, -1, dir_ + "/stderr.log");
   if (!pid.ok()) return pid.status();
@@ -166,9 +175,9 @@ absl::Status RedisServer::Launch() {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return absl::UnavailableError(absl::StrCat(
-          "redis-server exited during startup on port ", port_, ": ", ReadFile(log),
-          ReadFile(dir_ + "/stderr.log")));
+      return absl::UnavailableError(
+          absl::StrCat("redis-server exited during startup on port ", port_,
+                       ": ", ReadFile(log), ReadFile(dir_ + "/stderr.log")));
     }
     if (Ping(port_)) return absl::OkStatus();
     poll(nullptr, 0, 5);  // readiness probe interval, bounded by the deadline
@@ -186,7 +195,8 @@ absl::Status RedisServer::Stop() {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
     pid_ = -1;
-    return absl::DeadlineExceededError("redis-server ignored SIGTERM for 10 s; killed");
+    return absl::DeadlineExceededError(
+        "redis-server ignored SIGTERM for 10 s; killed");
   }
   pid_ = -1;
   return absl::OkStatus();
@@ -200,7 +210,8 @@ absl::Status RedisServer::Restart() {
   return Launch();
 }
 
-absl::StatusOr<std::string> RedisServer::Cli(const std::vector<std::string>& args) {
+absl::StatusOr<std::string> RedisServer::Cli(
+    const std::vector<std::string>& args) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe");
   std::vector<std::string> argv = {kCli, "-p", std::to_string(port_)};
@@ -216,7 +227,8 @@ absl::StatusOr<std::string> RedisServer::Cli(const std::vector<std::string>& arg
   absl::Time deadline = absl::Now() + kDeadline;
   bool timed_out = false;
   for (;;) {
-    int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    int ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     pollfd p{fds[0], POLLIN, 0};
     if (ms <= 0 || poll(&p, 1, ms) == 0) {
       timed_out = true;
@@ -234,7 +246,8 @@ absl::StatusOr<std::string> RedisServer::Cli(const std::vector<std::string>& arg
   waitpid(*pid, &status, 0);
   std::string cmd = absl::StrJoin(args, " ");
   if (timed_out) {
-    return absl::DeadlineExceededError(absl::StrCat("redis-cli ", cmd, ": no exit within 10 s"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("redis-cli ", cmd, ": no exit within 10 s"));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(

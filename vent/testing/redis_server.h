@@ -44,7 +44,8 @@ class RedisServer {
   absl::StatusOr<std::string> Cli(const std::vector<std::string>& args);
 
  private:
-  RedisServer(uint16_t port, std::string dir, std::vector<std::string> extra_args)
+  RedisServer(uint16_t port, std::string dir,
+              std::vector<std::string> extra_args)
       : port_(port), dir_(std::move(dir)), extra_args_(std::move(extra_args)) {}
   absl::Status Launch();
 
