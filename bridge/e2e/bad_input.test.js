@@ -178,6 +178,17 @@ describe('after connect (§7 rows)', () => {
   });
 });
 
+test('error replies are counted in vent_bridge_ddp_errors_total', async () => {
+  const before = await env.metric('vent_bridge_ddp_errors_total');
+  const c = await connected();
+  c.sendRaw('{oops');
+  c.sendRaw('{"msg":"foo"}');
+  await c.take((m) => m.msg === 'error');
+  await c.take((m) => m.msg === 'error');
+  const now = await env.metric('vent_bridge_ddp_errors_total');
+  assert.equal(now - before, 2, 'vent_bridge_ddp_errors_total ("DDP error replies sent for bad input")');
+});
+
 describe('version negotiation (§3)', () => {
   const accepted = [
     ['1 with Meteor support', {msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1']}],

@@ -31,7 +31,6 @@ after(async () => {
 });
 
 test('a silent client receives {"msg":"ping"} and is closed when it does not answer', async () => {
-  const before = await env.metric('vent_bridge_closed_total{reason="timeout"}');
   const c = client({autoPong: false});
   const t0 = Date.now();
   await c.connect();
@@ -40,6 +39,13 @@ test('a silent client receives {"msg":"ping"} and is closed when it does not ans
   await c.closed({timeoutMs: 3000});
   const elapsed = Date.now() - t0;
   assert.ok(elapsed >= 300, `closed after ${elapsed} ms: earlier than interval + timeout`);
+});
+
+test('a heartbeat-timeout close is counted in vent_bridge_closed_total{reason="timeout"}', async () => {
+  const before = await env.metric('vent_bridge_closed_total{reason="timeout"}');
+  const c = client({autoPong: false});
+  await c.connect();
+  await c.closed({timeoutMs: 3000});
   await waitFor(async () => (await env.metric('vent_bridge_closed_total{reason="timeout"}')) > before,
       {what: 'closed_total{reason="timeout"} to grow'});
 });

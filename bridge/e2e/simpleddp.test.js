@@ -10,7 +10,20 @@ const {after, before, test} = require('node:test');
 const WebSocket = require('ws');
 const simpleDDP = require('simpleddp');
 
+const {ddpSubscription} = require('simpleddp/lib/classes/ddpSubscription.js');
+
 const {startBridgeEnv} = require('./lib/bridge.js');
+
+// simpleddp quirk: the subscription constructor calls start(), which returns
+// ready() and drops it — a refused sub (nosub with error) then becomes an
+// unhandled rejection. Keep the promise but mark it handled; callers of
+// sub.ready() still see the rejection.
+const originalStart = ddpSubscription.prototype.start;
+ddpSubscription.prototype.start = function start(...args) {
+  const p = originalStart.apply(this, args);
+  p.catch(() => {});
+  return p;
+};
 const {randomId, withTimeout} = require('./lib/meteor_client.js');
 const {waitFor} = require('../../tests/js/lib/stack.js');
 

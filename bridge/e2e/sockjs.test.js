@@ -101,8 +101,7 @@ describe('SockJS WebSocket transport', () => {
 
   test('client frames: bare JSON string and multi-element arrays are accepted; empty frame ignored', async () => {
     const c = sockjs();
-    await c.open({connectMsg: {msg: 'connect', version: '1', support: ['1']}});
-    await c.connected();
+    await c.connect({connectMsg: {msg: 'connect', version: '1', support: ['1']}});
     c.ws.send(JSON.stringify(JSON.stringify({msg: 'ping', id: 'bare'})));
     c.ws.send('');
     c.ws.send(JSON.stringify([JSON.stringify({msg: 'ping', id: 'one'}), JSON.stringify({msg: 'ping', id: 'two'})]));
