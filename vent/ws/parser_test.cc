@@ -319,5 +319,10 @@ TEST(FrameParserTest, BufferedBytesAndShrink) {
   EXPECT_EQ(p.buffered_bytes(), 0u);
 }
 
+TEST(FrameParserTest, IdleFootprintIsSmall) {
+  // Part of the <= 4 KiB per idle connection budget: no heap once shrunk.
+  EXPECT_LE(sizeof(FrameParser), 192u);
+}
+
 }  // namespace
 }  // namespace vent::ws

@@ -1,8 +1,10 @@
 #include "vent/ws/sockjs.h"
 
+#include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,20 +15,57 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-void AppendU(std::string& out, uint32_t unit) {
-  const char buf[6] = {'\\',
+// Batches the many small writes of escaping into a stack buffer so that `out`
+// sees few, large appends.
+class Sink {
+ public:
+  explicit Sink(std::string& out) : out_(out) {}
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  ~Sink() { Flush(); }
+
+  void Put(const char* p, size_t n) {
+    if (n > sizeof(buf_) - len_) {
+      Flush();
+      if (n >= sizeof(buf_) / 2) {
+        out_.append(p, n);
+        return;
+      }
+    }
+    std::memcpy(buf_ + len_, p, n);
+    len_ += n;
+  }
+  void Put(absl::string_view s) { Put(s.data(), s.size()); }
+  void Put(char c) { Put(&c, 1); }
+  void PutU(uint32_t unit) {
+    const char b[6] = {'\\',
                        'u',
                        kHex[(unit >> 12) & 0xF],
                        kHex[(unit >> 8) & 0xF],
                        kHex[(unit >> 4) & 0xF],
                        kHex[unit & 0xF]};
-  out.append(buf, 6);
-}
+    Put(b, 6);
+  }
+  void Flush() {
+    out_.append(buf_, len_);
+    len_ = 0;
+  }
 
-// True for bytes that cannot be copied through verbatim.
-inline bool IsSpecial(unsigned char c) {
-  return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-}
+ private:
+  std::string& out_;
+  size_t len_ = 0;
+  char buf_[1024];
+};
+
+// kSpecial[c] is true for bytes that cannot be copied through verbatim: C0
+// controls,
+// '"', '\\' and every non-ASCII byte (decoded to check the sockjs ranges).
+constexpr auto kSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return t;
+}();
 
 // Length of the well-formed UTF-8 sequence at p (0 if ill-formed), code point
 // in *cp.
@@ -66,42 +105,42 @@ bool SockJsEscapes(uint32_t cp) {
 
 // Appends `s` as a quoted JSON string. sockjs=true adds sockjs-node's extra
 // escapes.
-void AppendQuoted(std::string& out, absl::string_view s, bool sockjs) {
+void AppendQuoted(Sink& out, absl::string_view s, bool sockjs) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* const end = p + s.size();
-  out.push_back('"');
+  out.Put('"');
   while (p < end) {
     const unsigned char* run = p;
-    while (p < end && !IsSpecial(*p)) ++p;
-    out.append(reinterpret_cast<const char*>(run), p - run);
+    while (p < end && !kSpecial[*p]) ++p;
+    out.Put(reinterpret_cast<const char*>(run), p - run);
     if (p == end) break;
     const unsigned char c = *p;
     if (c < 0x80) {
       ++p;
       switch (c) {
         case '"':
-          out.append("\\\"");
+          out.Put("\\\"");
           break;
         case '\\':
-          out.append("\\\\");
+          out.Put("\\\\");
           break;
         case '\b':
-          out.append("\\b");
+          out.Put("\\b");
           break;
         case '\f':
-          out.append("\\f");
+          out.Put("\\f");
           break;
         case '\n':
-          out.append("\\n");
+          out.Put("\\n");
           break;
         case '\r':
-          out.append("\\r");
+          out.Put("\\r");
           break;
         case '\t':
-          out.append("\\t");
+          out.Put("\\t");
           break;
         default:
-          AppendU(out, c);
+          out.PutU(c);
       }
       continue;
     }
@@ -109,25 +148,25 @@ void AppendQuoted(std::string& out, absl::string_view s, bool sockjs) {
     const size_t len = DecodeUtf8(p, end, &cp);
     if (len == 0) {
       if (sockjs) {
-        AppendU(out, 0xFFFD);
+        out.PutU(0xFFFD);
       } else {
-        out.append("\xEF\xBF\xBD");
+        out.Put("\xEF\xBF\xBD");
       }
       ++p;
       continue;
     }
     if (sockjs && cp >= 0x10000) {
       const uint32_t v = cp - 0x10000;
-      AppendU(out, 0xD800 | (v >> 10));
-      AppendU(out, 0xDC00 | (v & 0x3FF));
+      out.PutU(0xD800 | (v >> 10));
+      out.PutU(0xDC00 | (v & 0x3FF));
     } else if (sockjs && SockJsEscapes(cp)) {
-      AppendU(out, cp);
+      out.PutU(cp);
     } else {
-      out.append(reinterpret_cast<const char*>(p), len);
+      out.Put(reinterpret_cast<const char*>(p), len);
     }
     p += len;
   }
-  out.push_back('"');
+  out.Put('"');
 }
 
 absl::Status Broken() {
@@ -151,18 +190,22 @@ void AppendArrayFrame(std::string& out,
   size_t estimate = 3;
   for (absl::string_view m : messages) estimate += m.size() + m.size() / 8 + 3;
   out.reserve(out.size() + estimate);
-  out.append("a[");
+  Sink sink(out);
+  sink.Put("a[");
   for (size_t i = 0; i < messages.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    AppendQuoted(out, messages[i], /*sockjs=*/true);
+    if (i != 0) sink.Put(',');
+    AppendQuoted(sink, messages[i], /*sockjs=*/true);
   }
-  out.push_back(']');
+  sink.Put(']');
 }
 
 std::string CloseFrame(uint16_t code, absl::string_view reason) {
   std::string out = absl::StrCat("c[", code, ",");
-  AppendQuoted(out, reason, /*sockjs=*/false);
-  out.push_back(']');
+  {
+    Sink sink(out);
+    AppendQuoted(sink, reason, /*sockjs=*/false);
+    sink.Put(']');
+  }
   return out;
 }
 

@@ -1,37 +1,45 @@
 #include "vent/ws/utf8.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
 namespace vent::ws {
 
 bool IsValidUtf8(absl::string_view s) {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* const end = p + s.size();
   while (p < end) {
-    // ASCII fast path: skip whole 16/8-byte words with no high bit set.
-    while (end - p >= 16) {
-      uint64_t a, b;
-      std::memcpy(&a, p, 8);
-      std::memcpy(&b, p + 8, 8);
-      if (((a | b) & 0x8080808080808080ULL) != 0) break;
-      p += 16;
-    }
     if (end - p >= 8) {
-      uint64_t a;
+      // ASCII fast path: skip whole 16/8-byte words with no high bit set, then
+      // jump straight to the first non-ASCII byte of the word.
+      uint64_t a, b;
+      while (end - p >= 16) {
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + 8, 8);
+        if (((a | b) & kHigh) != 0) break;
+        p += 16;
+      }
+      if (end - p < 8) continue;
       std::memcpy(&a, p, 8);
-      if ((a & 0x8080808080808080ULL) == 0) {
+      const uint64_t high = a & kHigh;
+      if (high == 0) {
         p += 8;
         continue;
       }
-    }
-    const unsigned char c = *p;
-    if (c < 0x80) {
+      if constexpr (std::endian::native == std::endian::little) {
+        p += std::countr_zero(high) / 8;
+      } else {
+        p += std::countl_zero(high) / 8;
+      }
+    } else if (*p < 0x80) {
       ++p;
       continue;
     }
-    // Multi-byte sequence: lead byte decides length and the range of the 2nd
-    // byte.
+    // *p starts a multi-byte sequence: the lead byte decides the length and the
+    // range of the 2nd byte.
+    const unsigned char c = *p;
     size_t len;
     unsigned char lo = 0x80, hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF) {
