@@ -32,21 +32,17 @@ void AppendField(std::string& line, absl::string_view key, absl::string_view val
 void Write(Level level, absl::string_view msg, absl::string_view fields);
 
 namespace internal {
+// Value formatting: absl::StrCat for everything, Status through ToString().
+inline std::string LogValue(const absl::Status& v) { return v.ToString(); }
+template <typename V>
+std::string LogValue(const V& v) {
+  return absl::StrCat(v);
+}
 inline void AppendFields(std::string&) {}
 template <typename V, typename... Rest>
 void AppendFields(std::string& line, absl::string_view key, const V& value,
                   const Rest&... rest) {
-  AppendField(line, key, absl::StrCat(value));
-  AppendFields(line, rest...);
-}
-inline void AppendFields(std::string& line, absl::string_view key,
-                         const absl::Status& value) {
-  AppendField(line, key, value.ToString());
-}
-template <typename... Rest>
-void AppendFields(std::string& line, absl::string_view key,
-                  const absl::Status& value, const Rest&... rest) {
-  AppendField(line, key, value.ToString());
+  AppendField(line, key, LogValue(value));
   AppendFields(line, rest...);
 }
 }  // namespace internal

@@ -26,3 +26,13 @@ TEST(LogTest, LevelParsing) {
 
 }  // namespace
 }  // namespace vent::log
+
+namespace vent::log {
+namespace {
+TEST(LogTest, StatusValuesAnywhere) {
+  // Compiles with a Status in any value position.
+  Log(Level::kDebug, "x", "a", 1, "s", absl::InternalError("boom"), "b", "c");
+  Log(Level::kDebug, "x", "s", absl::OkStatus());
+}
+}  // namespace
+}  // namespace vent::log
