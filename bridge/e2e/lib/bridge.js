@@ -50,7 +50,7 @@ function tempConfig(text) {
 // Resolves {status, headers, body} of an HTTP request (raw node:http).
 function httpRequest(url, {method = 'GET', headers = {}, timeoutMs = 3000} = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {method, headers, timeout: timeoutMs}, (res) => {
+    const req = http.request(url, {method, headers, timeout: timeoutMs, agent: false}, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({

@@ -162,8 +162,10 @@ class MeteorClient {
     await withTimeout(new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
-      ws.once('unexpected-response', (req, res) =>
-        reject(new Error(`unexpected HTTP ${res.statusCode} on upgrade`)));
+      ws.once('unexpected-response', (req, res) => {
+        reject(new Error(`unexpected HTTP ${res.statusCode} on upgrade`));
+        ws.terminate();
+      });
     }), 5000, `WebSocket open ${url}`);
     if (this.transport === 'sockjs') await withTimeout(this.sockjsOpenD.promise, 2000, 'SockJS "o"');
     this.isOpen = true;
