@@ -1,6 +1,7 @@
 #include "vent/ws/sockjs.h"
 
 #include <array>
+#include <bit>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -67,6 +68,29 @@ constexpr auto kSpecial = [] {
   return t;
 }();
 
+// Returns the first byte in [p, end) with kSpecial set (or end). Scans 8 bytes
+// at a time: in each flag expression a borrow only creates false hits above a
+// true hit, so the lowest flagged byte is exact.
+const unsigned char* SkipPlain(const unsigned char* p,
+                               const unsigned char* end) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL,
+                       kHigh = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      const uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+      const uint64_t flags = (w | ((w - kOnes * 0x20) & ~w) |
+                              ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) &
+                             kHigh;
+      if (flags != 0) return p + std::countr_zero(flags) / 8;
+      p += 8;
+    }
+  }
+  while (p < end && !kSpecial[*p]) ++p;
+  return p;
+}
+
 // Length of the well-formed UTF-8 sequence at p (0 if ill-formed), code point
 // in *cp.
 size_t DecodeUtf8(const unsigned char* p, const unsigned char* end,
@@ -111,7 +135,7 @@ void AppendQuoted(Sink& out, absl::string_view s, bool sockjs) {
   out.Put('"');
   while (p < end) {
     const unsigned char* run = p;
-    while (p < end && !kSpecial[*p]) ++p;
+    p = SkipPlain(p, end);
     out.Put(reinterpret_cast<const char*>(run), p - run);
     if (p == end) break;
     const unsigned char c = *p;

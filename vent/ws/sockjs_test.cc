@@ -72,6 +72,33 @@ TEST(SockJsTest, EscapesSockJsRanges) {
       "\"\xC3\xA9\xE4\xB8\xAD\xEF\xBB\xBF\xEF\xBF\xAF\\ufff0\\ufffd\\uffff\"]");
 }
 
+TEST(SockJsTest, SpecialByteAtEveryOffsetOfWordScan) {
+  struct Case {
+    std::string in, escaped;
+  };
+  const std::vector<Case> cases = {{"\"", "\\\""},
+                                   {"\\", "\\\\"},
+                                   {"\x1f", "\\u001f"},
+                                   {"\n", "\\n"},
+                                   {"\xC3\xA9", "\xC3\xA9"},
+                                   {"\xE2\x80\xA8", "\\u2028"},
+                                   {" ", " "},
+                                   {"!", "!"},
+                                   {"#", "#"},
+                                   {"]", "]"},
+                                   {"\x7f", "\x7f"},
+                                   {"[", "["}};
+  for (const Case& c : cases) {
+    for (size_t i = 0; i < 20; ++i) {
+      const std::string in =
+          std::string(i, 'a') + c.in + std::string(20 - i, 'b');
+      EXPECT_EQ(Frame({in}), "a[\"" + std::string(i, 'a') + c.escaped +
+                                 std::string(20 - i, 'b') + "\"]")
+          << i << " " << c.escaped;
+    }
+  }
+}
+
 TEST(SockJsTest, EscapesAstralCharsAsSurrogatePairs) {
   EXPECT_EQ(Frame({"\xF0\x9F\x98\x80"}), R"(a["\ud83d\ude00"])");  // U+1F600
   EXPECT_EQ(Frame({"\xF4\x8F\xBF\xBF"}), R"(a["\udbff\udfff"])");  // U+10FFFF
