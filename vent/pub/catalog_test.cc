@@ -1,5 +1,7 @@
 #include "vent/pub/catalog.h"
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "boost/json/parse.hpp"
@@ -81,6 +83,30 @@ TEST(Catalog, LoadsTheDocumentedExample) {
   ASSERT_TRUE(sp.ok()) << sp.status();
   EXPECT_THAT(*sc->Channels(*sp, ""),
               ElementsAre("scores::chess::3", "ratio::0.25::true"));
+}
+
+TEST(Catalog, ReadmeExampleLoads) {
+  std::ifstream in(VENT_PUB_README);
+  ASSERT_TRUE(in) << VENT_PUB_README;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string md = text.str();
+  const std::string start = "## Example\n\n```yaml\n";
+  std::size_t a = md.find(start);
+  ASSERT_NE(a, std::string::npos);
+  a += start.size();
+  std::size_t b = md.find("```", a);
+  ASSERT_NE(b, std::string::npos);
+  auto c = Load(md.substr(a, b - a));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT((*c)->names(),
+              ElementsAre("news", "scores", "threadMessage", "userEvents"));
+  const Publication* scores = (*c)->Find("scores");
+  auto params = scores->ValidateParams(boost::json::parse(
+      R"([{"game":"go","level":2,"live":false}])").as_array());
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_THAT(*scores->Channels(*params, ""),
+              ElementsAre("scores::go::2", "scores::go::live::false"));
 }
 
 TEST(Catalog, NullOrAbsentSectionIsEmpty) {

@@ -35,7 +35,7 @@ inline constexpr std::size_t kMaxChannels = 16;
 struct ParamDecl {
   std::string name;
   ParamType type = ParamType::kString;
-  std::optional<std::string> pattern;
+  std::optional<std::string> pattern = std::nullopt;  // string only
 };
 
 class Publication {

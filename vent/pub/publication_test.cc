@@ -231,6 +231,18 @@ TEST(Transform, ProjectionPrefixWinsAndNumbersLikeJs) {
             "{\"n\":\"a\\u0000\\\"\\n\xc3\xa9\"}");
 }
 
+TEST(Transform, ProjectionDocumentedExamples) {
+  auto p = Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"user.name"});
+  EXPECT_EQ(*p->Transform(R"({"user":{"name":"ann","pw":"x"}})"),
+            R"({"user":{"name":"ann"}})");
+  // Duplicate keys: the last one wins (as in JSON.parse).
+  EXPECT_EQ(*p->Transform(R"({"user":{"name":"a","name":"b"}})"),
+            R"({"user":{"name":"b"}})");
+  // A whole nested value, empty object included, is kept as present.
+  auto q = Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"user"});
+  EXPECT_EQ(*q->Transform(R"({"user":{}})"), R"({"user":{}})");
+}
+
 TEST(Transform, LargeEventProjection) {
   auto p = Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"k"});
   std::string big = R"({"pad":")" + std::string(100000, 'x') + R"(","k":[1]})";
