@@ -54,11 +54,15 @@ void EmitStreamReactor::HandleEventLocked() {
     return;
   }
   ++inflight_;
-  // The completion may run inline and takes mu_.
+  // Unlocked because the completion may run inline and takes mu_;
+  // publishing_ keeps the next read (and so the next Publish) from starting
+  // before this one is handed over, which keeps the stream's order.
+  publishing_ = true;
   mu_.Unlock();
   emitter_->Publish(std::move(*prepared),
                     [this](Emitter::Outcome o) { OnPublished(std::move(o)); });
   mu_.Lock();
+  publishing_ = false;
 }
 
 void EmitStreamReactor::OnPublished(Emitter::Outcome o) {
@@ -91,7 +95,9 @@ void EmitStreamReactor::FailLocked(absl::Status s) {
 }
 
 bool EmitStreamReactor::ShouldReadLocked() {
-  if (finished_ || read_closed_ || reading_ || inflight_ >= window_) return false;
+  if (finished_ || read_closed_ || reading_ || publishing_ || inflight_ >= window_) {
+    return false;
+  }
   reading_ = true;
   return true;
 }

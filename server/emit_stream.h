@@ -60,6 +60,7 @@ class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitRequest> 
   absl::Mutex mu_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;    // a StartRead is outstanding
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // half-close, error or cancel
+  bool publishing_ ABSL_GUARDED_BY(mu_) = false;   // an event is being handed to Publish
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads inside a method of this
 
