@@ -18,8 +18,7 @@ std::string Where(absl::string_view path, const YAML::Node& node) {
 
 absl::Status Error(absl::string_view path, const YAML::Node& node,
                    absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(Where(path, node), ": ", why));
+  return absl::InvalidArgumentError(absl::StrCat(Where(path, node), ": ", why));
 }
 
 absl::StatusOr<std::string> Scalar(absl::string_view path,
@@ -38,9 +37,8 @@ absl::StatusOr<std::vector<std::string>> StringList(absl::string_view path,
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
-    VENT_ASSIGN_OR_RETURN(
-        std::string s,
-        Scalar(absl::StrCat(path, "[", i, "]"), node[i], "a string"));
+    VENT_ASSIGN_OR_RETURN(std::string s, Scalar(absl::StrCat(path, "[", i, "]"),
+                                                node[i], "a string"));
     out.push_back(std::move(s));
   }
   return out;
@@ -58,8 +56,8 @@ absl::Status CheckKeys(absl::string_view path, const YAML::Node& node,
     const std::string& key = kv.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       return Error(path, kv.first,
-                   absl::StrCat("unknown key '", key, "' (allowed: ",
-                                allowed_text, ")"));
+                   absl::StrCat("unknown key '", key,
+                                "' (allowed: ", allowed_text, ")"));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return Error(path, kv.first, absl::StrCat("key '", key, "' is repeated"));
@@ -78,7 +76,8 @@ absl::StatusOr<std::vector<ParamDecl>> ParseParams(const std::string& path,
                  "must be a mapping of param name to { type, pattern }");
   }
   for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) return Error(path, kv.first, "keys must be strings");
+    if (!kv.first.IsScalar())
+      return Error(path, kv.first, "keys must be strings");
     ParamDecl decl;
     decl.name = kv.first.Scalar();
     for (const ParamDecl& d : out) {
@@ -93,8 +92,8 @@ absl::StatusOr<std::vector<ParamDecl>> ParseParams(const std::string& path,
       return Error(ppath, spec,
                    "must be a mapping like { type: string, pattern: \"...\" }");
     }
-    VENT_RETURN_IF_ERROR(CheckKeys(ppath, spec, {"type", "pattern"},
-                                   "type, pattern"));
+    VENT_RETURN_IF_ERROR(
+        CheckKeys(ppath, spec, {"type", "pattern"}, "type, pattern"));
     if (const YAML::Node type = spec["type"]; type && !type.IsNull()) {
       VENT_ASSIGN_OR_RETURN(std::string text,
                             Scalar(ppath + ".type", type, "a string"));
@@ -103,8 +102,8 @@ absl::StatusOr<std::vector<ParamDecl>> ParseParams(const std::string& path,
       decl.type = *t;
     }
     if (const YAML::Node pattern = spec["pattern"]; pattern) {
-      VENT_ASSIGN_OR_RETURN(
-          decl.pattern, Scalar(ppath + ".pattern", pattern, "a string"));
+      VENT_ASSIGN_OR_RETURN(decl.pattern,
+                            Scalar(ppath + ".pattern", pattern, "a string"));
     }
     out.push_back(std::move(decl));
   }
@@ -131,14 +130,16 @@ absl::StatusOr<std::unique_ptr<Publication>> ParseOne(const std::string& name,
   VENT_ASSIGN_OR_RETURN(std::string auth_text,
                         Scalar(path + ".auth", auth_node, "a string"));
   absl::StatusOr<Auth> auth = ParseAuth(auth_text);
-  if (!auth.ok()) return Error(path + ".auth", auth_node, auth.status().message());
+  if (!auth.ok())
+    return Error(path + ".auth", auth_node, auth.status().message());
 
   VENT_ASSIGN_OR_RETURN(std::vector<ParamDecl> params,
                         ParseParams(path + ".params", node["params"]));
 
   const YAML::Node channels_node = node["channels"];
   if (!channels_node || channels_node.IsNull()) {
-    return Error(path + ".channels", node, "missing; list at least one channel");
+    return Error(path + ".channels", node,
+                 "missing; list at least one channel");
   }
   VENT_ASSIGN_OR_RETURN(std::vector<std::string> channels,
                         StringList(path + ".channels", channels_node));

@@ -53,7 +53,8 @@ publications:
 TEST(Catalog, LoadsTheDocumentedExample) {
   auto c = Load(kGood);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_THAT((*c)->names(), ElementsAre("scores", "threadMessage", "userEvents"));
+  EXPECT_THAT((*c)->names(),
+              ElementsAre("scores", "threadMessage", "userEvents"));
   EXPECT_EQ((*c)->Find("nope"), nullptr);
 
   const Publication* tm = (*c)->Find("threadMessage");
@@ -62,9 +63,11 @@ TEST(Catalog, LoadsTheDocumentedExample) {
   EXPECT_EQ(tm->auth(), Auth::kUser);
   EXPECT_TRUE(tm->needs_user());
   ASSERT_NE(tm->projection(), nullptr);
-  auto params = tm->ValidateParams(boost::json::parse(R"([{"threadId":"t1"}])").as_array());
+  auto params = tm->ValidateParams(
+      boost::json::parse(R"([{"threadId":"t1"}])").as_array());
   ASSERT_TRUE(params.ok());
-  EXPECT_THAT(*tm->Channels(*params, "u"), ElementsAre("threads::t1::new_message"));
+  EXPECT_THAT(*tm->Channels(*params, "u"),
+              ElementsAre("threads::t1::new_message"));
   EXPECT_EQ(*tm->Transform(R"({"message":"hi","x":1})"), R"({"message":"hi"})");
 
   const Publication* ue = (*c)->Find("userEvents");
@@ -77,9 +80,12 @@ TEST(Catalog, LoadsTheDocumentedExample) {
   EXPECT_EQ(sc->auth(), Auth::kAuthorizer);
   EXPECT_FALSE(sc->needs_user());
   ASSERT_EQ(sc->params().size(), 4u);
-  EXPECT_EQ(sc->params()[0].type(), ParamType::kString);  // type defaults to string
-  auto sp = sc->ValidateParams(boost::json::parse(
-      R"([{"game":"chess","level":3,"ratio":0.25,"live":true}])").as_array());
+  EXPECT_EQ(sc->params()[0].type(),
+            ParamType::kString);  // type defaults to string
+  auto sp = sc->ValidateParams(
+      boost::json::parse(
+          R"([{"game":"chess","level":3,"ratio":0.25,"live":true}])")
+          .as_array());
   ASSERT_TRUE(sp.ok()) << sp.status();
   EXPECT_THAT(*sc->Channels(*sp, ""),
               ElementsAre("scores::chess::3", "ratio::0.25::true"));
@@ -102,8 +108,9 @@ TEST(Catalog, ReadmeExampleLoads) {
   EXPECT_THAT((*c)->names(),
               ElementsAre("news", "scores", "threadMessage", "userEvents"));
   const Publication* scores = (*c)->Find("scores");
-  auto params = scores->ValidateParams(boost::json::parse(
-      R"([{"game":"go","level":2,"live":false}])").as_array());
+  auto params = scores->ValidateParams(
+      boost::json::parse(R"([{"game":"go","level":2,"live":false}])")
+          .as_array());
   ASSERT_TRUE(params.ok()) << params.status();
   EXPECT_THAT(*scores->Channels(*params, ""),
               ElementsAre("scores::go::2", "scores::go::live::false"));
@@ -142,19 +149,21 @@ publications:
 TEST(Catalog, BadAuthValue) {
   EXPECT_THAT(LoadError("publications:\n  p: { channels: [x], auth: users }\n"),
               HasSubstr("publications.p.auth (line 2): unknown auth 'users'"));
-  EXPECT_THAT(LoadError("publications:\n  p: { channels: [x], auth: [user] }\n"),
-              HasSubstr("publications.p.auth"));
+  EXPECT_THAT(
+      LoadError("publications:\n  p: { channels: [x], auth: [user] }\n"),
+      HasSubstr("publications.p.auth"));
 }
 
 TEST(Catalog, BadParamType) {
-  EXPECT_THAT(LoadError(R"(
+  EXPECT_THAT(
+      LoadError(R"(
 publications:
   p:
     params: { n: { type: int } }
     channels: ["c::{n}"]
     auth: public
 )"),
-              HasSubstr("publications.p.params.n.type (line 4): unknown type 'int'"));
+      HasSubstr("publications.p.params.n.type (line 4): unknown type 'int'"));
 }
 
 TEST(Catalog, BadRegex) {
@@ -186,14 +195,15 @@ TEST(Catalog, UnknownKeysAreRefused) {
   EXPECT_THAT(LoadError("publications:\n  p: { chanels: [x], auth: public }\n"),
               HasSubstr("publications.p (line 2): unknown key 'chanels' "
                         "(allowed: params, channels, auth, fields)"));
-  EXPECT_THAT(LoadError(R"(
+  EXPECT_THAT(
+      LoadError(R"(
 publications:
   p:
     params: { a: { type: string, patern: "x" } }
     channels: ["{a}"]
     auth: public
 )"),
-              HasSubstr("publications.p.params.a (line 4): unknown key 'patern'"));
+      HasSubstr("publications.p.params.a (line 4): unknown key 'patern'"));
 }
 
 TEST(Catalog, ShapeErrors) {
@@ -201,22 +211,26 @@ TEST(Catalog, ShapeErrors) {
               HasSubstr("publications.p.channels"));
   EXPECT_THAT(LoadError("publications:\n  p: { channels: x, auth: public }\n"),
               HasSubstr("publications.p.channels (line 2): must be a list"));
-  EXPECT_THAT(LoadError("publications:\n  p: { channels: [[x]], auth: public }\n"),
-              HasSubstr("publications.p.channels[0]"));
+  EXPECT_THAT(
+      LoadError("publications:\n  p: { channels: [[x]], auth: public }\n"),
+      HasSubstr("publications.p.channels[0]"));
   EXPECT_THAT(LoadError("publications:\n  p: { channels: [], auth: public }\n"),
               HasSubstr("at least one"));
   EXPECT_THAT(
-      LoadError("publications:\n  p: { channels: [x], auth: public, fields: [] }\n"),
+      LoadError(
+          "publications:\n  p: { channels: [x], auth: public, fields: [] }\n"),
       HasSubstr("publications.p (line 2): fields: fields is empty"));
   EXPECT_THAT(
-      LoadError("publications:\n  p: { channels: [x], auth: public, fields: a }\n"),
+      LoadError(
+          "publications:\n  p: { channels: [x], auth: public, fields: a }\n"),
       HasSubstr("publications.p.fields"));
   EXPECT_THAT(
-      LoadError("publications:\n  p: { params: [a], channels: [x], auth: public }\n"),
+      LoadError(
+          "publications:\n  p: { params: [a], channels: [x], auth: public }\n"),
       HasSubstr("publications.p.params"));
-  EXPECT_THAT(
-      LoadError("publications:\n  p: { params: { a: string }, channels: [x], auth: public }\n"),
-      HasSubstr("publications.p.params.a"));
+  EXPECT_THAT(LoadError("publications:\n  p: { params: { a: string }, "
+                        "channels: [x], auth: public }\n"),
+              HasSubstr("publications.p.params.a"));
   EXPECT_THAT(LoadError(R"(
 publications:
   p:
@@ -233,8 +247,9 @@ publications:
     auth: public
 )"),
               HasSubstr("reserved"));
-  EXPECT_THAT(LoadError("publications:\n  \"a b\": { channels: [x], auth: public }\n"),
-              HasSubstr("name must be"));
+  EXPECT_THAT(
+      LoadError("publications:\n  \"a b\": { channels: [x], auth: public }\n"),
+      HasSubstr("name must be"));
 }
 
 TEST(Catalog, RepeatedKeysAreRefused) {
@@ -245,7 +260,8 @@ publications:
 )"),
               HasSubstr("publications.p (line 4): is declared twice"));
   EXPECT_THAT(
-      LoadError("publications:\n  p: { channels: [x], auth: public, auth: user }\n"),
+      LoadError(
+          "publications:\n  p: { channels: [x], auth: public, auth: user }\n"),
       HasSubstr("key 'auth' is repeated"));
   EXPECT_THAT(LoadError(R"(
 publications:
@@ -258,10 +274,12 @@ publications:
 }
 
 TEST(Catalog, FieldsNullMeansNoProjection) {
-  auto c = Load("publications:\n  p: { channels: [x], auth: public, fields: }\n");
+  auto c =
+      Load("publications:\n  p: { channels: [x], auth: public, fields: }\n");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->Find("p")->projection(), nullptr);
-  EXPECT_EQ(*(*c)->Find("p")->Transform("{\"b\":1, \"a\":2}"), "{\"b\":1, \"a\":2}");
+  EXPECT_EQ(*(*c)->Find("p")->Transform("{\"b\":1, \"a\":2}"),
+            "{\"b\":1, \"a\":2}");
 }
 
 }  // namespace

@@ -101,13 +101,14 @@ absl::StatusOr<std::string> ChannelTemplate::Render(
     }
     if (out.size() > kMaxChannelBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("channel for template '", text_, "' would be longer than ",
-                       kMaxChannelBytes, " bytes"));
+          absl::StrCat("channel for template '", text_,
+                       "' would be longer than ", kMaxChannelBytes, " bytes"));
     }
   }
   if (HasControlChar(out)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "channel for template '", text_, "' would contain a control character"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("channel for template '", text_,
+                     "' would contain a control character"));
   }
   return out;
 }

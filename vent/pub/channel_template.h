@@ -47,7 +47,7 @@ class ChannelTemplate {
  private:
   struct Segment {
     enum Kind { kLiteral, kParam, kUserId } kind;
-    std::string literal;  // kLiteral
+    std::string literal;    // kLiteral
     std::size_t param = 0;  // kParam: index into params
   };
 

@@ -102,8 +102,8 @@ void AppendJsNumber(double d, std::string* out) {
   }
   // Shortest round-trip digits in scientific form: [-]d[.ddd]e(+|-)xx.
   char buf[40];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d,
-                           std::chars_format::scientific);
+  auto res =
+      std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
   absl::string_view sci(buf, res.ptr - buf);
   if (sci.front() == '-') {
     out->push_back('-');
@@ -152,13 +152,27 @@ void AppendJsonString(absl::string_view s, std::string* out) {
     run = i + 1;
     out->push_back('\\');
     switch (c) {
-      case '"': out->push_back('"'); break;
-      case '\\': out->push_back('\\'); break;
-      case '\b': out->push_back('b'); break;
-      case '\f': out->push_back('f'); break;
-      case '\n': out->push_back('n'); break;
-      case '\r': out->push_back('r'); break;
-      case '\t': out->push_back('t'); break;
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '\b':
+        out->push_back('b');
+        break;
+      case '\f':
+        out->push_back('f');
+        break;
+      case '\n':
+        out->push_back('n');
+        break;
+      case '\r':
+        out->push_back('r');
+        break;
+      case '\t':
+        out->push_back('t');
+        break;
       default:
         out->append("u00");
         out->push_back(kHex[c >> 4]);

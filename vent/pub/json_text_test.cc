@@ -20,10 +20,12 @@ TEST(ScanJson, AcceptsValidDocuments) {
 }
 
 TEST(ScanJson, RefusesInvalidDocuments) {
-  for (const char* s :
-       {"", " ", "{", "}", "{\"a\":1", "[1,]", "{\"a\":1,}", "{a:1}", "'x'",
-        "1 2", "{} {}", "{}x", "nul", "NaN", "Infinity", "01", "1.", ".5",
-        "+1", "\"\xff\"", "\"\xc3\"", "/*c*/1", "\"a\nb\"", "\xef\xbb\xbf{}"}) {
+  for (const char* s : {"",         " ",      "{",          "}",
+                        "{\"a\":1", "[1,]",   "{\"a\":1,}", "{a:1}",
+                        "'x'",      "1 2",    "{} {}",      "{}x",
+                        "nul",      "NaN",    "Infinity",   "01",
+                        "1.",       ".5",     "+1",         "\"\xff\"",
+                        "\"\xc3\"", "/*c*/1", "\"a\nb\"",   "\xef\xbb\xbf{}"}) {
     EXPECT_FALSE(ScanJson(s).valid) << s;
   }
 }
@@ -43,9 +45,9 @@ TEST(ScanJson, DepthLimit) {
 }
 
 TEST(ScanJson, FalsyValues) {
-  for (const char* s : {"null", "false", "\"\"", "0", "-0", "0.0", "-0.0",
-                        "0e5", "0E-5", "-0.000e+10", "1e-400", " \n null \t",
-                        "\r\n0\r\n", " \"\" "}) {
+  for (const char* s :
+       {"null", "false", "\"\"", "0", "-0", "0.0", "-0.0", "0e5", "0E-5",
+        "-0.000e+10", "1e-400", " \n null \t", "\r\n0\r\n", " \"\" "}) {
     JsonScan scan = ScanJson(s);
     EXPECT_TRUE(scan.valid) << s;
     EXPECT_TRUE(scan.falsy) << s;
@@ -53,8 +55,8 @@ TEST(ScanJson, FalsyValues) {
 }
 
 TEST(ScanJson, TruthyValues) {
-  for (const char* s : {"true", "1", "-1", "0.1", "1e-300", "\" \"",
-                        "\"0\"", "\"false\"", "[]", "{}", "[0]", "[null]",
+  for (const char* s : {"true", "1", "-1", "0.1", "1e-300", "\" \"", "\"0\"",
+                        "\"false\"", "[]", "{}", "[0]", "[null]",
                         "{\"a\":null}", "[\"\"]", "18446744073709551615"}) {
     JsonScan scan = ScanJson(s);
     EXPECT_TRUE(scan.valid) << s;
@@ -110,9 +112,8 @@ TEST(AppendJsonValue, CompactAndOrderPreserving) {
            "big": 18446744073709551615, "inf": 1e400 } )");
   std::string out;
   AppendJsonValue(v, &out);
-  EXPECT_EQ(out,
-            R"({"b":[1,2.5,0,100,true,null,"x"],"a":{"z":{},"y":[]},)"
-            R"("big":18446744073709551615,"inf":null})");
+  EXPECT_EQ(out, R"({"b":[1,2.5,0,100,true,null,"x"],"a":{"z":{},"y":[]},)"
+                 R"("big":18446744073709551615,"inf":null})");
 }
 
 }  // namespace

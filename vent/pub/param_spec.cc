@@ -45,16 +45,20 @@ absl::StatusOr<ParamType> ParseParamType(absl::string_view text) {
 
 absl::string_view ParamTypeName(ParamType type) {
   switch (type) {
-    case ParamType::kString: return "string";
-    case ParamType::kNumber: return "number";
-    case ParamType::kInteger: return "integer";
-    case ParamType::kBoolean: return "boolean";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kNumber:
+      return "number";
+    case ParamType::kInteger:
+      return "integer";
+    case ParamType::kBoolean:
+      return "boolean";
   }
   return "?";
 }
 
-absl::StatusOr<ParamSpec> ParamSpec::Create(std::string name, ParamType type,
-                                            std::optional<std::string> pattern) {
+absl::StatusOr<ParamSpec> ParamSpec::Create(
+    std::string name, ParamType type, std::optional<std::string> pattern) {
   if (!ValidParamName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "param name '", name, "' must match [A-Za-z_][A-Za-z0-9_]{0,63}"));
@@ -70,16 +74,15 @@ absl::StatusOr<ParamSpec> ParamSpec::Create(std::string name, ParamType type,
     }
     return ParamSpec(std::move(name), type, nullptr);
   }
-  std::string source = pattern.has_value()
-                           ? *std::move(pattern)
-                           : std::string(kDefaultStringPattern);
+  std::string source = pattern.has_value() ? *std::move(pattern)
+                                           : std::string(kDefaultStringPattern);
   RE2::Options options;
   options.set_log_errors(false);  // errors are reported through the Status
   auto re = std::make_shared<const RE2>(source, options);
   if (!re->ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "param '", name, "': pattern '", source, "' does not compile: ",
-        re->error()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("param '", name, "': pattern '", source,
+                     "' does not compile: ", re->error()));
   }
   return ParamSpec(std::move(name), type, std::move(re));
 }
@@ -98,8 +101,8 @@ absl::StatusOr<json::value> ParamSpec::Check(const json::value& v) const {
       if (!v.is_string()) return refuse("must be a string");
       const json::string& s = v.get_string();
       if (s.size() > kMaxStringParamBytes) {
-        return refuse(absl::StrCat("is longer than ", kMaxStringParamBytes,
-                                   " bytes"));
+        return refuse(
+            absl::StrCat("is longer than ", kMaxStringParamBytes, " bytes"));
       }
       // FullMatch anchors at both ends whatever the pattern says.
       if (!RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *pattern_)) {

@@ -27,7 +27,8 @@ absl::string_view ParamTypeName(ParamType type);
 // channel could hold them: see kMaxChannelBytes).
 inline constexpr std::size_t kMaxStringParamBytes = 1024;
 // Used for string params declared without `pattern`.
-inline constexpr absl::string_view kDefaultStringPattern = "[A-Za-z0-9_.-]{1,128}";
+inline constexpr absl::string_view kDefaultStringPattern =
+    "[A-Za-z0-9_.-]{1,128}";
 
 class ParamSpec {
  public:

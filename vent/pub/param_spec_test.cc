@@ -60,8 +60,9 @@ TEST(ParamSpec, DefaultPatternRefusesInjection) {
   ParamSpec s = Spec(ParamType::kString);
   EXPECT_EQ(s.pattern_source(), kDefaultStringPattern);
   EXPECT_TRUE(s.Check(json::string("abc_1.2-3")).ok());
-  for (const std::string& bad : std::vector<std::string>{"a::b", "*", "", "a b", "a\nb", "a{b}", "é", "a/b", "a?",
-        std::string(129, 'a'), std::string(10 * 1024, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "a::b", "*", "", "a b", "a\nb", "a{b}", "é", "a/b", "a?",
+           std::string(129, 'a'), std::string(10 * 1024, 'a')}) {
     auto r = s.Check(json::string(bad));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -114,7 +115,8 @@ TEST(ParamSpec, TypeMismatches) {
   for (const char* v : {"\"1\"", "true", "null", "[1]", "1e400"}) {
     EXPECT_FALSE(num.Check(json::parse(v)).ok()) << v;
   }
-  for (const char* v : {"1.5", "\"1\"", "1e300", "9007199254740994.0", "null"}) {
+  for (const char* v :
+       {"1.5", "\"1\"", "1e300", "9007199254740994.0", "null"}) {
     EXPECT_FALSE(integer.Check(json::parse(v)).ok()) << v;
   }
   for (const char* v : {"1", "\"true\"", "0", "null"}) {
@@ -146,8 +148,8 @@ TEST(ParamSpec, Rendering) {
 
 TEST(ChannelTemplate, ParseErrors) {
   std::vector<ParamSpec> params = {Spec(ParamType::kString)};  // named "p"
-  for (const char* bad : {"", "a::{q}", "a::{p", "a::p}", "a::{}", "{P}",
-                          "x\ty", "{p}}x"}) {
+  for (const char* bad :
+       {"", "a::{q}", "a::{p", "a::p}", "a::{}", "{P}", "x\ty", "{p}}x"}) {
     EXPECT_FALSE(ChannelTemplate::Parse(bad, params).ok()) << bad;
   }
   auto undeclared = ChannelTemplate::Parse("threads::{other}", params);

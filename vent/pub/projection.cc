@@ -20,9 +20,8 @@ absl::StatusOr<Projection> Projection::Create(
         "events unchanged");
   }
   if (fields.size() > kMaxFields) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("fields has ", fields.size(), " entries (max ", kMaxFields,
-                     ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fields has ", fields.size(), " entries (max ", kMaxFields, ")"));
   }
   Projection p;
   p.fields_ = fields;
@@ -34,7 +33,8 @@ absl::StatusOr<Projection> Projection::Create(
     if (HasControlChar(field)) return refuse("contains a control character");
     std::vector<absl::string_view> path = absl::StrSplit(field, '.');
     if (path.size() > kMaxFieldDepth) {
-      return refuse(absl::StrCat("has more than ", kMaxFieldDepth, " segments"));
+      return refuse(
+          absl::StrCat("has more than ", kMaxFieldDepth, " segments"));
     }
     std::vector<Node>* level = &p.root_;
     for (std::size_t i = 0; i < path.size(); ++i) {
@@ -90,14 +90,16 @@ bool Projection::Emit(const json::object& obj, const std::vector<Node>& nodes,
   return any;
 }
 
-std::optional<std::string> Projection::Apply(absl::string_view json_text) const {
+std::optional<std::string> Projection::Apply(
+    absl::string_view json_text) const {
   unsigned char buffer[4096];
   json::monotonic_resource resource(buffer, sizeof(buffer));
   json::parse_options options;
   options.max_depth = kMaxJsonDepth;
   json::error_code ec;
-  json::value v = json::parse(json::string_view(json_text.data(), json_text.size()),
-                              ec, json::storage_ptr(&resource), options);
+  json::value v =
+      json::parse(json::string_view(json_text.data(), json_text.size()), ec,
+                  json::storage_ptr(&resource), options);
   if (ec || !v.is_object()) return std::nullopt;
   std::string out;
   if (!Emit(v.get_object(), root_, &out)) return std::nullopt;

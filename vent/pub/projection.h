@@ -27,7 +27,8 @@ class Projection {
  public:
   // `fields`: 1..kMaxFields dotted paths of non-empty segments, no control
   // characters. Errors are InvalidArgument.
-  static absl::StatusOr<Projection> Create(const std::vector<std::string>& fields);
+  static absl::StatusOr<Projection> Create(
+      const std::vector<std::string>& fields);
 
   const std::vector<std::string>& fields() const { return fields_; }
 

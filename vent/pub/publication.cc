@@ -41,9 +41,12 @@ absl::StatusOr<Auth> ParseAuth(absl::string_view text) {
 
 absl::string_view AuthName(Auth auth) {
   switch (auth) {
-    case Auth::kPublic: return "public";
-    case Auth::kUser: return "user";
-    case Auth::kAuthorizer: return "authorizer";
+    case Auth::kPublic:
+      return "public";
+    case Auth::kUser:
+      return "user";
+    case Auth::kAuthorizer:
+      return "authorizer";
   }
   return "?";
 }
@@ -157,8 +160,8 @@ absl::StatusOr<json::object> Publication::ValidateParams(
 absl::StatusOr<std::vector<std::string>> Publication::Channels(
     const json::object& params, absl::string_view user_id) const {
   if (needs_user_ && user_id.empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "publication '", name_, "' needs a logged-in user"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("publication '", name_, "' needs a logged-in user"));
   }
   if (params.size() != params_.size()) {
     return absl::InvalidArgumentError("params do not match the declaration");

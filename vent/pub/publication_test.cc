@@ -42,11 +42,11 @@ TEST(Publication, CreateRefusals) {
   EXPECT_TRUE(bad("a b", {}, {"c"}));
   EXPECT_TRUE(bad("a\"b", {}, {"c"}));
   EXPECT_TRUE(bad("a\\b", {}, {"c"}));
-  EXPECT_TRUE(bad("ok", {}, {}));                          // no channel
-  EXPECT_TRUE(bad("ok", {}, {"c", "c"}));                  // duplicate
+  EXPECT_TRUE(bad("ok", {}, {}));          // no channel
+  EXPECT_TRUE(bad("ok", {}, {"c", "c"}));  // duplicate
   EXPECT_TRUE(bad("ok", {}, std::vector<std::string>(kMaxChannels + 1, "c")));
-  EXPECT_TRUE(bad("ok", {{"a"}, {"a"}}, {"c::{a}"}));      // param twice
-  EXPECT_TRUE(bad("ok", {{"a"}}, {"c::{b}"}));             // undeclared
+  EXPECT_TRUE(bad("ok", {{"a"}, {"a"}}, {"c::{a}"}));             // param twice
+  EXPECT_TRUE(bad("ok", {{"a"}}, {"c::{b}"}));                    // undeclared
   EXPECT_TRUE(bad("ok", {}, {"c"}, std::vector<std::string>{}));  // fields []
   EXPECT_TRUE(bad("ok", {}, {"c"}, std::vector<std::string>{"a..b"}));
   std::vector<ParamDecl> many;
@@ -62,7 +62,8 @@ TEST(Publication, CreateRefusals) {
 TEST(Publication, NeedsUser) {
   EXPECT_TRUE(ThreadMessage()->needs_user());
   EXPECT_FALSE(Make({}, {"news"}, Auth::kPublic)->needs_user());
-  EXPECT_TRUE(Make({}, {"users::{userId}::events"}, Auth::kPublic)->needs_user());
+  EXPECT_TRUE(
+      Make({}, {"users::{userId}::events"}, Auth::kPublic)->needs_user());
   EXPECT_FALSE(Make({}, {"news"}, Auth::kAuthorizer)->needs_user());
 }
 
@@ -76,21 +77,18 @@ TEST(ValidateParams, Good) {
 TEST(ValidateParams, Refusals) {
   auto p = Make({{"threadId"}}, {"threads::{threadId}"});  // default pattern
   for (const char* args : {
-           R"([{"threadId":"a::b"}])",      // ':' not allowed: injection
-           R"([{"threadId":"*"}])",
-           R"([{"threadId":""}])",
+           R"([{"threadId":"a::b"}])",  // ':' not allowed: injection
+           R"([{"threadId":"*"}])", R"([{"threadId":""}])",
            R"([{"threadId":"a b"}])",
-           R"([{"threadId":1}])",            // wrong type
-           R"([{"threadId":["a"]}])",
-           R"([{"threadId":null}])",
+           R"([{"threadId":1}])",  // wrong type
+           R"([{"threadId":["a"]}])", R"([{"threadId":null}])",
            R"([{"threadId":"a","x":"b"}])",  // extra
            R"([{}])",                        // missing
            R"([{"threadid":"a"}])",          // case matters
            R"([])",                          // no params object
            R"(["a"])",                       // not an object
-           R"([null])",
-           R"([["a"]])",
-           R"([{"threadId":"a"},{}])",       // two objects
+           R"([null])", R"([["a"]])",
+           R"([{"threadId":"a"},{}])",  // two objects
        }) {
     auto r = Validate(*p, args);
     ASSERT_FALSE(r.ok()) << args;
@@ -102,7 +100,8 @@ TEST(ValidateParams, Refusals) {
 
 TEST(ValidateParams, UnknownKeyIsNamedSafely) {
   auto p = Make({}, {"news"});
-  json::array args{json::object{{std::string("evil\n") + std::string(500, 'k'), 1}}};
+  json::array args{
+      json::object{{std::string("evil\n") + std::string(500, 'k'), 1}}};
   auto r = p->ValidateParams(args);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
@@ -120,7 +119,9 @@ TEST(ValidateParams, NoParamPublication) {
 }
 
 TEST(Channels, RendersEveryType) {
-  auto p = Make({{"s"}, {"i", ParamType::kInteger}, {"n", ParamType::kNumber},
+  auto p = Make({{"s"},
+                 {"i", ParamType::kInteger},
+                 {"n", ParamType::kNumber},
                  {"b", ParamType::kBoolean}},
                 {"a::{s}::{i}::{n}::{b}", "u::{userId}::{s}"});
   auto params = Validate(*p, R"([{"b":false,"n":0.5,"i":7.0,"s":"x.y"}])");
@@ -209,8 +210,9 @@ TEST(Transform, Projection) {
   EXPECT_EQ(*t(R"({"message":false})"), R"({"message":false})");
   EXPECT_EQ(*t(R"({"message":""})"), R"({"message":""})");
   // Nested dotted path, event key order, compact output.
-  EXPECT_EQ(*t(R"({ "user" : {"pw":"x", "name":"ann", "age":3}, "message": [1, 2.50] })"),
-            R"({"user":{"name":"ann"},"message":[1,2.5]})");
+  EXPECT_EQ(
+      *t(R"({ "user" : {"pw":"x", "name":"ann", "age":3}, "message": [1, 2.50] })"),
+      R"({"user":{"name":"ann"},"message":[1,2.5]})");
   // Absent keys -> not sent; non-object -> not sent.
   EXPECT_FALSE(t(R"({"other":1})").has_value());
   EXPECT_FALSE(t(R"({"user":{"pw":"x"}})").has_value());
@@ -222,8 +224,8 @@ TEST(Transform, Projection) {
 }
 
 TEST(Transform, ProjectionPrefixWinsAndNumbersLikeJs) {
-  auto p = Make({}, {"c"}, Auth::kPublic,
-                std::vector<std::string>{"a.b", "a", "n"});
+  auto p =
+      Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"a.b", "a", "n"});
   EXPECT_EQ(*p->Transform(R"({"n":1.0e2,"a":{"b":1,"c":2}})"),
             R"({"n":100,"a":{"b":1,"c":2}})");
   EXPECT_EQ(*p->Transform(R"({"n":1e400})"), R"({"n":null})");
@@ -232,7 +234,8 @@ TEST(Transform, ProjectionPrefixWinsAndNumbersLikeJs) {
 }
 
 TEST(Transform, ProjectionDocumentedExamples) {
-  auto p = Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"user.name"});
+  auto p =
+      Make({}, {"c"}, Auth::kPublic, std::vector<std::string>{"user.name"});
   EXPECT_EQ(*p->Transform(R"({"user":{"name":"ann","pw":"x"}})"),
             R"({"user":{"name":"ann"}})");
   // Duplicate keys: the last one wins (as in JSON.parse).

@@ -18,7 +18,8 @@ const std::string& Event() {
   return *kEvent;
 }
 
-std::unique_ptr<Publication> Make(std::optional<std::vector<std::string>> fields) {
+std::unique_ptr<Publication> Make(
+    std::optional<std::vector<std::string>> fields) {
   return *Publication::Create("bench", Auth::kPublic, {}, {"c"},
                               std::move(fields));
 }
