@@ -82,9 +82,18 @@ test('a client that stops reading is closed; 100 others receive every event', as
               `+ ${sent} shared events, in ${Date.now() - t0} ms`);
 
   // 100 more events after the close, then a marker: all must reach all.
-  await Promise.all(Array.from({length: 100}, () => env.publish(ch, `{"seq":${sent++},"pad":"${pad}"}`)));
+  await env.publishMany(Array.from({length: 100}, () => [ch, `{"seq":${sent++},"pad":"${pad}"}`]));
   await env.publish(ch, `{"seq":${sent++},"marker":true}`);
-  await Promise.all(subs.map((s) => s.waitEvents(sent, {timeoutMs: 30000})));
+  try {
+    await Promise.all(subs.map((s) => s.waitEvents(sent, {timeoutMs: 20000})));
+  } catch (e) {
+    const m = await env.metrics();
+    const counts = subs.map((s) => s.events.length);
+    const pick = [...m].filter(([k]) => k.startsWith('vent_bridge_') && !k.includes('bucket'))
+        .map(([k, v]) => `${k}=${v}`).join('\n  ');
+    throw new Error(`${e.message}\nper-client counts (min ${Math.min(...counts)}, max ${Math.max(...counts)}) ` +
+                    `of ${sent}; open clients ${good.filter((c) => c.isOpen).length}\nmetrics:\n  ${pick}`);
+  }
   for (const [i, s] of subs.entries()) {
     assert.equal(s.events.length, sent, `client ${i}`);
     for (let k = 0; k < sent; k++) {
@@ -99,4 +108,31 @@ test('a client that stops reading is closed; 100 others receive every event', as
   await waitFor(() => slowClosed, {timeoutMs: 10000, what: 'slow socket to close'});
   const m = await env.metrics();
   assert.equal(m.get('vent_bridge_connections'), GOOD_CLIENTS);
+});
+
+test('a burst larger than --max-outgoing to clients that do read is delivered, nobody is closed', async () => {
+  const t = `burst${process.pid}`;
+  const ch = `threads::${t}::new_message`;
+  const cs = [];
+  for (let i = 0; i < 5; i++) {
+    const c = new MeteorClient(env.wsUrl('/websocket'), {clientPingMs: 0});
+    clients.push(c);
+    cs.push(c);
+  }
+  await Promise.all(cs.map((c) => c.connect()));
+  const subs = cs.map((c) => c.subscribe('threadMessage', [{threadId: t}]));
+  await Promise.all(subs.map((s) => s.ready()));
+  const slowBefore = await env.metric('vent_bridge_closed_total{reason="slow_client"}');
+  // 200 x ~1 KiB = ~200 KiB published in one write: more than the 64 KiB
+  // budget arrives at once, but every client reads as fast as loopback allows.
+  const pad = 'y'.repeat(1000);
+  await env.publishMany(Array.from({length: 200}, (_, i) => [ch, `{"seq":${i},"pad":"${pad}"}`]));
+  try {
+    await Promise.all(subs.map((s) => s.waitEvents(200, {timeoutMs: 10000})));
+  } catch (e) {
+    const slow = await env.metric('vent_bridge_closed_total{reason="slow_client"}');
+    throw new Error(`${e.message}; counts ${subs.map((s) => s.events.length).join(',')}; ` +
+                    `closed as slow: ${slow - slowBefore}; open: ${cs.filter((c) => c.isOpen).length}/5`);
+  }
+  assert.equal(await env.metric('vent_bridge_closed_total{reason="slow_client"}'), slowBefore);
 });

@@ -96,6 +96,7 @@ async function startBridgeEnv({config = DEFAULT_CONFIG, bridgeArgs = [], redis, 
     redis, bridge, server, port, base, configFile, publisher,
     wsUrl: (p = '/websocket') => `ws://127.0.0.1:${port}${p}`,
     publish: (channel, payload) => publisher.publish(channel, payload),
+    publishMany: (pairs) => publisher.publishMany(pairs),
     http: (p, opts) => httpRequest(`${base}${p}`, opts),
     async metrics() {
       const r = await httpRequest(`${base}/metrics`);

@@ -61,6 +61,15 @@ class Publisher {
     });
   }
 
+  // Publishes every [channel, payload] pair with ONE socket write (so Redis
+  // delivers them back to back); resolves the array of receiver counts.
+  async publishMany(pairs) {
+    await this.connect();
+    const replies = pairs.map(() => new Promise((resolve, reject) => this.pending.push({resolve, reject})));
+    this.sock.write(Buffer.concat(pairs.map(([ch, p]) => encodeCommand(['PUBLISH', ch, p]))));
+    return Promise.all(replies);
+  }
+
   close() {
     if (this.sock) this.sock.destroy();
     this.sock = null;
