@@ -150,7 +150,8 @@ absl::Status VentServer::Impl::Init() {
   }
   VENT_LOG_INFO("vent-server started", "listen", absl::StrCat(config_.listen), "port", port_,
                 "redis", endpoint.Redacted(), "metrics",
-                http_ ? absl::StrCat("127.0.0.1:", http_->port()) : std::string("off"),
+                http_ ? config_.metrics_listen : std::string("off"), "metrics_port",
+                http_ ? http_->port() : 0,
                 "tls", !config_.tls_cert.empty(), "api_keys",
                 key_ids.empty() ? std::string("off") : absl::StrJoin(key_ids, ","));
   return absl::OkStatus();
