@@ -180,6 +180,9 @@ export class VentClient {
     this._heartbeatMs = options.heartbeatMs === undefined ? 17500 : options.heartbeatMs;
     this._heartbeatTimeoutMs = options.heartbeatTimeoutMs === undefined ? 15000 : options.heartbeatTimeoutMs;
     this._connectTimeoutMs = options.connectTimeoutMs === undefined ? 10000 : options.connectTimeoutMs;
+    // Browsers: retry at once when the network comes back instead of waiting out the backoff.
+    this._onOnline = () => { if (this._status.status === 'waiting') this.reconnect(); };
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('online', this._onOnline);
     if (options.autoConnect !== false) this._open();
   }
 
@@ -315,6 +318,9 @@ export class VentClient {
       try { ws.close(1000); } catch (_) { /* already closing */ }
     }
     this._clearTimers();
+    if (this._onOnline && typeof globalThis.removeEventListener === 'function') {
+      globalThis.removeEventListener('online', this._onOnline);
+    }
     this._failMethods(new VentError('closed', 'VentClient closed'));
     for (const d of this._loginWaiters.splice(0)) d.reject(new VentError('closed', 'VentClient closed'));
     this._setStatus({connected: false, status: 'closed', retryCount: this._retryCount, retryInMs: 0});

@@ -136,6 +136,17 @@ test('two handles to the same publication are independent; stop() ends only one'
   assert.deepEqual(ca.events, [{ message: 'both' }]);
   assert.deepEqual(cb.events.map((e) => e.message), ['both', 'after-stop', 'marker']);
   assert.deepEqual(co.events, [{ message: 'other' }]);
+
+  // stop() inside the listener: frames already on the wire (a burst emitted in
+  // one EmitBatch) never reach the stopped handle; b, on the same channel, gets all.
+  const d = vent.subscribe('threadMessage', { threadId });
+  const dGot = [];
+  d.listen((e) => { dGot.push(e); d.stop(); });
+  await d.whenReady();
+  const burst = Array.from({ length: 20 }, (_, i) => [`threads::${threadId}::new_message`, { message: `burst-${i}` }]);
+  await emitter.emitBatch(burst);
+  await cb.until((ev) => ev.some((e) => e.message === 'burst-19'));
+  assert.deepEqual(dGot, [{ message: 'burst-0' }]);
 });
 
 test('nosub errors: unknown publication (404) and bad params (400) reject whenReady and call onError', async () => {

@@ -312,3 +312,24 @@ test('attach(): generic link (send/onMessage/onConnected) and Meteor adapter', (
   ms.stop();
   assert.deepEqual(calls[1], ['stop', 'threadMessage']);
 });
+
+test('dist/vent-client.js and dist/vent-client.min.js are standalone and behave the same', async () => {
+  const src = await import('../src/index.js');
+  for (const file of ['../dist/vent-client.js', '../dist/vent-client.min.js']) {
+    const m = await import(file);
+    assert.deepEqual(Object.keys(m).sort(), Object.keys(src).sort(), file);
+    fresh();
+    const vent = new m.VentClient('ws://h/websocket', { WebSocket: FakeSocket, heartbeatMs: 0 });
+    const s = vent.subscribe('p', { a: 1 });
+    const got = [];
+    s.listen((e) => got.push(e));
+    const ws = last();
+    ws.open();
+    assert.deepEqual(ws.take().map((x) => x.msg), ['connect', 'sub']);
+    ws.recv({ msg: 'ready', subs: [s.id] });
+    ws.recv(`{"msg":"changed","__vent":"1","id":"${s.rand}.p","e":{"ok":1}}`);
+    assert.equal(s.ready(), true);
+    assert.deepEqual(got, [{ ok: 1 }], file);
+    vent.close();
+  }
+});
