@@ -16,6 +16,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "server/vent_server.h"
+#include "vent/base/log.h"
 #include "vent/testing/redis_server.h"
 #include "vent/v1/vent.grpc.pb.h"
 
@@ -49,7 +50,7 @@ class ServerFixture : public ::testing::Test {
     config.listen = "127.0.0.1:0";
     config.metrics_listen = "127.0.0.1:0";
     config.redis = redis_->url();
-    config.log_level = "warn";
+    vent::log::SetLevel(vent::log::Level::kWarn);  // main() applies log-level; tests do it here
     auto s = VentServer::Start(config);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
