@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# ccache: paths relative to the checkout, so any clone reuses the cache.
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
 BUILD=${VENT_BUILD_DIR:-build}
 FUZZ_BUILD=${BUILD}-fuzz
 
