@@ -18,6 +18,8 @@ const stack = require('../../tests/js/lib/stack.js');
 const ROOT = path.resolve(__dirname, '..', '..');
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
 const CHROMIUM = process.env.VENT_CHROMIUM || '/usr/bin/chromium';
+// Generous: Chromium is slow on a loaded 2-core machine; these are deadlines, not sleeps.
+const UI_TIMEOUT = 30000;
 
 let server;
 let bridge;
@@ -25,17 +27,22 @@ let backend;
 let browser;
 let base; // http://127.0.0.1:<bridge port>
 let backendUrl;
+let bridgePort;
 const pageErrors = [];
 
-before(async () => {
-  server = await stack.startVentServer();
-  const bridgePort = await stack.freePort();
-  base = `http://127.0.0.1:${bridgePort}`;
-  bridge = await stack.startProcess(stack.binPath('vent-bridge'), [
+function startBridge() {
+  return stack.startProcess(stack.binPath('vent-bridge'), [
     '--listen', `127.0.0.1:${bridgePort}`, '--redis', server.redis.url,
     '--config', path.join(ROOT, 'config', 'vent.yaml'),
     '--static-dir', path.join(ROOT, 'demo', 'public'),
   ], { readyHttp: `${base}/healthz` });
+}
+
+before(async () => {
+  server = await stack.startVentServer();
+  bridgePort = await stack.freePort();
+  base = `http://127.0.0.1:${bridgePort}`;
+  bridge = await startBridge();
   const backendPort = await stack.freePort();
   backendUrl = `http://127.0.0.1:${backendPort}`;
   backend = await stack.startProcess(process.execPath, [
@@ -68,8 +75,8 @@ async function open(urlPath) {
 
 async function whenReady(page) {
   // Set by the page once handle.whenReady() resolved (the bridge confirmed the sub).
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  await page.waitForSelector('#connection.ok', { timeout: 15000 });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: UI_TIMEOUT });
+  await page.waitForSelector('#connection.ok', { timeout: UI_TIMEOUT });
 }
 
 test('index page links to both examples', async () => {
@@ -91,13 +98,13 @@ test('chat: two pages on one thread, one posts, both show the message', async ()
   await alice.fill('#message', 'Hello from Alice');
   await alice.click('#send');
   for (const page of [alice, bob]) {
-    await page.waitForSelector('#messages li:not(.empty) >> text=Hello from Alice', { timeout: 10000 });
+    await page.waitForSelector('#messages li:not(.empty) >> text=Hello from Alice', { timeout: UI_TIMEOUT });
   }
   await bob.fill('#message', 'Hi Alice, Bob here');
   await bob.press('#message', 'Enter');
   for (const page of [alice, bob]) {
     await page.waitForFunction(() => document.querySelectorAll('#messages li:not(.empty)').length === 2,
-        null, { timeout: 10000 });
+        null, { timeout: UI_TIMEOUT });
     const items = await page.$$eval('#messages li:not(.empty)', (lis) => lis.map((li) => li.textContent));
     assert.deepEqual(items, ['Hello from Alice', 'Hi Alice, Bob here']);
   }
@@ -108,7 +115,7 @@ test('chat: two pages on one thread, one posts, both show the message', async ()
   await whenReady(other);
   await alice.fill('#message', 'third');
   await alice.click('#send');
-  await bob.waitForSelector('#messages li >> text=third', { timeout: 10000 });
+  await bob.waitForSelector('#messages li >> text=third', { timeout: UI_TIMEOUT });
   assert.equal(await other.$$eval('#messages li:not(.empty)', (l) => l.length), 0);
 
   await bob.screenshot({ path: path.join(ARTIFACTS, 'demo-chat.png') });
@@ -126,7 +133,7 @@ test('payment: PENDING, then PAID when the webhook makes the backend emit', asyn
   await page.selectOption('#new-status', 'PAID');
   await page.click('#simulate');
   for (const p of [page, watcher]) {
-    await p.waitForSelector('#payment-status.PAID', { timeout: 10000 });
+    await p.waitForSelector('#payment-status.PAID', { timeout: UI_TIMEOUT });
     assert.equal(await p.textContent('#payment-status'), 'PAID');
   }
   await page.screenshot({ path: path.join(ARTIFACTS, 'demo-payment.png') });
@@ -137,6 +144,29 @@ test('payment: PENDING, then PAID when the webhook makes the backend emit', asyn
   assert.match(new URL(fresh.url()).searchParams.get('payment'), /^pay-[a-z0-9]+$/);
   assert.equal(await fresh.textContent('#payment-status'), 'PENDING');
   for (const p of [page, watcher, fresh]) await p.context().close();
+});
+
+test('chat page reconnects by itself after the bridge restarts and keeps its subscription', async () => {
+  const thread = `r${process.pid}`;
+  const page = await open(`chat.html?thread=${thread}&backend=${encodeURIComponent(backendUrl)}`);
+  await whenReady(page);
+  await bridge.kill('SIGKILL');
+  await page.waitForSelector('#connection.down', { timeout: UI_TIMEOUT });
+  bridge = await startBridge();
+  await page.waitForSelector('#connection.ok', { timeout: UI_TIMEOUT });
+  // Events sent before the page has re-subscribed are lost (no replay): post until one shows.
+  let n = 0;
+  await stack.waitFor(async () => {
+    if (await page.$('#messages li:not(.empty)')) return true;
+    const res = await fetch(`${backendUrl}/api/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ threadId: thread, message: `after restart ${++n}` }),
+    });
+    assert.equal(res.status, 200);
+    return false;
+  }, { timeoutMs: UI_TIMEOUT, intervalMs: 200, what: 'message after bridge restart' });
+  await page.waitForSelector('#messages li >> text=/after restart \\d+/', { timeout: UI_TIMEOUT });
+  await page.context().close();
 });
 
 test('no page errors', () => {

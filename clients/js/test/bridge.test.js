@@ -66,7 +66,7 @@ function collector(handle) {
   return {
     events,
     // Resolves once pred(events) holds; rejects after timeoutMs.
-    until(pred, timeoutMs = 10000, what = 'event') {
+    until(pred, timeoutMs = 30000, what = 'event') {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (pred(events)) { clearTimeout(timer); resolve(events); return true; }
