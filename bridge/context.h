@@ -43,7 +43,8 @@ struct BridgeContext {
   metrics::Registry* registry = nullptr;
   std::unique_ptr<BridgeMetrics> metrics;
   Hub* hub = nullptr;
-  std::atomic<int64_t> open_connections{0};
+  std::atomic<int64_t> open_connections{0};  // every accepted socket
+  std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
   std::atomic<bool> redis_up{false};
   std::atomic<bool> shutting_down{false};
 };

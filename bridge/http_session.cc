@@ -184,6 +184,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ctx_.shutting_down.load()) {
       return Respond(http::status::service_unavailable, "text/plain", "shutting down\n", false);
     }
+    if (ctx_.ws_connections.load(std::memory_order_relaxed) >= ctx_.options.max_connections) {
+      ctx_.metrics->refused_connections->Add();
+      return Respond(http::status::service_unavailable, "text/plain", "too many connections",
+                     false);
+    }
     std::string out = absl::StrCat(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: ",

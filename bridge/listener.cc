@@ -12,6 +12,10 @@ namespace vent::bridge {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+constexpr int64_t kHttpHeadroom = 64;
+}  // namespace
+
 Listener::Listener(asio::io_context& io, std::vector<Worker*> workers, BridgeContext& ctx)
     : io_(io), workers_(std::move(workers)), ctx_(ctx), acceptor_(io) {}
 
@@ -58,7 +62,9 @@ void Listener::DoAccept() {
     }
     int64_t open = ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     ConnectionSlot slot(&ctx_);
-    if (open > ctx_.options.max_connections || ctx_.shutting_down.load()) {
+    // Plain HTTP (health checks, metrics, static files) keeps some headroom
+    // past --max-connections; WebSocket upgrades are refused at the limit.
+    if (open > ctx_.options.max_connections + kHttpHeadroom || ctx_.shutting_down.load()) {
       ctx_.metrics->refused_connections->Add();
       static const char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"

@@ -47,6 +47,10 @@ void Worker::Stop() {
     for (auto& [ptr, conn] : connections_) all.push_back(conn);
     for (auto& c : all) c->Shutdown();
     guard_.reset();
+    // Close frames went out with a direct write; do not wait for peers or
+    // idle HTTP keep-alive sockets to finish.
+    sweep_timer_.expires_after(std::chrono::milliseconds(200));
+    sweep_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
   });
   thread_.join();
   connections_.clear();

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/match.h"
 #include "vent/base/log.h"
 #include "vent/ddp/codec.h"
 #include "vent/ws/frame.h"
@@ -75,6 +76,7 @@ void WsConnection::Start(std::string initial_out, std::string leftover) {
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   ctx_.metrics->connections->Add(1);
   ctx_.metrics->connections_total->Add();
+  ctx_.ws_connections.fetch_add(1, std::memory_order_relaxed);
   out_ = std::move(initial_out);
   if (!leftover.empty()) {
     std::vector<ws::Message> msgs;
@@ -181,8 +183,7 @@ void WsConnection::QueueText(absl::string_view payload) {
     ws::AppendArrayFrame(framed, one);
     ws::AppendFrame(out_, ws::Opcode::kText, framed);
   }
-  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
-  worker_.MarkDirty(this);
+  CheckBudget();
 }
 
 void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
@@ -200,8 +201,17 @@ void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
     }
     ws::AppendTextFrameParts(out_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
   }
-  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
+  CheckBudget();
+}
+
+void WsConnection::CheckBudget() {
   worker_.MarkDirty(this);
+  if (out_.size() - out_off_ <= static_cast<size_t>(ctx_.options.max_outgoing)) return;
+  // Over budget only if the socket does not take the bytes now: a big burst
+  // to a client that reads is not a slow client. Never terminates here (we
+  // may be inside a fan-out pass); AfterFanOut() acts on the flags.
+  if (!write_waiting_) WriteSome();
+  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
 }
 
 void WsConnection::AfterFanOut() {
@@ -210,25 +220,25 @@ void WsConnection::AfterFanOut() {
     ctx_.metrics->slow_closes->Add();
     VENT_LOG_DEBUG("closing slow client", "remote", info_.remote, "queued_bytes",
                    out_.size() - out_off_);
-    // Drop what is queued; tell the client why if the socket takes it.
+    // Drop what is queued. Tell the client why only if no frame is half
+    // written (a close frame after a partial frame would be garbage).
+    bool partial = out_off_ > 0 || write_waiting_;
     out_.clear();
     out_off_ = 0;
-    ws::AppendClose(out_, 4008, "slow client");
-    error_code ec;
-    socket_.write_some(asio::buffer(out_), ec);
+    if (!partial) {
+      ws::AppendClose(out_, 4008, "slow client");
+      error_code ec;
+      socket_.write_some(asio::buffer(out_), ec);
+    }
     Terminate("slow client");
     return;
   }
   Flush();
 }
 
-void WsConnection::Flush() {
-  if (closed_ || write_waiting_) return;
-  if (overflow_) {
-    AfterFanOut();
-    return;
-  }
+bool WsConnection::WriteSome() {
   uint64_t written = 0;
+  bool ok = true;
   while (out_off_ < out_.size()) {
     error_code ec;
     size_t n = socket_.write_some(
@@ -242,8 +252,9 @@ void WsConnection::Flush() {
       break;
     }
     if (ec) {
-      Terminate("write failed");
-      return;
+      write_failed_ = true;
+      ok = false;
+      break;
     }
     out_off_ += n;
     written += n;
@@ -253,11 +264,29 @@ void WsConnection::Flush() {
     out_.clear();
     out_off_ = 0;
     if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
-    if (closing_) Terminate("closed");
   } else if (out_off_ > kKeepBufferBytes && out_off_ * 2 > out_.size()) {
     out_.erase(0, out_off_);
     out_off_ = 0;
   }
+  return ok;
+}
+
+void WsConnection::Flush() {
+  if (closed_) return;
+  if (overflow_) {
+    AfterFanOut();
+    return;
+  }
+  if (write_failed_) {
+    Terminate("write failed");
+    return;
+  }
+  if (write_waiting_) return;
+  if (!WriteSome()) {
+    Terminate("write failed");
+    return;
+  }
+  if (closing_ && out_.empty()) Terminate("closed");
 }
 
 void WsConnection::OnWritable(const error_code& ec) {
@@ -292,6 +321,7 @@ void WsConnection::Terminate(const char* why) {
   subs_.clear();
   ctx_.metrics->subscriptions->Add(-ready);
   ctx_.metrics->connections->Add(-1);
+  ctx_.ws_connections.fetch_sub(1, std::memory_order_relaxed);
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -328,10 +358,16 @@ void WsConnection::OnSweep(absl::Time now) {
 
 void WsConnection::Send(std::string frame) {
   if (closed_ || closing_) return;
+  if (absl::StartsWith(frame, "{\"msg\":\"error\"")) ctx_.metrics->ddp_errors->Add();
   QueueText(frame);
 }
 
-void WsConnection::Close(uint16_t ws_code, std::string reason) { CloseWith(ws_code, reason); }
+void WsConnection::Close(uint16_t ws_code, std::string reason) {
+  // The session closes for a missed heartbeat (it had negotiated a version)
+  // or a failed version negotiation (it had not).
+  if (!session_.version().empty()) ctx_.metrics->heartbeat_closes->Add();
+  CloseWith(ws_code, reason);
+}
 
 void WsConnection::FailSubscription(const std::string& id, int code, std::string reason) {
   if (auto it = subs_.find(id); it != subs_.end()) {

@@ -92,6 +92,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void HandleText(absl::string_view text);
   void QueueText(absl::string_view payload);
   void Flush();
+  // Writes what the socket takes now; arms a writability wait when it
+  // would block. Never terminates (sets write_failed_ instead).
+  bool WriteSome();
+  void CheckBudget();
   void OnWritable(const boost::system::error_code& ec);
   void CloseWith(uint16_t code, absl::string_view reason);
   void Terminate(const char* why);
@@ -118,6 +122,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool reading_ = false;
   bool write_waiting_ = false;
   bool overflow_ = false;
+  bool write_failed_ = false;
   bool closing_ = false;     // close frame queued; terminate once flushed
   bool closed_ = false;
 };
