@@ -1,0 +1,188 @@
+#include "vent/auth/authorizer_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "vent/auth/decision_cache.h"
+#include "vent/base/log.h"
+#include "vent/v1/authorizer.grpc.pb.h"
+
+namespace vent::auth {
+namespace {
+
+constexpr char kUnavailable[] = "Authorizer unavailable";
+constexpr char kDefaultDenyReason[] = "Access denied";
+constexpr size_t kMaxReasonBytes = 1024;
+// Reconnect quickly once the backend is back (gRPC's default backoff grows to
+// 120 s, during which every call would fail fast).
+constexpr int kInitialBackoffMs = 250;
+constexpr int kMaxBackoffMs = 5000;
+constexpr absl::Duration kLogEvery = absl::Seconds(5);
+
+// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
+std::string Truncate(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  return s;
+}
+
+}  // namespace
+
+struct AuthorizerClient::State {
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::AuthorizeRequest request;
+    v1::AuthorizeResponse response;
+    std::string cache_key;
+    Done done;
+  };
+
+  explicit State(AuthorizerOptions o)
+      : options(std::move(o)), cache(options.cache_max) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialBackoffMs);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialBackoffMs);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxBackoffMs);
+    channel = grpc::CreateCustomChannel(
+        options.address, grpc::InsecureChannelCredentials(), args);
+    stub = v1::Authorizer::NewStub(channel);
+  }
+
+  absl::Time Now() const {
+    return options.clock ? options.clock() : absl::Now();
+  }
+
+  void Finish(const std::shared_ptr<Call>& call, const grpc::Status& status);
+  void LogFailure(const std::string& publication, const grpc::Status& status);
+
+  const AuthorizerOptions options;
+  DecisionCache cache;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Authorizer::Stub> stub;
+
+  absl::Mutex mu;
+  bool shutting_down ABSL_GUARDED_BY(mu) = false;
+  absl::flat_hash_map<Call*, std::shared_ptr<Call>> in_flight
+      ABSL_GUARDED_BY(mu);
+
+  std::atomic<int64_t> last_log_ns{0};
+  std::atomic<int64_t> suppressed_logs{0};
+};
+
+void AuthorizerClient::State::LogFailure(const std::string& publication,
+                                         const grpc::Status& status) {
+  int64_t now = absl::ToUnixNanos(absl::Now());
+  int64_t last = last_log_ns.load(std::memory_order_relaxed);
+  if (now - last < absl::ToInt64Nanoseconds(kLogEvery) ||
+      !last_log_ns.compare_exchange_strong(last, now)) {
+    suppressed_logs.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  VENT_LOG_WARN("authorizer call failed", "address", options.address,
+                "publication", publication, "grpc_code",
+                static_cast<int>(status.error_code()), "detail",
+                status.error_message(), "suppressed",
+                suppressed_logs.exchange(0, std::memory_order_relaxed));
+}
+
+void AuthorizerClient::State::Finish(const std::shared_ptr<Call>& call,
+                                     const grpc::Status& status) {
+  absl::StatusOr<Decision> result;
+  if (!status.ok()) {
+    LogFailure(call->request.publication(), status);
+    result = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                 ? absl::DeadlineExceededError(kUnavailable)
+                 : absl::UnavailableError(kUnavailable);
+  } else {
+    Decision d;
+    d.allow = call->response.allow();
+    if (!d.allow) {
+      d.reason = call->response.reason().empty()
+                     ? std::string(kDefaultDenyReason)
+                     : Truncate(call->response.reason(), kMaxReasonBytes);
+    }
+    int32_t secs = call->response.cache_seconds();
+    absl::Duration ttl = secs > 0    ? absl::Seconds(secs)
+                         : secs == 0 ? options.cache_ttl
+                                     : absl::ZeroDuration();
+    if (ttl > absl::ZeroDuration()) {
+      absl::Time now = Now();
+      cache.Insert(std::move(call->cache_key), d, now + ttl, now);
+    }
+    result = std::move(d);
+  }
+  std::move(call->done)(std::move(result));
+  absl::MutexLock lock(&mu);
+  in_flight.erase(call.get());
+}
+
+AuthorizerClient::AuthorizerClient(AuthorizerOptions options)
+    : state_(std::make_unique<State>(std::move(options))) {}
+
+AuthorizerClient::~AuthorizerClient() {
+  std::vector<std::shared_ptr<State::Call>> calls;
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->shutting_down = true;
+    for (auto& [ptr, call] : state_->in_flight) calls.push_back(call);
+  }
+  // Outside the lock: a cancelled call's callback takes the lock.
+  for (auto& call : calls) call->ctx.TryCancel();
+  calls.clear();
+  State* s = state_.get();
+  absl::MutexLock lock(&s->mu);
+  s->mu.Await(absl::Condition(
+      +[](State* st)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return st->in_flight.empty(); },
+      s));
+}
+
+size_t AuthorizerClient::cache_size() const { return state_->cache.size(); }
+
+void AuthorizerClient::Authorize(AuthorizeQuery query, Done done) {
+  std::string key =
+      DecisionCache::Key(query.user_id, query.publication, query.params_json);
+  if (std::optional<Decision> hit = state_->cache.Lookup(key, state_->Now())) {
+    hit->from_cache = true;
+    std::move(done)(*std::move(hit));
+    return;
+  }
+  auto call = std::make_shared<State::Call>();
+  call->cache_key = std::move(key);
+  call->done = std::move(done);
+  v1::AuthorizeRequest& req = call->request;
+  req.set_user_id(std::move(query.user_id));
+  req.set_publication(std::move(query.publication));
+  req.set_params_json(std::move(query.params_json));
+  for (std::string& c : query.channels) req.add_channels(std::move(c));
+  for (auto& [k, v] : query.connection) (*req.mutable_connection())[k] = v;
+  call->ctx.set_deadline(
+      absl::ToChronoTime(absl::Now() + state_->options.deadline));
+  if (!state_->options.api_key.empty()) {
+    call->ctx.AddMetadata("authorization",
+                          absl::StrCat("Bearer ", state_->options.api_key));
+  }
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->shutting_down) {
+      // Unreachable with a correct owner (no calls during destruction).
+      std::move(call->done)(absl::UnavailableError(kUnavailable));
+      return;
+    }
+    state_->in_flight.emplace(call.get(), call);
+  }
+  State* s = state_.get();
+  s->stub->async()->Authorize(
+      &call->ctx, &call->request, &call->response,
+      [s, call](grpc::Status status) { s->Finish(call, status); });
+}
+
+}  // namespace vent::auth
