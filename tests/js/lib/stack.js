@@ -355,7 +355,8 @@ class RawSubscriber extends events.EventEmitter {
     super();
     this.sock = sock;
     this.parser = new RespParser();
-    this.queue = []; // messages not yet taken by next()/take()
+    this.queue = []; // messages not yet taken: queue[head..]
+    this.head = 0;
     this.waiters = []; // pending next() resolvers
     this.closed = false;
     this.pendingConfirms = new Map(); // channel -> resolve
@@ -396,7 +397,7 @@ class RawSubscriber extends events.EventEmitter {
 
   // Resolves the next message (queued or future); rejects after timeoutMs.
   next({timeoutMs = 5000} = {}) {
-    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    if (this.pending() > 0) return Promise.resolve(this.shiftQueued());
     if (this.closed) return Promise.reject(new Error('subscriber connection closed'));
     return new Promise((resolve, reject) => {
       const w = {resolve, reject, timer: null};
@@ -427,17 +428,28 @@ class RawSubscriber extends events.EventEmitter {
 
   // Number of messages received and not yet taken.
   pending() {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  shiftQueued() {
+    const msg = this.queue[this.head];
+    this.queue[this.head++] = undefined;
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return msg;
   }
 
   // Drops queued messages (e.g. to count only what comes next).
   clear() {
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
   }
 
   // Async iterator over messages; ends when the connection closes.
   async *messages({timeoutMs = 5000} = {}) {
-    while (!this.closed || this.queue.length) {
+    while (!this.closed || this.pending() > 0) {
       yield await this.next({timeoutMs});
     }
   }
