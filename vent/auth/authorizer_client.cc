@@ -37,7 +37,30 @@ std::string Truncate(std::string s, size_t max) {
 }  // namespace
 
 struct AuthorizerClient::State {
+  // Counts Call objects alive. A Call's ClientContext holds a reference to
+  // the channel; if the last one were dropped on a gRPC callback thread, the
+  // channel (and gRPC's callback CQ) would shut down from its own thread and
+  // abort (grpc/grpc#32584). So the destructor waits until every Call is
+  // gone and the channel dies on the destroying thread. Shared so that the
+  // last decrement never touches a destroyed mutex.
+  struct Tracker {
+    absl::Mutex mu;
+    int alive ABSL_GUARDED_BY(mu) = 0;
+  };
+  struct CallToken {
+    explicit CallToken(std::shared_ptr<Tracker> t) : tracker(std::move(t)) {
+      absl::MutexLock lock(&tracker->mu);
+      ++tracker->alive;
+    }
+    ~CallToken() {
+      absl::MutexLock lock(&tracker->mu);
+      --tracker->alive;
+    }
+    std::shared_ptr<Tracker> tracker;
+  };
   struct Call {
+    explicit Call(std::shared_ptr<Tracker> t) : token(std::move(t)) {}
+    CallToken token;  // first member: destroyed after the ClientContext
     grpc::ClientContext ctx;
     v1::AuthorizeRequest request;
     v1::AuthorizeResponse response;
@@ -68,6 +91,7 @@ struct AuthorizerClient::State {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Authorizer::Stub> stub;
 
+  const std::shared_ptr<Tracker> tracker = std::make_shared<Tracker>();
   absl::Mutex mu;
   bool shutting_down ABSL_GUARDED_BY(mu) = false;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> in_flight
@@ -137,12 +161,14 @@ AuthorizerClient::~AuthorizerClient() {
   // Outside the lock: a cancelled call's callback takes the lock.
   for (auto& call : calls) call->ctx.TryCancel();
   calls.clear();
-  State* s = state_.get();
-  absl::MutexLock lock(&s->mu);
-  s->mu.Await(absl::Condition(
-      +[](State* st)
-           ABSL_NO_THREAD_SAFETY_ANALYSIS { return st->in_flight.empty(); },
-      s));
+  // Wait until every Call (and its ClientContext's channel reference) is
+  // gone, so the channel is destroyed on this thread (see Tracker).
+  std::shared_ptr<State::Tracker> tracker = state_->tracker;
+  absl::MutexLock lock(&tracker->mu);
+  tracker->mu.Await(absl::Condition(
+      +[](State::Tracker* t)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->alive == 0; },
+      tracker.get()));
 }
 
 size_t AuthorizerClient::cache_size() const { return state_->cache.size(); }
@@ -155,7 +181,7 @@ void AuthorizerClient::Authorize(AuthorizeQuery query, Done done) {
     std::move(done)(*std::move(hit));
     return;
   }
-  auto call = std::make_shared<State::Call>();
+  auto call = std::make_shared<State::Call>(state_->tracker);
   call->cache_key = std::move(key);
   call->done = std::move(done);
   v1::AuthorizeRequest& req = call->request;

@@ -336,6 +336,24 @@ TEST_F(AuthorizerClientTest, DestructorCompletesCallsInFlight) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
 }
 
+// Destroying the client right after `done` must not let the channel die on a
+// gRPC callback thread (that aborts in gRPC 1.51; grpc/grpc#32584).
+TEST_F(AuthorizerClientTest, DestroyRightAfterDone) {
+  for (int i = 0; i < 40; ++i) {
+    fake_.set_responder(i % 2 == 0
+                            ? Answer(true)
+                            : Responder([](const v1::AuthorizeRequest&,
+                                           v1::AuthorizeResponse*) {
+                                return grpc::Status(
+                                    grpc::StatusCode::UNAUTHENTICATED, "k");
+                              }));
+    auto client = std::make_unique<AuthorizerClient>(Options());
+    auto d = Call(*client, Query());
+    EXPECT_EQ(d.ok(), i % 2 == 0) << d.status();
+    client.reset();
+  }
+}
+
 TEST_F(AuthorizerClientTest, ManyConcurrentCallsCompleteOnce) {
   fake_.set_responder(
       [](const v1::AuthorizeRequest& q, v1::AuthorizeResponse* r) {
