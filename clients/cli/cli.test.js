@@ -107,6 +107,28 @@ describe('vent CLI', () => {
     sub.close();
   });
 
+  test('stdin: a long run prints progress lines every second', async () => {
+    const sub = await stack.subscribeRaw(server.redis.port, ['cli::slow']);
+    const child = childProcess.spawn(VENT, ['emit', 'cli::slow'], {
+      env: {...process.env, ...env}, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin.write('{"n":1}\n{"n":2}\n{"n":3}\n');
+    // stdin stays open: the run is "long"; the progress thread reports it.
+    await stack.waitFor(() => /vent: 3 events sent \(\d+\/s\)\n/.test(stderr),
+        {timeoutMs: 10000, what: 'a progress line'});
+    assert.equal((await sub.take(3)).length, 3);
+    child.stdin.end('{"n":4}\n');
+    assert.equal(await closed, 0, stderr);
+    assert.match(stderr, /vent: 4 events published to cli::slow in [\d.]+s/);
+    const q = await run(['emit', '--quiet', 'cli::slow'], {env, input: '1\n2\n'});
+    assert.equal(q.code, 0);
+    assert.equal(q.stderr, '');
+    sub.close();
+  });
+
   test('stdin with --batch: CRLF and blank lines handled, all arrive', async () => {
     const sub = await stack.subscribeRaw(server.redis.port, ['cli::batch']);
     const lines = [];

@@ -3,13 +3,16 @@
 // raw Redis subscriber and a Meteor-like DDP client (node) as witnesses.
 #include "clients/cpp/vent_client.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "clients/cpp/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -234,6 +237,51 @@ TEST_F(VentClientTest, SubscribeSeesRedisCliPublishAndCancels) {
   absl::MutexLock lock(&mu);
   EXPECT_TRUE(done);
   EXPECT_EQ(final_status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(VentClientTest, CancelFromInsideTheCallbackDoesNotDeadlock) {
+  absl::Notification first;
+  std::unique_ptr<Subscription>* self = nullptr;
+  absl::Mutex mu;
+  int calls = 0;
+  auto sub = client_->Subscribe({"cancel::me"}, [&](const ReceivedEvent&) {
+    absl::MutexLock lock(&mu);
+    ++calls;
+    (*self)->Cancel();  // on the reader thread: must not join itself
+    if (!first.HasBeenNotified()) first.Notify();
+  });
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  self = &*sub;
+  ASSERT_TRUE(redis_->Cli({"PUBLISH", "cancel::me", "1"}).ok());
+  ASSERT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Status s;
+  ASSERT_TRUE((*sub)->WaitFor(absl::Seconds(5), &s));
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled);
+  sub->reset();  // joins the finished reader thread
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(VentClientTest, OneClientManyThreads) {
+  auto sub = RawSubscriber::Connect(redis_->port(), {"threads::many"});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (client_->Emit("threads::many", absl::StrCat("[", t, ",", i, "]"))
+                .ok())
+          ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 800);
+  for (int i = 0; i < 800; ++i) {
+    auto m = (*sub)->Next(absl::Seconds(10));
+    ASSERT_TRUE(m.ok()) << "message " << i << ": " << m.status();
+  }
 }
 
 TEST_F(VentClientTest, SubscribeRefusalIsReturned) {
