@@ -32,6 +32,18 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       bytes_out(r.GetCounter("vent_bridge_bytes_out_total", "Bytes written to clients.")),
       redis_up(r.GetGauge("vent_bridge_redis_up", "1 when the Redis subscriber is connected.")),
       redis_channels(r.GetGauge("vent_bridge_redis_channels",
-                                "Redis channels this bridge is subscribed to.")) {}
+                                "Redis channels this bridge is subscribed to.")),
+      login_ok(r.GetCounter("vent_bridge_logins_total", "DDP logins by result.",
+                            {{"result", "ok"}})),
+      login_refused(r.GetCounter("vent_bridge_logins_total", "DDP logins by result.",
+                                 {{"result", "refused"}})),
+      authorize_allow(r.GetCounter("vent_bridge_authorize_total",
+                                   "Authorizer decisions by result.", {{"result", "allow"}})),
+      authorize_deny(r.GetCounter("vent_bridge_authorize_total",
+                                  "Authorizer decisions by result.", {{"result", "deny"}})),
+      authorize_error(r.GetCounter("vent_bridge_authorize_total",
+                                   "Authorizer decisions by result.", {{"result", "error"}})),
+      refused_per_ip(r.GetCounter("vent_bridge_refused_total",
+                                  "Connections or upgrades refused.", {{"reason", "per_ip"}})) {}
 
 }  // namespace vent::bridge

@@ -13,7 +13,9 @@
 
 namespace vent::bridge {
 
+class Access;
 class Hub;
+class IpLimiter;
 
 // Pointers into the Registry (owned by it). Updated lock-free from any thread.
 struct BridgeMetrics {
@@ -35,6 +37,12 @@ struct BridgeMetrics {
   metrics::Counter* bytes_out;
   metrics::Gauge* redis_up;
   metrics::Gauge* redis_channels;
+  metrics::Counter* login_ok;
+  metrics::Counter* login_refused;
+  metrics::Counter* authorize_allow;
+  metrics::Counter* authorize_deny;
+  metrics::Counter* authorize_error;
+  metrics::Counter* refused_per_ip;
 };
 
 struct BridgeContext {
@@ -43,6 +51,8 @@ struct BridgeContext {
   metrics::Registry* registry = nullptr;
   std::unique_ptr<BridgeMetrics> metrics;
   Hub* hub = nullptr;
+  const Access* access = nullptr;
+  IpLimiter* ip_limiter = nullptr;
   std::atomic<int64_t> open_connections{0};  // every accepted socket
   std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
   std::atomic<bool> redis_up{false};

@@ -11,6 +11,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "bridge/access.h"
 #include "bridge/static_files.h"
 #include "vent/base/log.h"
 #include "vent/ws/frame.h"
@@ -189,12 +192,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Respond(http::status::service_unavailable, "text/plain", "too many connections",
                      false);
     }
+    // A login token may come with the upgrade (`?token=JWT`, for browsers,
+    // or `Authorization: Bearer JWT`): the first subscriptions are then
+    // already authenticated. A bad token refuses the upgrade (401).
+    std::string user_id;
+    std::string token = TokenFrom(req);
+    if (!token.empty()) {
+      absl::StatusOr<LoginResult> login = absl::UnauthenticatedError("no login configured");
+      if (ctx_.access != nullptr) login = ctx_.access->VerifyToken(token, absl::Now());
+      if (!login.ok()) {
+        return Respond(http::status::unauthorized, "text/plain",
+                       absl::StrCat("invalid token: ", login.status().message(), "\n"), false);
+      }
+      user_id = login->user_id;
+    }
     std::string out = absl::StrCat(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: ",
         ws::AcceptKey(Sv(req[http::field::sec_websocket_key])), "\r\n\r\n");
     if (transport == Transport::kSockJs) ws::AppendFrame(out, ws::Opcode::kText, "o");
     ConnectionInfo info;
+    info.user_id = std::move(user_id);
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) info.remote = absl::StrCat(remote.address().to_string(), ":", remote.port());
@@ -207,6 +225,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                                std::move(slot_), std::move(info));
     worker_.AddConnection(conn);
     conn->Start(std::move(out), std::move(leftover));
+  }
+
+  static std::string TokenFrom(const http::request<http::string_body>& req) {
+    absl::string_view auth = Sv(req[http::field::authorization]);
+    if (absl::ConsumePrefix(&auth, "Bearer ")) return std::string(auth);
+    absl::string_view target = Sv(req.target());
+    size_t q = target.find('?');
+    if (q == absl::string_view::npos) return "";
+    for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&')) {
+      if (absl::ConsumePrefix(&kv, "token=")) return std::string(kv);  // base64url: no escapes
+    }
+    return "";
   }
 
   Worker& worker_;

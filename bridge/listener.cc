@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bridge/http_session.h"
+#include "bridge/ip_limiter.h"
 #include "vent/base/log.h"
 
 namespace vent::bridge {
@@ -49,6 +50,16 @@ void Listener::Stop() {
   });
 }
 
+void Listener::LogRefusal(const std::string& ip, const char* why) {
+  // At most one line per 10 s: a flood must not become a log flood.
+  absl::Time now = absl::Now();
+  ++suppressed_;
+  if (now - last_refusal_log_ < absl::Seconds(10)) return;
+  VENT_LOG_WARN("connections refused", "reason", why, "ip", ip, "count", suppressed_);
+  suppressed_ = 0;
+  last_refusal_log_ = now;
+}
+
 void Listener::DoAccept() {
   Worker* worker = workers_[next_++ % workers_.size()];
   acceptor_.async_accept(worker->io(), [this, worker](boost::system::error_code ec,
@@ -60,12 +71,34 @@ void Listener::DoAccept() {
       DoAccept();
       return;
     }
+    std::string ip;
+    if (ctx_.ip_limiter != nullptr && ctx_.ip_limiter->enabled()) {
+      boost::system::error_code rec;
+      auto remote = socket.remote_endpoint(rec);
+      ip = rec ? std::string("?") : remote.address().to_string();
+      IpLimiter::Verdict v = ctx_.ip_limiter->Acquire(ip, absl::Now());
+      if (v != IpLimiter::Verdict::kOk) {
+        ctx_.metrics->refused_per_ip->Add();
+        LogRefusal(ip, v == IpLimiter::Verdict::kTooMany ? "too many connections from this IP"
+                                                         : "connection rate exceeded");
+        static const char kLimited[] =
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 17\r\nConnection: close\r\n\r\ntoo many requests";
+        boost::system::error_code wec;
+        socket.non_blocking(true, wec);
+        socket.write_some(asio::buffer(kLimited, sizeof(kLimited) - 1), wec);
+        socket.close(wec);
+        DoAccept();
+        return;
+      }
+    }
     int64_t open = ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-    ConnectionSlot slot(&ctx_);
+    ConnectionSlot slot(&ctx_, std::move(ip));
     // Plain HTTP (health checks, metrics, static files) keeps some headroom
     // past --max-connections; WebSocket upgrades are refused at the limit.
     if (open > ctx_.options.max_connections + kHttpHeadroom || ctx_.shutting_down.load()) {
       ctx_.metrics->refused_connections->Add();
+      LogRefusal("", "max-connections reached");
       static const char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
           "Content-Length: 20\r\nConnection: close\r\n\r\ntoo many connections";

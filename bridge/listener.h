@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "bridge/worker.h"
 
 namespace vent::bridge {
@@ -26,12 +27,15 @@ class Listener {
 
  private:
   void DoAccept();
+  void LogRefusal(const std::string& ip, const char* why);
 
   boost::asio::io_context& io_;
   std::vector<Worker*> workers_;
   BridgeContext& ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t next_ = 0;
+  absl::Time last_refusal_log_ = absl::InfinitePast();
+  uint64_t suppressed_ = 0;
 };
 
 }  // namespace vent::bridge

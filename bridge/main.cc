@@ -12,7 +12,9 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/access.h"
 #include "bridge/context.h"
+#include "bridge/ip_limiter.h"
 #include "bridge/hub.h"
 #include "bridge/listener.h"
 #include "bridge/options.h"
@@ -65,6 +67,18 @@ int Run(int argc, char** argv) {
   metrics::RegisterProcessMetrics(registry);
   ctx.registry = &registry;
   ctx.metrics = std::make_unique<BridgeMetrics>(registry);
+
+  IpLimiter ip_limiter(o.max_connections_per_ip, o.connection_rate_per_ip);
+  ctx.ip_limiter = &ip_limiter;
+  auto access = Access::Create(o, ctx);
+  if (!access.ok()) return Fail(access.status());
+  ctx.access = access->get();
+  for (const std::string& name : ctx.catalog->names()) {
+    if (ctx.catalog->Find(name)->auth() == pub::Auth::kAuthorizer && o.authorizer.empty()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "publication ", name, " has auth: authorizer, but no --authorizer is configured")));
+    }
+  }
 
   redis::Options ropts;
   ropts.endpoint = *endpoint;

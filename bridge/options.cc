@@ -32,6 +32,25 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.Duration("shutdown-timeout", &o.shutdown_timeout, "Grace period on SIGTERM");
   set.List("allowed-origins", &o.allowed_origins,
            "Origins allowed to open WebSockets (e.g. https://app.example.com); empty = any");
+  set.Int("max-connections-per-ip", &o.max_connections_per_ip,
+          "Open connections per client IP; past it HTTP 429; 0 = no limit");
+  set.Int("connection-rate-per-ip", &o.connection_rate_per_ip,
+          "New connections per second per client IP (burst = 2x); past it HTTP 429; 0 = no limit");
+  set.Secret("jwt-hs256-secret", &o.jwt_hs256_secret, "Shared secret for HS256 login tokens");
+  set.String("jwt-public-key", &o.jwt_public_key, "PEM file with the RS256/ES256 public key");
+  set.String("jwt-jwks", &o.jwt_jwks, "JWKS file (keys selected by kid)");
+  set.List("jwt-algorithms", &o.jwt_algorithms,
+           "Allowed JWT algorithms (HS256, RS256, ES256); empty = those of the configured keys");
+  set.String("jwt-issuer", &o.jwt_issuer, "Required `iss` claim; empty = not checked");
+  set.String("jwt-audience", &o.jwt_audience, "Required `aud` claim; empty = not checked");
+  set.String("authorizer", &o.authorizer,
+             "host:port of the backend's vent.v1.Authorizer service (auth: authorizer)");
+  set.Duration("authorizer-timeout", &o.authorizer_timeout,
+               "Deadline of an Authorize call; past it the sub is refused (503)");
+  set.Duration("authorizer-cache", &o.authorizer_cache,
+               "How long answers are cached when the backend does not say; 0 = not cached");
+  set.Secret("authorizer-api-key", &o.authorizer_api_key,
+             "Sent to the Authorizer as `authorization: Bearer <key>`");
   set.Section("publications", "Vent publications (see vent/pub/README.md)");
 }
 

@@ -29,6 +29,19 @@ struct BridgeOptions {
   absl::Duration redis_connect_timeout = absl::Seconds(2);
   absl::Duration shutdown_timeout = absl::Seconds(5);
   std::vector<std::string> allowed_origins;  // empty = any Origin
+  int64_t max_connections_per_ip = 0;        // 0 = no per-IP limit
+  int64_t connection_rate_per_ip = 0;        // new connections per second per IP; 0 = none
+  // Login (JWT) and authorization.
+  std::string jwt_hs256_secret;
+  std::string jwt_public_key;                // PEM file (RS256 / ES256)
+  std::string jwt_jwks;                      // JWKS file
+  std::vector<std::string> jwt_algorithms;   // pinned; empty = from the key type
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string authorizer;                    // host:port of the backend's Authorizer
+  absl::Duration authorizer_timeout = absl::Seconds(2);
+  absl::Duration authorizer_cache = absl::ZeroDuration();
+  std::string authorizer_api_key;
 };
 
 // Declares every option on `set`, writing into `opts`.

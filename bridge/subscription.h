@@ -25,6 +25,8 @@ struct Subscription {
   std::vector<std::string> channels;  // distinct
   size_t acked = 0;            // channels confirmed by Redis
   bool ready = false;          // `ready` sent; events flow only after it
+  bool registered = false;     // in the worker's registry (after authorization)
+  uint64_t generation = 0;     // tells a re-subscribed id from its earlier self
   absl::Time deadline;         // nosub 503 if not ready by then
 };
 

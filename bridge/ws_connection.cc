@@ -5,6 +5,9 @@
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/match.h"
+#include "boost/json/serialize.hpp"
+#include "bridge/access.h"
+#include "bridge/ip_limiter.h"
 #include "vent/base/log.h"
 #include "vent/ddp/codec.h"
 #include "vent/ws/frame.h"
@@ -44,7 +47,9 @@ constexpr absl::Duration kCloseLinger = absl::Seconds(2);
 }  // namespace
 
 ConnectionSlot::~ConnectionSlot() {
-  if (ctx_ != nullptr) ctx_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (ctx_ == nullptr) return;
+  ctx_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (!ip_.empty() && ctx_->ip_limiter != nullptr) ctx_->ip_limiter->Release(ip_);
 }
 
 WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket, Transport transport,
@@ -57,7 +62,9 @@ WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket, Transpo
       info_(std::move(info)),
       parser_(static_cast<size_t>(ctx_.options.max_message)),
       session_(MakeSessionOptions(ctx_.options), this, absl::Now()),
-      handshake_deadline_(absl::Now() + ctx_.options.handshake_timeout) {}
+      handshake_deadline_(absl::Now() + ctx_.options.handshake_timeout) {
+  user_id_ = info_.user_id;
+}
 
 WsConnection::~WsConnection() = default;
 
@@ -316,7 +323,7 @@ void WsConnection::Terminate(const char* why) {
   int64_t ready = 0;
   for (auto& [id, sub] : subs_) {
     if (sub->ready) ++ready;
-    worker_.RemoveSubscription(sub.get());
+    if (sub->registered) worker_.RemoveSubscription(sub.get());
   }
   subs_.clear();
   ctx_.metrics->subscriptions->Add(-ready);
@@ -371,7 +378,7 @@ void WsConnection::Close(uint16_t ws_code, std::string reason) {
 
 void WsConnection::FailSubscription(const std::string& id, int code, std::string reason) {
   if (auto it = subs_.find(id); it != subs_.end()) {
-    worker_.RemoveSubscription(it->second.get());
+    if (it->second->registered) worker_.RemoveSubscription(it->second.get());
     subs_.erase(it);
   }
   ctx_.metrics->subs_refused->Add();
@@ -387,6 +394,7 @@ void WsConnection::StartSubscription(const ddp::SubRequest& req) {
     FailSubscription(req.id, 404, absl::StrCat("Subscription '", req.name, "' not found"));
     return;
   }
+  // Params are validated before access is checked (400 before 403).
   auto params = pub->ValidateParams(req.args);
   if (!params.ok()) {
     VENT_LOG_DEBUG("sub refused: bad params", "pub", req.name, "detail", params.status().message());
@@ -395,10 +403,6 @@ void WsConnection::StartSubscription(const ddp::SubRequest& req) {
   }
   if (pub->needs_user() && user_id_.empty()) {
     FailSubscription(req.id, 403, "You must be logged in to subscribe to this publication");
-    return;
-  }
-  if (pub->auth() == pub::Auth::kAuthorizer) {
-    FailSubscription(req.id, 403, "No authorizer is configured for this publication");
     return;
   }
   auto channels = pub->Channels(*params, user_id_);
@@ -412,6 +416,7 @@ void WsConnection::StartSubscription(const ddp::SubRequest& req) {
   sub->conn = this;
   sub->id = req.id;
   sub->pub = pub;
+  sub->generation = ++sub_generation_;
   sub->prefix = ddp::VentFramePrefix(req.rand, pub->name());
   if (transport_ == Transport::kSockJs) sub->sockjs_prefix = SockJsEscape(sub->prefix);
   for (std::string& c : *channels) {
@@ -422,10 +427,78 @@ void WsConnection::StartSubscription(const ddp::SubRequest& req) {
   sub->deadline = absl::Now() + ctx_.options.sub_timeout;
   Subscription* raw = sub.get();
   subs_[req.id] = std::move(sub);
-  worker_.AddSubscription(raw);
-  if (raw->acked == raw->channels.size()) {
-    std::string id = req.id;
+  if (pub->auth() == pub::Auth::kAuthorizer) {
+    AskAuthorizer(*raw, *params);
+    return;
+  }
+  Register(*raw);
+}
+
+void WsConnection::Register(Subscription& sub) {
+  sub.registered = true;
+  worker_.AddSubscription(&sub);
+  if (sub.acked == sub.channels.size()) {
+    std::string id = sub.id;
     Defer([this, id] { OnSubscriptionAcked(id); });
+  }
+}
+
+void WsConnection::AskAuthorizer(Subscription& sub, const boost::json::object& params) {
+  if (ctx_.access == nullptr || !ctx_.access->has_authorizer()) {
+    FailSubscription(sub.id, 503, "Authorizer unavailable");
+    return;
+  }
+  auth::AuthorizeQuery q;
+  q.user_id = user_id_;
+  q.publication = sub.pub->name();
+  q.params_json = boost::json::serialize(params);
+  q.channels = sub.channels;
+  q.connection = {{"remote", info_.remote},
+                  {"origin", info_.origin},
+                  {"user_agent", info_.user_agent}};
+  if (!info_.forwarded_for.empty()) q.connection.push_back({"x_forwarded_for", info_.forwarded_for});
+  std::weak_ptr<WsConnection> weak = weak_from_this();
+  asio::io_context& io = worker_.io();
+  std::string id = sub.id;
+  uint64_t generation = sub.generation;
+  ctx_.access->Authorize(
+      std::move(q), [weak, &io, id, generation](absl::StatusOr<auth::Decision> d) mutable {
+        // gRPC thread: hop back to the connection's worker.
+        asio::post(io, [weak, id, generation, d = std::move(d)]() mutable {
+          if (auto self = weak.lock()) self->OnAuthorized(id, generation, std::move(d));
+        });
+      });
+}
+
+void WsConnection::OnAuthorized(const std::string& id, uint64_t generation,
+                                absl::StatusOr<auth::Decision> decision) {
+  if (closed_) return;
+  auto it = subs_.find(id);
+  if (it == subs_.end() || it->second->generation != generation) return;  // unsubscribed
+  if (!decision.ok()) {
+    ctx_.metrics->authorize_error->Add();
+    VENT_LOG_WARN("authorizer unavailable", "pub", it->second->pub->name(), "error",
+                  decision.status().message());
+    FailSubscription(id, 503, "Authorizer unavailable");
+  } else if (!decision->allow) {
+    ctx_.metrics->authorize_deny->Add();
+    FailSubscription(id, 403, decision->reason.empty() ? "Access denied" : decision->reason);
+  } else {
+    ctx_.metrics->authorize_allow->Add();
+    Register(*it->second);
+  }
+  Flush();
+}
+
+void WsConnection::RerunSubscriptions() {
+  // After login/logout every subscription is evaluated again with the new
+  // user (Meteor re-runs publications); each gets a new `ready` or a nosub.
+  for (const std::string& id : session_.active_subscriptions()) {
+    const ddp::SubRequest* req = session_.subscription(id);
+    if (req == nullptr) continue;
+    ddp::SubRequest copy = *req;
+    StopSubscription(id);
+    StartSubscription(copy);
   }
 }
 
@@ -442,12 +515,40 @@ void WsConnection::StopSubscription(const std::string& id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return;
   if (it->second->ready) ctx_.metrics->subscriptions->Add(-1);
-  worker_.RemoveSubscription(it->second.get());
+  if (it->second->registered) worker_.RemoveSubscription(it->second.get());
   subs_.erase(it);
 }
 
 void WsConnection::CallMethod(const ddp::MethodCall& call) {
   std::string id = call.id;
+  if (call.method == "login") {
+    ddp::Error error{403, "You've been logged out by the server. Please log in again.",
+                     std::nullopt};
+    absl::StatusOr<LoginResult> login = absl::UnauthenticatedError("no login configured");
+    if (ctx_.access != nullptr) login = ctx_.access->Login(call.params, absl::Now(), &error);
+    if (!login.ok()) {
+      Defer([this, id, error] { session_.MethodDone(id, std::nullopt, error); });
+      return;
+    }
+    // The user is set now, so messages pipelined after `login` see it.
+    user_id_ = login->user_id;
+    boost::json::object result;
+    result["id"] = login->user_id;
+    result["token"] = call.params[0].as_object().at("resume");
+    result["tokenExpires"] = boost::json::object{{"$date", absl::ToUnixMillis(login->expires)}};
+    result["type"] = "resume";
+    Defer([this, id, result = boost::json::value(std::move(result))] {
+      session_.MethodDone(id, result, std::nullopt);
+    });
+    RerunSubscriptions();
+    return;
+  }
+  if (call.method == "logout") {
+    user_id_.clear();
+    Defer([this, id] { session_.MethodDone(id, std::nullopt, std::nullopt); });
+    RerunSubscriptions();
+    return;
+  }
   std::string method = call.method;
   Defer([this, id, method] {
     session_.MethodDone(id, std::nullopt,

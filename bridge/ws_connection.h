@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "bridge/subscription.h"
 #include "bridge/worker.h"
+#include "vent/auth/authorizer_client.h"
 #include "vent/ddp/session.h"
 #include "vent/ws/parser.h"
 
@@ -32,19 +33,25 @@ namespace vent::bridge {
 
 enum class Transport { kRaw, kSockJs };
 
-// Holds one slot of --max-connections; released when destroyed.
+// Holds one slot of --max-connections (and of the client IP's limit when
+// `ip` is set); released when destroyed.
 class ConnectionSlot {
  public:
-  explicit ConnectionSlot(BridgeContext* ctx) : ctx_(ctx) {}
-  ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+  ConnectionSlot(BridgeContext* ctx, std::string ip) : ctx_(ctx), ip_(std::move(ip)) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_), ip_(std::move(o.ip_)) {
+    o.ctx_ = nullptr;
+  }
   ConnectionSlot& operator=(ConnectionSlot&&) = delete;
   ~ConnectionSlot();
+  const std::string& ip() const { return ip_; }
 
  private:
   BridgeContext* ctx_;
+  std::string ip_;  // empty: no per-IP slot held
 };
 
 struct ConnectionInfo {
+  std::string user_id;     // from a token given at connect time, if any
   std::string remote;      // ip:port
   std::string origin;
   std::string user_agent;
@@ -100,6 +107,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void CloseWith(uint16_t code, absl::string_view reason);
   void Terminate(const char* why);
   void FailSubscription(const std::string& id, int code, std::string reason);
+  // Adds a subscription that passed every check to the worker's registry.
+  void Register(Subscription& sub);
+  void AskAuthorizer(Subscription& sub, const boost::json::object& params);
+  void OnAuthorized(const std::string& id, uint64_t generation,
+                    absl::StatusOr<auth::Decision> decision);
+  void RerunSubscriptions();
   // Runs `fn` on a later loop turn if the connection is still open.
   template <typename F>
   void Defer(F fn);
@@ -113,7 +126,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   ws::FrameParser parser_;
   ddp::Session session_;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
-  std::string user_id_;
+  std::string user_id_;      // empty = not logged in
+  uint64_t sub_generation_ = 0;
   std::string out_;          // queued outgoing bytes; out_[out_off_..] unsent
   size_t out_off_ = 0;
   absl::Time handshake_deadline_;

@@ -1,0 +1,94 @@
+#include "bridge/access.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "vent/base/log.h"
+
+namespace vent::bridge {
+namespace {
+
+constexpr char kLoggedOut[] = "You've been logged out by the server. Please log in again.";
+constexpr char kExpired[] = "Your session has expired. Please log in again.";
+
+absl::StatusOr<std::string> ReadIfSet(const std::string& path) {
+  if (path.empty()) return std::string();
+  return auth::JwtVerifier::ReadKeyFile(path);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
+                                                       BridgeContext& ctx) {
+  std::unique_ptr<Access> access(new Access(ctx));
+  auth::JwtOptions jwt;
+  jwt.hs256_secret = o.jwt_hs256_secret;
+  auto pem = ReadIfSet(o.jwt_public_key);
+  if (!pem.ok()) return pem.status();
+  jwt.public_key_pem = *pem;
+  auto jwks = ReadIfSet(o.jwt_jwks);
+  if (!jwks.ok()) return jwks.status();
+  jwt.jwks_json = *jwks;
+  jwt.algorithms = o.jwt_algorithms;
+  jwt.issuer = o.jwt_issuer;
+  jwt.audience = o.jwt_audience;
+  if (!jwt.hs256_secret.empty() || !jwt.public_key_pem.empty() || !jwt.jwks_json.empty()) {
+    auto verifier = auth::JwtVerifier::Create(std::move(jwt));
+    if (!verifier.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("JWT configuration: ", verifier.status().message()));
+    }
+    access->verifier_ = std::move(*verifier);
+  }
+  if (!o.authorizer.empty()) {
+    auth::AuthorizerOptions a;
+    a.address = o.authorizer;
+    a.deadline = o.authorizer_timeout;
+    a.cache_ttl = o.authorizer_cache;
+    a.api_key = o.authorizer_api_key;
+    access->authorizer_ = std::make_unique<auth::AuthorizerClient>(std::move(a));
+  }
+  return access;
+}
+
+absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token, absl::Time now) const {
+  if (verifier_ == nullptr) {
+    ctx_.metrics->login_refused->Add();
+    return absl::UnauthenticatedError("no login key is configured");
+  }
+  auto claims = verifier_->Verify(token, now);
+  if (!claims.ok()) {
+    ctx_.metrics->login_refused->Add();
+    VENT_LOG_INFO("login refused", "reason", claims.status().message());
+    return claims.status();
+  }
+  ctx_.metrics->login_ok->Add();
+  return LoginResult{claims->sub, claims->exp};
+}
+
+absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params, absl::Time now,
+                                          ddp::Error* error) const {
+  const boost::json::object* opts =
+      params.size() == 1 ? params[0].if_object() : nullptr;
+  const boost::json::string* token = nullptr;
+  if (opts != nullptr && opts->size() == 1) {
+    if (const auto* v = opts->if_contains("resume")) token = v->if_string();
+  }
+  if (token == nullptr) {
+    ctx_.metrics->login_refused->Add();
+    *error = ddp::Error{400, "Unrecognized options for login request", std::nullopt};
+    return absl::InvalidArgumentError("unrecognized login options");
+  }
+  auto result = VerifyToken(absl::string_view(token->data(), token->size()), now);
+  if (!result.ok()) {
+    bool expired = absl::StrContains(result.status().message(), "expired");
+    *error = ddp::Error{403, expired ? kExpired : kLoggedOut, std::nullopt};
+  }
+  return result;
+}
+
+void Access::Authorize(auth::AuthorizeQuery query,
+                       absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done) const {
+  authorizer_->Authorize(std::move(query), std::move(done));
+}
+
+}  // namespace vent::bridge
