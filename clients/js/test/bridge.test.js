@@ -2,6 +2,7 @@
 // + vent-bridge (config/vent.yaml), all on free ports (tests/js/lib/stack.js).
 // Events are emitted through clients/node/vent-client.js. No fixed sleeps:
 // every wait is on an event or a polled condition with a deadline.
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,10 +25,19 @@ let bridgePort;
 let emitter;
 const clients = [];
 
+const JWT_SECRET = 'js-client-test-secret';
+function hs256(payload) {
+  const b64 = (x) => Buffer.from(x).toString('base64url');
+  const head = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = b64(JSON.stringify(payload));
+  const sig = crypto.createHmac('sha256', JWT_SECRET).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
 async function startBridge() {
   return stack.startProcess(stack.binPath('vent-bridge'), [
     '--listen', `127.0.0.1:${bridgePort}`, '--redis', redis.url,
-    '--config', path.join(root, 'config/vent.yaml'),
+    '--config', path.join(root, 'config/vent.yaml'), '--jwt-hs256-secret', JWT_SECRET,
   ], { readyHttp: `http://127.0.0.1:${bridgePort}/healthz` });
 }
 
@@ -173,7 +183,7 @@ test('nosub errors: unknown publication (404) and bad params (400) reject whenRe
   await ok.whenReady();
 });
 
-test('login sends DDP login {resume} and surfaces the bridge error (404 until login exists)', async () => {
+test('login sends DDP login {resume}: a refused token rejects with 403, a valid one resolves', async () => {
   const sent = [];
   // Observe the wire with a recording WebSocket subclass.
   class RecordingWebSocket extends WebSocket {
@@ -185,13 +195,17 @@ test('login sends DDP login {resume} and surfaces the bridge error (404 until lo
   const vent = connect({ WebSocket: RecordingWebSocket });
   await assert.rejects(vent.login('some-resume-token'), (e) => {
     assert.ok(e instanceof VentError, String(e));
-    assert.equal(e.error, 404);
-    assert.equal(e.reason, "Method 'login' not found");
+    assert.equal(e.error, 403);
+    assert.equal(e.reason, "You've been logged out by the server. Please log in again.");
     return true;
   });
   const login = sent.find((m) => m.msg === 'method' && m.method === 'login');
   assert.deepEqual(login.params, [{ resume: 'some-resume-token' }]);
   assert.equal(typeof login.id, 'string');
+  const token = hs256({ sub: 'user-1', exp: Math.floor(Date.now() / 1000) + 600 });
+  const result = await vent.login(token);
+  assert.equal(result.id, 'user-1');
+  assert.equal(result.type, 'resume');
   // Connection stays usable.
   const h = vent.subscribe('threadMessage', { threadId: uniq('t') });
   await h.whenReady();
