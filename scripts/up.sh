@@ -21,7 +21,7 @@ scripts/deps.sh
 scripts/npm-deps.sh
 echo "== build (${BUILD})"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target vent-server vent-bridge
+cmake --build "$BUILD" -j "$(nproc)" --target vent-server vent-bridge vent
 
 pids=()
 cleanup() {
@@ -73,7 +73,9 @@ cat <<MSG
    Redis         $VENT_REDIS
    vent-server   gRPC $GRPC   metrics http://$METRICS/metrics
    vent-bridge   ws://$HTTP/websocket   http://$HTTP/   metrics http://$HTTP/metrics
-   Emit:         grpc Emit on $GRPC, e.g. clients/node/example.js
+   Demo:         http://$HTTP/  (chat.html?thread=t1 in two windows, payment.html)
+   Emit:         $BUILD/bin/vent emit --server $GRPC 'threads::t1::new_message' '{"message":"Hello!"}'
+   Listen:       $BUILD/bin/vent listen --server $GRPC 'threads::t1::new_message'
 Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"
