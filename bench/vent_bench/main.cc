@@ -115,6 +115,8 @@ int Main(int argc, char** argv) {
   set.Int("max-handshakes", &o.max_handshakes, "connection handshakes in flight");
   set.Int("max-inflight", &o.max_inflight, "unanswered PUBLISHes (fanout)");
   set.Duration("connect-timeout", &o.connect_timeout, "time allowed for all clients to be ready");
+  set.Duration("drain-timeout", &o.drain_timeout,
+               "fanout: wait this long for the tail after publishing; then undelivered = lost");
   set.String("label", &o.label, "name of this run in the outputs");
   set.String("json", &json_path, "write the result as JSON to this file");
   set.String("csv", &csv_path, "append the result as a CSV row to this file");

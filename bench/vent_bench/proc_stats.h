@@ -18,6 +18,8 @@ int64_t ProcessRssBytes(pid_t pid);
 // The pid of a process holding a TCP socket listening on `port` (IPv4/IPv6,
 // any address); 0 when none is visible to us.
 pid_t FindPidListeningOn(uint16_t port);
+// User + system CPU seconds of this process (all threads).
+double SelfCpuSeconds();
 // Sets RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft
 // limit.
 int64_t RaiseFileLimit();

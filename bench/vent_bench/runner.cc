@@ -203,6 +203,7 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   std::vector<int64_t> ready_per_channel = pool.ReadyPerChannel();
 
   double cpu0 = r.bridge_pid > 0 ? ProcessCpuSeconds(r.bridge_pid) : -1;
+  double self0 = SelfCpuSeconds();
   auto start = Clock::now();
   load.Begin();
   auto last = start;
@@ -231,7 +232,7 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   int64_t seen = -1;
   auto progress_at = Clock::now();
   auto drain_start = Clock::now();
-  while (SecondsSince(drain_start) < 30) {
+  while (SecondsSince(drain_start) < absl::ToDoubleSeconds(o.drain_timeout)) {
     int64_t d = pool.Totals().delivered;
     if (d >= expected) break;
     if (d != seen) {
@@ -244,6 +245,7 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   }
   r.publish_seconds = SecondsSince(start);
   double cpu1 = r.bridge_pid > 0 ? ProcessCpuSeconds(r.bridge_pid) : -1;
+  r.bench_cpu_seconds = SelfCpuSeconds() - self0;
   PoolTotals s = pool.Totals();
   pool.Stop();
 

@@ -43,6 +43,9 @@ struct BenchOptions {
   int64_t max_handshakes = 256;
   int64_t max_inflight = 2000;
   absl::Duration connect_timeout = absl::Seconds(60);
+  // After publishing: wait at most this long for the tail (also stops after
+  // 2 s without progress). Events not received by then count as lost.
+  absl::Duration drain_timeout = absl::Seconds(15);
   std::string label;
 };
 
@@ -62,6 +65,7 @@ struct RunResult {
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   double bridge_cpu_seconds = -1;
   double bridge_cpu_per_million = -1;
+  double bench_cpu_seconds = -1;  // this load generator, same window
   // idle
   int64_t rss_before = -1, rss_after = -1;
   double bytes_per_connection = -1;
