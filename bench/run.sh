@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: starts its own redis-server, vent-bridge (bench/config/
+# bench.yaml), vent-server and the Node baseline (bench/baseline/
+# node_fanout.js) on free 127.0.0.1 ports, then runs the same vent-bench
+# scenarios against the bridge and against the baseline, plus the emit path
+# (redis-benchmark -P 64 PUBLISH vs vent-bench emit). Writes
+# bench/results/<scenario>.<target>.json, bench/results/fanout.csv and
+# bench/results/summary.json, and prints ratios. ~3-4 minutes. Not a test.
+#
+#   bench/run.sh [--quick] [--out DIR] [--threads N]
+# Environment: VENT_BIN_DIR (default <repo>/build/bin; a Release build with
+# vent-bridge, vent-server and vent-bench).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${VENT_BIN_DIR:-$ROOT/build/bin}
+OUT=$ROOT/bench/results
+THREADS=1
+DUR=5s
+QUICK=0
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1; DUR=2s; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage 2 ;;
+  esac
+done
+for b in vent-bridge vent-server vent-bench; do
+  [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (ninja -C build vent-bridge vent-server vent-bench, or set VENT_BIN_DIR)" >&2; exit 2; }
+done
+CACHE=$BIN/../CMakeCache.txt
+if [[ -f $CACHE ]] && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$CACHE"; then
+  echo "warning: $BIN is not a Release build; numbers will be pessimistic" >&2
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_until() {  # wait_until SECONDS WHAT CMD...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "timed out waiting for $what" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+TMP=$(mktemp -d /tmp/vent-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RPORT=$(free_port); BPORT=$(free_port); NPORT=$(free_port); GPORT=$(free_port); MPORT=$(free_port)
+echo "== redis-server :$RPORT, vent-bridge :$BPORT, node baseline :$NPORT, vent-server :$GPORT" >&2
+/usr/bin/redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+  >"$TMP/redis.log" 2>&1 &
+PIDS+=($!)
+wait_until 20 "redis" sh -c "redis-cli -p $RPORT ping | grep -q PONG" || { cat "$TMP/redis.log" >&2; exit 1; }
+"$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
+  --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge.log" 2>&1 &
+BRIDGE_PID=$!
+PIDS+=($BRIDGE_PID)
+node "$ROOT/bench/baseline/node_fanout.js" --port "$NPORT" --redis-port "$RPORT" >"$TMP/node.log" 2>&1 &
+NODE_PID=$!
+PIDS+=($NODE_PID)
+"$BIN/vent-server" --listen "127.0.0.1:$GPORT" --redis "redis://127.0.0.1:$RPORT" \
+  --metrics-listen "127.0.0.1:$MPORT" >"$TMP/server.log" 2>&1 &
+PIDS+=($!)
+wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge.log" >&2; exit 1; }
+wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "$TMP/node.log" >&2; exit 1; }
+wait_until 20 "vent-server" curl -fsS "http://127.0.0.1:$MPORT/healthz" || { cat "$TMP/server.log" >&2; exit 1; }
+
+mkdir -p "$OUT"
+rm -f "$OUT/fanout.csv"
+# run NAME MODE ARGS...: the scenario against the bridge, then the baseline.
+run() {
+  local name=$1 mode=$2
+  shift 2
+  for target in bridge node; do
+    local port=$BPORT pid=$BRIDGE_PID
+    [[ $target == node ]] && { port=$NPORT; pid=$NODE_PID; }
+    echo "== $name against $target" >&2
+    "$BIN/vent-bench" "$mode" --url "ws://127.0.0.1:$port/websocket" --redis "redis://127.0.0.1:$RPORT" \
+      --bridge-pid "$pid" --threads "$THREADS" --label "$name.$target" \
+      --json "$OUT/$name.$target.json" --csv "$OUT/fanout.csv" "$@" 2>"$TMP/progress.log" ||
+      { tail -5 "$TMP/progress.log" >&2; echo "   ($name against $target failed)" >&2; }
+    # Let the target drain whatever is left before the next run.
+    sleep 2
+  done
+}
+
+# Idle first: the memory per connection is measured on fresh processes (an
+# allocator keeps what earlier runs freed).
+IDLE=5000
+((QUICK)) && IDLE=2000
+run idle-$IDLE idle --clients $IDLE --channels $IDLE --duration 3s
+run fanout-1x1000 fanout --clients 1000 --channels 1 --rate 1000 --size 200 --duration "$DUR" --drain-timeout 10s
+run fanout-2000x2000 fanout --clients 2000 --channels 2000 --rate 2000 --size 200 --duration "$DUR" --drain-timeout 10s
+
+echo "== emit: redis-benchmark -c 50 -P 64 publish (baseline)" >&2
+PAYLOAD=$(/usr/bin/python3 -c 'print("{\"p\":\"" + "x"*193 + "\"}")')
+N=1000000
+((QUICK)) && N=200000
+redis-benchmark -p "$RPORT" -c 50 -P 64 -n $N -q publish bench::emit "$PAYLOAD" | tr '\r' '\n' |
+  grep -oE '[0-9.]+ requests per second' | tail -1 | awk '{print "{\"redis_benchmark_publish_per_s\":" $1 "}"}' \
+  >"$OUT/emit-baseline.json"
+cat "$OUT/emit-baseline.json" >&2
+for spec in "stream 1" "unary 64"; do
+  set -- $spec
+  echo "== emit $1 x$2" >&2
+  "$BIN/vent-bench" emit --grpc "127.0.0.1:$GPORT" --kind "$1" --concurrency "$2" --size 200 \
+    --duration "$DUR" --events 2000000 --label "emit-$1-$2" --json "$OUT/emit-$1-$2.json" 2>/dev/null ||
+    echo "   (emit $1 failed)" >&2
+done
+
+/usr/bin/python3 "$ROOT/bench/summarize.py" "$OUT"

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Summarises bench/results/*.json from bench/run.sh: vent-bridge vs the Node
+baseline per scenario, the emit path vs redis-benchmark, and the Issue 6
+budget checks. Prints a table and writes <dir>/summary.json.
+
+    bench/summarize.py [bench/results]
+"""
+import glob
+import json
+import os
+import sys
+
+d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
+
+
+def load(name):
+    p = os.path.join(d, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+rows, checks = [], []
+for path in sorted(glob.glob(os.path.join(d, "*.bridge.json"))):
+    scen = os.path.basename(path)[: -len(".bridge.json")]
+    b, n = load(scen + ".bridge.json"), load(scen + ".node.json")
+    if b["mode"] == "fanout":
+        for k, key in (("deliveries/s", "delivered_per_s"), ("lost", "lost")):
+            bv, nv = round(b[key]), n and round(n[key])
+            rows.append((scen, k, bv, nv, ratio(bv, nv)))
+        for q in ("p50", "p99", "max"):
+            bv, nv = b["latency_us"][q] / 1000, n and n["latency_us"][q] / 1000
+            rows.append((scen, q + " ms", round(bv, 2), nv and round(nv, 2), ratio(bv, nv)))
+        bc, nc = b["bridge_cpu_s_per_million"], n and n["bridge_cpu_s_per_million"]
+        rows.append((scen, "CPU-s per M deliveries", round(bc, 3), nc and round(nc, 3), ratio(bc, nc)))
+    else:
+        bv, nv = b["bridge_bytes_per_connection"], n and n["bridge_bytes_per_connection"]
+        rows.append((scen, "bytes/connection", round(bv), nv and round(nv), ratio(bv, nv)))
+        rows.append((scen, "dropped while idle", b["dropped"], n and n["dropped"], None))
+
+f1 = load("fanout-1x1000.bridge.json")
+if f1:
+    checks.append(("fan-out 1x1000 >= 1,000,000 deliveries/s, nothing lost",
+                   f"{f1['delivered_per_s']:.0f}/s, lost {f1['lost']}",
+                   f1["delivered_per_s"] >= 1e6 and f1["lost"] == 0))
+    checks.append(("<= 1 bridge CPU-s per million deliveries",
+                   f"{f1['bridge_cpu_s_per_million']:.3f}", 0 <= f1["bridge_cpu_s_per_million"] <= 1))
+f2 = load("fanout-2000x2000.bridge.json")
+if f2:
+    checks.append(("p99 <= 5 ms, clients on own channels (2,000 x 2,000/s here; budget: 10,000 x 10,000/s)",
+                   f"{f2['latency_us']['p99'] / 1000:.2f} ms", f2["latency_us"]["p99"] <= 5000))
+for path in glob.glob(os.path.join(d, "idle-*.bridge.json")):
+    i = load(os.path.basename(path))
+    checks.append((f"idle <= 4 KiB bridge memory per connection ({i['clients']} here; budget: 50,000)",
+                   f"{i['bridge_bytes_per_connection']:.0f} B", 0 <= i["bridge_bytes_per_connection"] <= 4096))
+base = load("emit-baseline.json")
+st, un = load("emit-stream-1.json"), load("emit-unary-64.json")
+emit = {}
+if base:
+    rb = base["redis_benchmark_publish_per_s"]
+    emit["redis_benchmark_publish_per_s"] = rb
+    if st:
+        emit["stream_1_per_s"] = st["events_per_s"]
+        checks.append(("EmitStream >= 50% of redis-benchmark -P 64 PUBLISH",
+                       f"{st['events_per_s']:.0f}/s = {st['events_per_s'] / rb:.0%} of {rb:.0f}/s",
+                       st["events_per_s"] >= 0.5 * rb))
+if un:
+    emit["unary_64_per_s"] = un["events_per_s"]
+    checks.append(("unary Emit at 64 callers >= 50,000/s", f"{un['events_per_s']:.0f}/s",
+                   un["events_per_s"] >= 50000))
+
+print("\n%-20s %-24s %14s %14s %8s" % ("scenario", "metric", "vent-bridge", "node baseline", "ratio"))
+for r in rows:
+    print("%-20s %-24s %14s %14s %8s" % tuple("-" if v is None else v for v in r))
+if emit:
+    print("\nemit path: " + ", ".join(f"{k} {v:.0f}" for k, v in emit.items()))
+print("\nbudget (Issue 6):")
+for name, value, ok in checks:
+    print(f"  [{'met' if ok else 'NOT met'}] {name}: {value}")
+with open(os.path.join(d, "summary.json"), "w") as f:
+    json.dump({"rows": [dict(zip(("scenario", "metric", "bridge", "baseline", "ratio"), r)) for r in rows],
+               "emit": emit,
+               "budget": [{"item": n, "value": v, "met": ok} for n, v, ok in checks]}, f, indent=1)
