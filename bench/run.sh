@@ -81,7 +81,8 @@ wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "
 wait_until 20 "vent-server" curl -fsS "http://127.0.0.1:$MPORT/healthz" || { cat "$TMP/server.log" >&2; exit 1; }
 
 mkdir -p "$OUT"
-rm -f "$OUT/fanout.csv"
+# Only the files this script writes (bench/emit/run.sh owns emit.json).
+rm -f "$OUT"/fanout.csv "$OUT"/idle-*.json "$OUT"/fanout-*.json "$OUT"/emit-*.json "$OUT"/summary.json
 # run NAME MODE ARGS...: the scenario against the bridge, then the baseline.
 run() {
   local name=$1 mode=$2
@@ -104,6 +105,7 @@ run() {
 IDLE=5000
 ((QUICK)) && IDLE=2000
 run idle-$IDLE idle --clients $IDLE --channels $IDLE --duration 3s
+run fanout-1x1000-r200 fanout --clients 1000 --channels 1 --rate 200 --size 200 --duration "$DUR" --drain-timeout 10s
 run fanout-1x1000 fanout --clients 1000 --channels 1 --rate 1000 --size 200 --duration "$DUR" --drain-timeout 10s
 run fanout-2000x2000 fanout --clients 2000 --channels 2000 --rate 2000 --size 200 --duration "$DUR" --drain-timeout 10s
 
