@@ -21,14 +21,17 @@ set style fill solid 0.6 border -1
 set boxwidth 0.6
 set xtics rotate by -30 left
 set grid ytics
+set yrange [0:*]
 fan(col) = (stringcolumn(1) eq "fanout") ? column(col) : 1/0
 idle(col) = (stringcolumn(1) eq "idle") ? column(col) : 1/0
 set title 'deliveries/s (fanout)'
 plot '$CSV' every ::1 using 0:(fan(14)):xtic(2) with boxes notitle lc rgb '#4477aa'
 set title 'latency p99, ms (fanout, log scale)'
+set yrange [*:*]
 set logscale y
 plot '$CSV' every ::1 using 0:(fan(18)/1000.0):xtic(2) with boxes notitle lc rgb '#cc6677'
 unset logscale y
+set yrange [0:*]
 set title 'server CPU-s per million deliveries (fanout)'
 plot '$CSV' every ::1 using 0:(fan(21)):xtic(2) with boxes notitle lc rgb '#228833'
 set title 'server memory per idle connection, bytes'

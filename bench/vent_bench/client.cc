@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <chrono>
@@ -232,10 +233,7 @@ bool Client::HandleText(const char* p, size_t n, int64_t now_ns) {
       state_ = State::kReady;
       reached_ready_ = true;
       ctx_.ready.fetch_add(1, std::memory_order_relaxed);
-      if (!settled_) {
-        settled_ = true;
-        if (ctx_.on_settled) ctx_.on_settled();
-      }
+      Settle();
     }
     return true;
   }
@@ -278,10 +276,17 @@ void Client::Fail(const std::string& why) {
   } else {
     ctx_.failed.fetch_add(1, std::memory_order_relaxed);
   }
-  if (!settled_) {
-    settled_ = true;
-    if (ctx_.on_settled) ctx_.on_settled();
-  }
+  Settle();
+}
+
+void Client::Settle() {
+  if (settled_) return;
+  settled_ = true;
+  // Posted, not called: a run of failures (e.g. EMFILE) would otherwise
+  // recurse through Start() -> Fail() -> Settle() without bound.
+  boost::asio::post(ctx_.io, [&ctx = ctx_] {
+    if (ctx.on_settled) ctx.on_settled();
+  });
 }
 
 void Client::Close() {

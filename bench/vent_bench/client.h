@@ -85,6 +85,7 @@ class Client {
   void SendText(const std::string& text);
   void Flush();
   void Fail(const std::string& why);
+  void Settle();
 
   ThreadCtx& ctx_;
   const ClientSpec spec_;

@@ -137,9 +137,13 @@ int Main(int argc, char** argv) {
   }
   const std::string mode = parsed->positional[0];
   int64_t nofile = RaiseFileLimit();
-  if (nofile >= 0 && nofile < o.clients + 64) {
-    std::fprintf(stderr, "warning: open-file limit %lld is below --clients %lld\n",
+  if (mode != "emit" && nofile >= 0 && nofile < o.clients + 64) {
+    std::fprintf(stderr,
+                 "open-file hard limit %lld is too low for --clients %lld (+64): raise it "
+                 "(ulimit -Hn, LimitNOFILE=) or split the clients over several vent-bench "
+                 "processes\n",
                  (long long)nofile, (long long)o.clients);
+    return 2;
   }
   if (o.source_addrs.empty() && o.clients > o.connections_per_source &&
       o.url.rfind("ws://127.", 0) == 0) {

@@ -41,6 +41,8 @@ boost::json::object ToJson(const RunResult& r) {
     j["bridge_cpu_seconds"] = r.bridge_cpu_seconds;
     j["bridge_cpu_s_per_million"] = r.bridge_cpu_per_million;
     j["bench_cpu_seconds"] = r.bench_cpu_seconds;
+    j["bridge_rss_before"] = r.rss_before;
+    j["bridge_rss_peak"] = r.rss_after;
     j["wall_seconds"] = r.publish_seconds;
   } else {
     j["bridge_rss_before"] = r.rss_before;
@@ -108,6 +110,8 @@ std::string Table(const RunResult& r) {
             ? absl::StrFormat("%.3f (pid %d, %.2f CPU-s)", r.bridge_cpu_per_million,
                               r.bridge_pid, r.bridge_cpu_seconds)
             : std::string("n/a (no local bridge pid)"));
+    row("bridge RSS before / peak",
+        absl::StrFormat("%.1f MiB / %.1f MiB", r.rss_before / 1048576.0, r.rss_after / 1048576.0));
     row("load generator CPU", absl::StrFormat("%.2f CPU-s over %.2f s", r.bench_cpu_seconds,
                                               r.publish_seconds));
   } else {

@@ -203,6 +203,11 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   std::vector<int64_t> ready_per_channel = pool.ReadyPerChannel();
 
   double cpu0 = r.bridge_pid > 0 ? ProcessCpuSeconds(r.bridge_pid) : -1;
+  r.rss_before = r.bridge_pid > 0 ? ProcessRssBytes(r.bridge_pid) : -1;
+  r.rss_after = r.rss_before;  // fanout: the peak seen while publishing/draining
+  auto sample_rss = [&r] {
+    if (r.bridge_pid > 0) r.rss_after = std::max(r.rss_after, ProcessRssBytes(r.bridge_pid));
+  };
   double self0 = SelfCpuSeconds();
   auto start = Clock::now();
   load.Begin();
@@ -213,6 +218,7 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (SecondsSince(last) >= 1.0) {
       PoolTotals s = pool.Totals();
+      sample_rss();
       PrintProgress(SecondsSince(start), s, load.published(), last_delivered, SecondsSince(last));
       last_delivered = s.delivered;
       last = Clock::now();
@@ -235,6 +241,7 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   while (SecondsSince(drain_start) < absl::ToDoubleSeconds(o.drain_timeout)) {
     int64_t d = pool.Totals().delivered;
     if (d >= expected) break;
+    if (d != seen) sample_rss();
     if (d != seen) {
       seen = d;
       progress_at = Clock::now();
