@@ -7,7 +7,10 @@
 # bench/results/<scenario>.<target>.json, bench/results/fanout.csv and
 # bench/results/summary.json, and prints ratios. ~3-4 minutes. Not a test.
 #
-#   bench/run.sh [--quick] [--out DIR] [--threads N]
+#   bench/run.sh [--quick] [--budget] [--out DIR] [--threads N]
+# --budget adds the Issue 6 budget-sized runs against vent-bridge only (10,000
+# clients on own channels at 10,000 events/s; idle connections up to the
+# open-file limit, 50,000 at most; overload 1,000 x 20,000 events/s): +2 min.
 # Environment: VENT_BIN_DIR (default <repo>/build/bin; a Release build with
 # vent-bridge, vent-server and vent-bench).
 set -euo pipefail
@@ -18,10 +21,12 @@ OUT=$ROOT/bench/results
 THREADS=1
 DUR=5s
 QUICK=0
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+BUDGET=0
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1; DUR=2s; shift ;;
+    --budget) BUDGET=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -82,7 +87,8 @@ wait_until 20 "vent-server" curl -fsS "http://127.0.0.1:$MPORT/healthz" || { cat
 
 mkdir -p "$OUT"
 # Only the files this script writes (bench/emit/run.sh owns emit.json).
-rm -f "$OUT"/fanout.csv "$OUT"/idle-*.json "$OUT"/fanout-*.json "$OUT"/emit-*.json "$OUT"/summary.json
+rm -f "$OUT"/fanout.csv "$OUT"/idle-*.json "$OUT"/fanout-*.json "$OUT"/emit-*.json "$OUT"/summary.json \
+  "$OUT"/budget-*.json "$OUT"/budget.csv
 # run NAME MODE ARGS...: the scenario against the bridge, then the baseline.
 run() {
   local name=$1 mode=$2
@@ -124,5 +130,28 @@ for spec in "stream 1" "unary 64"; do
     --duration "$DUR" --events 2000000 --label "emit-$1-$2" --json "$OUT/emit-$1-$2.json" 2>/dev/null ||
     echo "   (emit $1 failed)" >&2
 done
+
+if ((BUDGET)); then
+  # bridge NAME MODE ARGS...: against vent-bridge only.
+  bridge() {
+    local name=$1 mode=$2
+    shift 2
+    echo "== budget: $name" >&2
+    "$BIN/vent-bench" "$mode" --url "ws://127.0.0.1:$BPORT/websocket" --redis "redis://127.0.0.1:$RPORT" \
+      --bridge-pid "$BRIDGE_PID" --threads "$THREADS" --label "$name.bridge" \
+      --json "$OUT/budget-$name.bridge.json" --csv "$OUT/budget.csv" "$@" 2>"$TMP/progress.log" ||
+      { tail -5 "$TMP/progress.log" >&2; echo "   ($name failed)" >&2; }
+    sleep 2
+  }
+  # The bridge and vent-bench each need one fd per connection.
+  LIMIT=$(( $(ulimit -Hn) < $(awk '/open files/{print $4}' /proc/$BRIDGE_PID/limits) ?
+            $(ulimit -Hn) : $(awk '/open files/{print $4}' /proc/$BRIDGE_PID/limits) ))
+  IDLE_MAX=$(( LIMIT - 500 < 50000 ? LIMIT - 500 : 50000 ))
+  bridge fanout-10000x10000 fanout --clients 10000 --channels 10000 --rate 10000 --size 200 --duration 10s
+  bridge overload-1000x20000 fanout --clients 1000 --channels 1 --rate 20000 --size 200 --duration 5s --drain-timeout 10s
+  curl -fsS "http://127.0.0.1:$BPORT/metrics" | grep -E '^vent_bridge_(closed_total|redis_dropped_total)' \
+    >"$OUT/budget-overload-metrics.txt" || true
+  bridge idle-$IDLE_MAX idle --clients $IDLE_MAX --channels $IDLE_MAX --duration 5s --connect-timeout 120s
+fi
 
 /usr/bin/python3 "$ROOT/bench/summarize.py" "$OUT"
