@@ -151,6 +151,14 @@ if ((BUDGET)); then
   bridge overload-1000x20000 fanout --clients 1000 --channels 1 --rate 20000 --size 200 --duration 5s --drain-timeout 10s
   curl -fsS "http://127.0.0.1:$BPORT/metrics" | grep -E '^vent_bridge_(closed_total|redis_dropped_total)' \
     >"$OUT/budget-overload-metrics.txt" || true
+  # A fresh bridge for the memory figure (its allocator keeps what the runs
+  # above freed, which would hide the per-connection cost).
+  kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true
+  "$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
+    --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge2.log" 2>&1 &
+  BRIDGE_PID=$!
+  PIDS+=($BRIDGE_PID)
+  wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge2.log" >&2; exit 1; }
   bridge idle-$IDLE_MAX idle --clients $IDLE_MAX --channels $IDLE_MAX --duration 5s --connect-timeout 120s
 fi
 
