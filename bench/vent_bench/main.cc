@@ -100,6 +100,7 @@ int Main(int argc, char** argv) {
   set.AllowPositional("MODE");
   set.String("url", &o.url, "bridge WebSocket URL (raw DDP)");
   set.String("redis", &o.redis, "Redis URL events are PUBLISHed to (fanout)");
+  set.String("via", &o.via, "fanout: publish through 'redis' (PUBLISH) or 'grpc' (Emit to --grpc)");
   set.Int("clients", &o.clients, "DDP clients");
   set.Int("channels", &o.channels, "channels; client i subscribes to channel i % C");
   set.Int("rate", &o.rate, "events/s published in total; 0 = as fast as possible");
@@ -120,12 +121,12 @@ int Main(int argc, char** argv) {
   set.String("label", &o.label, "name of this run in the outputs");
   set.String("json", &json_path, "write the result as JSON to this file");
   set.String("csv", &csv_path, "append the result as a CSV row to this file");
-  set.String("grpc", &ef.grpc, "vent-server gRPC address (emit)");
+  set.String("grpc", &o.grpc, "vent-server gRPC address (emit, fanout --via grpc)");
   set.String("kind", &ef.kind, "emit RPC: unary, batch or stream");
   set.Int("concurrency", &ef.concurrency, "emit: calls (unary/batch) or streams in flight");
   set.Int("batch", &ef.batch, "emit: events per EmitBatch call");
   set.Int("events", &ef.events, "emit: stop after this many events");
-  set.Secret("api-key", &ef.api_key, "emit: API key");
+  set.Secret("api-key", &o.api_key, "vent-server API key (emit, fanout --via grpc)");
   auto parsed = set.Parse(argc, argv);
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
@@ -151,6 +152,12 @@ int Main(int argc, char** argv) {
       o.source_addrs.push_back(absl::StrCat("127.0.0.", i + 1));
     }
   }
+  if (o.via != "redis" && o.via != "grpc") {
+    std::fprintf(stderr, "--via must be redis or grpc\n");
+    return 2;
+  }
+  ef.grpc = o.grpc;
+  ef.api_key = o.api_key;
   if (mode == "emit") return RunEmit(o, ef, json_path);
   absl::StatusOr<RunResult> r;
   if (mode == "fanout") {

@@ -28,6 +28,7 @@ boost::json::object ToJson(const RunResult& r) {
   j["nosub"] = r.nosub;
   j["first_error"] = r.first_error;
   if (r.mode == "fanout") {
+    j["via"] = o.via;
     j["published"] = r.published;
     j["publish_errors"] = r.publish_errors;
     j["published_per_s"] = r.published_per_s();
@@ -88,8 +89,8 @@ std::string Table(const RunResult& r) {
       "\n%s%s: %d clients on %d channel(s), %s\n", r.mode,
       r.label.empty() ? "" : absl::StrCat(" [", r.label, "]"), o.clients, o.channels,
       r.mode == "fanout"
-          ? absl::StrFormat("rate %s, %d-byte events, %.0fs", o.rate == 0 ? "max" : absl::StrCat(o.rate, "/s"),
-                            o.size, absl::ToDoubleSeconds(o.duration))
+          ? absl::StrFormat("rate %s via %s, %d-byte events, %.0fs", o.rate == 0 ? "max" : absl::StrCat(o.rate, "/s"),
+                            o.via, o.size, absl::ToDoubleSeconds(o.duration))
           : absl::StrFormat("held %.0fs", absl::ToDoubleSeconds(o.duration)));
   auto row = [&t](const std::string& k, const std::string& v) {
     absl::StrAppendFormat(&t, "  %-28s %s\n", k, v);

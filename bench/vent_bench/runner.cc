@@ -16,6 +16,8 @@
 #include "bench/vent_bench/proc_stats.h"
 #include "vent/redis/publisher.h"
 #include "vent/redis/url.h"
+#include "grpcpp/grpcpp.h"
+#include "vent/v1/vent.grpc.pb.h"
 
 namespace vent::bench {
 namespace {
@@ -84,6 +86,10 @@ class Load {
     ro.client_name = "vent-bench";
     ro.max_pending = static_cast<size_t>(std::max<int64_t>(o.max_inflight * 2, 1000));
     publisher_ = std::make_unique<redis::Publisher>(io_, ro);
+    if (o.via == "grpc") {
+      stub_ = v1::Vent::NewStub(
+          grpc::CreateChannel(o.grpc, grpc::InsecureChannelCredentials()));
+    }
     int64_t c = std::max<int64_t>(1, o.channels);
     seqs_.assign(static_cast<size_t>(c), 0);
     for (int64_t i = 0; i < c; ++i) names_.push_back(absl::StrCat("bench::c", i));
@@ -93,6 +99,13 @@ class Load {
     if (thread_.joinable()) thread_.join();
   }
   absl::Status Connect() {
+    if (stub_ != nullptr) {
+      thread_ = std::thread([this] {
+        auto guard = boost::asio::make_work_guard(io_);
+        io_.run();
+      });
+      return absl::OkStatus();
+    }
     publisher_->Start();
     thread_ = std::thread([this] {
       auto guard = boost::asio::make_work_guard(io_);
@@ -153,22 +166,49 @@ class Load {
       if (pad > 0) msg.append(static_cast<size_t>(pad), 'x');
       msg += "\"}";
       inflight_.fetch_add(1, std::memory_order_relaxed);
+      if (stub_ != nullptr) {
+        EmitViaGrpc(names_[ch], std::move(msg));
+        continue;
+      }
       publisher_->Publish(names_[ch], std::move(msg), [this](absl::StatusOr<int64_t> r) {
-        inflight_.fetch_sub(1, std::memory_order_relaxed);
-        if (r.ok()) {
-          published_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          if (errors_.fetch_add(1) == 0) {
-            absl::MutexLock l(&mu_);
-            first_error_ = r.status().ToString();
-          }
-        }
+        Done(r.status());
         if (o_.rate == 0) Issue();
       });
     }
   }
 
+  // Any thread: one publish/emit finished.
+  void Done(const absl::Status& st) {
+    inflight_.fetch_sub(1, std::memory_order_relaxed);
+    if (st.ok()) {
+      published_.fetch_add(1, std::memory_order_relaxed);
+    } else if (errors_.fetch_add(1) == 0) {
+      absl::MutexLock l(&mu_);
+      first_error_ = st.ToString();
+    }
+  }
+  void EmitViaGrpc(const std::string& channel, std::string json) {
+    struct Call {
+      grpc::ClientContext ctx;
+      v1::EmitRequest req;
+      v1::EmitResponse resp;
+    };
+    auto* call = new Call;
+    if (!o_.api_key.empty()) call->ctx.AddMetadata("authorization", "Bearer " + o_.api_key);
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    call->req.mutable_event()->set_channel(channel);
+    call->req.mutable_event()->set_json(std::move(json));
+    stub_->async()->Emit(&call->ctx, &call->req, &call->resp, [this, call](grpc::Status st) {
+      Done(st.ok() ? absl::OkStatus()
+                   : absl::Status(static_cast<absl::StatusCode>(st.error_code()),
+                                  st.error_message()));
+      delete call;
+      if (o_.rate == 0) boost::asio::post(io_, [this] { Issue(); });
+    });
+  }
+
   const BenchOptions o_;
+  std::unique_ptr<v1::Vent::Stub> stub_;
   boost::asio::io_context io_{1};
   boost::asio::steady_timer timer_{io_};
   std::unique_ptr<redis::Publisher> publisher_;

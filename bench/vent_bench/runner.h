@@ -4,7 +4,7 @@
 // most `max_handshakes` handshakes in flight) subscribed round-robin to
 // `channels` channels (client i listens on channel "c<i % channels>" through
 // publication `bench`), waits until all settled, then publishes events of
-// `size` bytes through Redis directly at `rate` events/s in total (0: as fast
+// `size` bytes through Redis directly (or gRPC Emit) at `rate` events/s in total (0: as fast
 // as Redis answers, at most `max_inflight` unanswered), round-robin over the
 // channels, for `duration`; then waits for the tail to drain and reports.
 // Each event is {"vb":[steady_clock_ns,seq_in_channel],"p":"xx.."}.
@@ -31,6 +31,11 @@ namespace vent::bench {
 struct BenchOptions {
   std::string url = "ws://127.0.0.1:3000/websocket";
   std::string redis = "redis://127.0.0.1:6379";
+  // fanout: "redis" (PUBLISH directly) or "grpc" (unary Emit to vent-server at
+  // `grpc`, `api_key` as Bearer token when set).
+  std::string via = "redis";
+  std::string grpc = "127.0.0.1:50051";
+  std::string api_key;
   int64_t clients = 1000;
   int64_t channels = 1;
   int64_t rate = 1000;  // events/s in total; 0 = unpaced
