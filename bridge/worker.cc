@@ -104,7 +104,16 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t byt
     std::vector<Transformed> cache;
     for (const RedisMessage& msg : *batch) Deliver(msg, cache);
     backlog_.fetch_sub(bytes, std::memory_order_relaxed);
-    FlushDirty();
+    // Flush after every batch already queued behind this one: a worker that
+    // fell behind then writes each connection once for many events instead
+    // of once per event (the handler runs after those batches, FIFO).
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(io_, [this] {
+        flush_posted_ = false;
+        FlushDirty();
+      });
+    }
   });
 }
 

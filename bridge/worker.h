@@ -99,6 +99,7 @@ class Worker : public HubListener {
   absl::flat_hash_map<std::string, ChannelState> channels_;
   std::vector<WsConnection*> dirty_;
   uint64_t next_generation_ = 1;
+  bool flush_posted_ = false;  // a FlushDirty() is queued on io_
   absl::Duration sweep_period_;
 };
 
