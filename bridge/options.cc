@@ -30,6 +30,9 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
                "How long a sub waits for Redis to confirm SUBSCRIBE before nosub 503");
   set.Duration("redis-connect-timeout", &o.redis_connect_timeout, "Redis connect timeout");
   set.Duration("shutdown-timeout", &o.shutdown_timeout, "Grace period on SIGTERM");
+  set.Duration("write-delay", &o.write_delay,
+               "Hold Vent frames up to this long to write many per syscall (e.g. 2ms); "
+               "0 = write as soon as the worker is idle");
   set.List("allowed-origins", &o.allowed_origins,
            "Origins allowed to open WebSockets (e.g. https://app.example.com); empty = any");
   set.Int("max-connections-per-ip", &o.max_connections_per_ip,

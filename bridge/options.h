@@ -28,6 +28,7 @@ struct BridgeOptions {
   absl::Duration sub_timeout = absl::Seconds(10);  // wait for Redis before nosub 503
   absl::Duration redis_connect_timeout = absl::Seconds(2);
   absl::Duration shutdown_timeout = absl::Seconds(5);
+  absl::Duration write_delay = absl::ZeroDuration();  // coalesce events per write
   std::vector<std::string> allowed_origins;  // empty = any Origin
   int64_t max_connections_per_ip = 0;        // 0 = no per-IP limit
   int64_t connection_rate_per_ip = 0;        // new connections per second per IP; 0 = none

@@ -29,6 +29,7 @@ Worker::Worker(int id, BridgeContext& ctx)
       ctx_(ctx),
       guard_(asio::make_work_guard(io_)),
       sweep_timer_(io_),
+      flush_timer_(io_),
       rx_(64 * 1024),
       sweep_period_(SweepPeriod(ctx.options)) {}
 
@@ -43,6 +44,7 @@ void Worker::Stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     sweep_timer_.cancel();
+    flush_timer_.cancel();
     std::vector<std::shared_ptr<WsConnection>> all;
     for (auto& [ptr, conn] : connections_) all.push_back(conn);
     for (auto& c : all) c->Shutdown();
@@ -107,13 +109,22 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t byt
     // Flush after every batch already queued behind this one: a worker that
     // fell behind then writes each connection once for many events instead
     // of once per event (the handler runs after those batches, FIFO).
-    if (!flush_posted_) {
-      flush_posted_ = true;
-      asio::post(io_, [this] {
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    if (ctx_.options.write_delay > absl::ZeroDuration()) {
+      // Opt-in: gather --write-delay worth of events per write (fewer
+      // syscalls per delivery, at that much added latency).
+      flush_timer_.expires_after(absl::ToChronoMicroseconds(ctx_.options.write_delay));
+      flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         flush_posted_ = false;
-        FlushDirty();
+        if (!ec) FlushDirty();
       });
+      return;
     }
+    asio::post(io_, [this] {
+      flush_posted_ = false;
+      FlushDirty();
+    });
   });
 }
 

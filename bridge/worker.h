@@ -92,6 +92,7 @@ class Worker : public HubListener {
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer flush_timer_;  // --write-delay
   std::thread thread_;
   std::vector<char> rx_;
   std::atomic<int64_t> backlog_{0};
