@@ -51,6 +51,27 @@ describe('Go example (Debian golang-google-grpc-dev, GOPATH mode)', () => {
     sub.close();
   });
 
+  test('Emit from Go reaches a DDP client through vent-bridge (byte-exact Vent frame)', async () => {
+    const {startBridgeEnv} = require(path.join(__dirname, '..', '..', 'bridge', 'e2e', 'lib', 'bridge.js'));
+    const {MeteorClient} = require(path.join(__dirname, '..', '..', 'bridge', 'e2e', 'lib', 'meteor_client.js'));
+    const bridge = await startBridgeEnv({redis: server.redis});
+    const c = new MeteorClient(bridge.wsUrl('/websocket'));
+    try {
+      await c.connect();
+      const sub = c.subscribe('threadMessage', [{threadId: 'go1'}]);
+      await sub.ready();
+      const json = '{"from": "go"}';
+      const r = await run(bin, ['-server', server.grpcAddress, '-channel', 'threads::go1::new_message', '-json', json]);
+      assert.equal(r.code, 0, r.stderr);
+      const frame = await c.take((m) => m.msg === 'changed', {what: 'the Vent frame'});
+      assert.equal(frame.raw, `{"msg":"changed","__vent":"1","id":"${sub.rand}.threadMessage","e":${json}}`);
+    } finally {
+      c.close();
+      await bridge.bridge.stop();
+      bridge.publisher.close();
+    }
+  });
+
   test('server errors come back with code and message', async () => {
     const bad = await run(bin, ['-server', server.grpcAddress, '-channel', 'go::chan', '-json', '{oops']);
     assert.equal(bad.code, 1);
