@@ -21,6 +21,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "bridge/subscription.h"
@@ -32,6 +33,9 @@
 namespace vent::bridge {
 
 enum class Transport { kRaw, kSockJs };
+
+// The text of `s` as it appears inside a SockJS JSON string (no quotes).
+std::string SockJsEscape(absl::string_view s);
 
 // Holds one slot of --max-connections (and of the client IP's limit when
 // `ip` is set); released when destroyed.
@@ -115,7 +119,13 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void RerunSubscriptions();
   // Runs `fn` on a later loop turn if the connection is still open.
   template <typename F>
-  void Defer(F fn);
+  void Defer(F fn) {
+    boost::asio::post(worker_.io(), [self = shared_from_this(), fn = std::move(fn)]() mutable {
+      if (self->closed_) return;
+      fn();
+      self->Flush();
+    });
+  }
 
   Worker& worker_;
   BridgeContext& ctx_;
