@@ -170,5 +170,9 @@ test('chat page reconnects by itself after the bridge restarts and keeps its sub
 });
 
 test('no page errors', () => {
-  assert.deepEqual(pageErrors, []);
+  // While the restart test has the bridge down, Chromium logs the refused
+  // reconnect attempts; those are expected, nothing else is.
+  const unexpected = pageErrors.filter(
+      (e) => !/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/.test(e));
+  assert.deepEqual(unexpected, []);
 });
