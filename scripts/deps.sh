@@ -3,7 +3,7 @@
 # Idempotent; safe to run on every start. Needs root (or sudo) for apt-get.
 set -euo pipefail
 APT_PKGS=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git curl openssl ca-certificates python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libhiredis-dev libboost1.81-dev libboost-json1.81-dev libabsl-dev libssl-dev
   libre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
