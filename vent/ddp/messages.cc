@@ -1,5 +1,7 @@
 #include "vent/ddp/messages.h"
 
+#include "vent/base/json_write.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -63,94 +65,10 @@ Error MakeError(std::string code, std::string reason) {
 }
 
 void AppendJsonString(std::string* out, absl::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
-  }
-  out->append(s.data() + run_start, s.size() - run_start);
-  out->push_back('"');
+  vent::AppendJsonString(out, s);
 }
 
-void AppendJsonNumber(std::string* out, double d) {
-  if (!std::isfinite(d)) {
-    out->append("null");  // JSON.stringify(Infinity) === "null"
-    return;
-  }
-  if (d == 0) {
-    out->push_back('0');  // also -0
-    return;
-  }
-  if (d < 0) {
-    out->push_back('-');
-    d = -d;
-  }
-  // Shortest round-trip digits, then laid out per ECMAScript Number::toString.
-  char buf[40];
-  auto res =
-      std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
-  const absl::string_view sci(buf, res.ptr - buf);  // "d[.ddd]e[+-]XX"
-  const size_t e_pos = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e_pos)) {
-    if (c != '.') digits.push_back(c);
-  }
-  const int exp10 = std::atoi(std::string(sci.substr(e_pos + 1)).c_str());
-  const int k = static_cast<int>(digits.size());
-  const int n = exp10 + 1;  // value = 0.digits * 10^n
-  if (k <= n && n <= 21) {
-    out->append(digits);
-    out->append(static_cast<size_t>(n - k), '0');
-  } else if (0 < n && n <= 21) {
-    out->append(digits, 0, n);
-    out->push_back('.');
-    out->append(digits, n, std::string::npos);
-  } else if (-6 < n && n <= 0) {
-    out->append("0.");
-    out->append(static_cast<size_t>(-n), '0');
-    out->append(digits);
-  } else {
-    out->push_back(digits[0]);
-    if (k > 1) {
-      out->push_back('.');
-      out->append(digits, 1, std::string::npos);
-    }
-    out->push_back('e');
-    out->push_back(n - 1 >= 0 ? '+' : '-');
-    AppendInt(out, std::abs(n - 1));
-  }
-}
+void AppendJsonNumber(std::string* out, double d) { vent::AppendJsNumber(out, d); }
 
 void AppendJson(std::string* out, const boost::json::value& v) {
   switch (v.kind()) {

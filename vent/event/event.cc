@@ -1,5 +1,7 @@
 #include "vent/event/event.h"
 
+#include "vent/base/json_write.h"
+
 #include <charconv>
 #include <cmath>
 
@@ -79,29 +81,7 @@ absl::Status AppendValue(std::string& out, const Value& v, absl::string_view fie
 }  // namespace
 
 void AppendJsonString(std::string& out, absl::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
+  vent::AppendJsonString(&out, s);
 }
 
 absl::StatusOr<std::string> StructToJson(const Struct& data, absl::string_view field) {
