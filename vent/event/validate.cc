@@ -1,5 +1,7 @@
 #include "vent/event/validate.h"
 
+#include "vent/base/utf8.h"
+
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -46,40 +48,7 @@ std::string TooBig(absl::string_view field, size_t size, size_t limit,
 }  // namespace
 
 bool IsValidUtf8(absl::string_view text, size_t* bad_offset) {
-  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      if (bad_offset) *bad_offset = i;
-      return false;
-    }
-    bool ok = i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      if (bad_offset) *bad_offset = i;
-      return false;
-    }
-    i += len;
-  }
-  return true;
+  return vent::IsValidUtf8(text, bad_offset);
 }
 
 absl::Status ValidateChannel(absl::string_view channel, const Limits& limits,

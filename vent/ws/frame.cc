@@ -1,6 +1,6 @@
 #include "vent/ws/frame.h"
 
-#include "vent/ws/utf8.h"
+#include "vent/base/utf8.h"
 
 namespace vent::ws {
 

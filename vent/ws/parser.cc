@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "vent/ws/mask.h"
-#include "vent/ws/utf8.h"
+#include "vent/base/utf8.h"
 
 namespace vent::ws {
 namespace {

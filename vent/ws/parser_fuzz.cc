@@ -11,7 +11,7 @@
 #include "vent/ws/frame.h"
 #include "vent/ws/parser.h"
 #include "vent/ws/sockjs.h"
-#include "vent/ws/utf8.h"
+#include "vent/base/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const vent::ws::Message& m : out) {
     if (m.payload.size() > 64 * 1024) abort();
     if (m.kind == vent::ws::Message::Kind::kText &&
-        !vent::ws::IsValidUtf8(m.payload))
+        !vent::IsValidUtf8(m.payload))
       abort();
     if (m.kind == vent::ws::Message::Kind::kText) {
       std::string frame;

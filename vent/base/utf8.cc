@@ -1,15 +1,20 @@
-#include "vent/ws/utf8.h"
+#include "vent/base/utf8.h"
 
 #include <bit>
 #include <cstdint>
 #include <cstring>
 
-namespace vent::ws {
+namespace vent {
 
-bool IsValidUtf8(absl::string_view s) {
+bool IsValidUtf8(absl::string_view s, size_t* bad_offset) {
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* const begin = p;
   const unsigned char* const end = p + s.size();
+  auto fail = [&] {
+    if (bad_offset != nullptr) *bad_offset = static_cast<size_t>(p - begin);
+    return false;
+  };
   while (p < end) {
     if (end - p >= 8) {
       // ASCII fast path: skip whole 16/8-byte words with no high bit set, then
@@ -53,13 +58,13 @@ bool IsValidUtf8(absl::string_view s) {
       if (c == 0xF0) lo = 0x90;  // overlong
       if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
     } else {
-      return false;  // 0x80-0xC1 (continuation / overlong 2-byte lead) or
+      return fail();  // 0x80-0xC1 (continuation / overlong 2-byte lead) or
                      // 0xF5-0xFF
     }
-    if (static_cast<size_t>(end - p) < len) return false;  // truncated
-    if (p[1] < lo || p[1] > hi) return false;
+    if (static_cast<size_t>(end - p) < len) return fail();  // truncated
+    if (p[1] < lo || p[1] > hi) return fail();
     for (size_t i = 2; i < len; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
+      if ((p[i] & 0xC0) != 0x80) return fail();
     }
     p += len;
   }
@@ -74,4 +79,4 @@ size_t Utf8PrefixLength(absl::string_view s, size_t max_bytes) {
   return n;
 }
 
-}  // namespace vent::ws
+}  // namespace vent

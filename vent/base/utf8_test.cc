@@ -1,10 +1,10 @@
-#include "vent/ws/utf8.h"
+#include "vent/base/utf8.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace vent::ws {
+namespace vent {
 namespace {
 
 TEST(Utf8Test, Valid) {
@@ -78,4 +78,19 @@ TEST(Utf8Test, PrefixLength) {
 }
 
 }  // namespace
-}  // namespace vent::ws
+}  // namespace vent
+
+namespace vent {
+namespace {
+TEST(Utf8OffsetTest, ReportsTheFirstBadSequence) {
+  size_t off = 99;
+  EXPECT_TRUE(IsValidUtf8("abc", &off));
+  EXPECT_FALSE(IsValidUtf8("abcdefghij\xff", &off));
+  EXPECT_EQ(off, 10u);
+  EXPECT_FALSE(IsValidUtf8("h\xc3\xa9\xed\xa0\x80x", &off));  // surrogate after a 2-byte char
+  EXPECT_EQ(off, 3u);
+  EXPECT_FALSE(IsValidUtf8("ok\xe2\x82", &off));  // truncated
+  EXPECT_EQ(off, 2u);
+}
+}  // namespace
+}  // namespace vent
