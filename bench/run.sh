@@ -7,7 +7,11 @@
 # bench/results/<scenario>.<target>.json, bench/results/fanout.csv and
 # bench/results/summary.json, and prints ratios. ~3-4 minutes. Not a test.
 #
-#   bench/run.sh [--quick] [--budget] [--out DIR] [--threads N]
+#   bench/run.sh [--quick] [--budget] [--sweep] [--out DIR] [--threads N]
+# --sweep runs the curves of bench/sweep.sh instead of the fixed scenarios
+# (latency and CPU against offered load, memory against connection count, for
+# the bridge and the baseline; ~6 min); writes <out>/sweep-*.csv, then
+# bench/plot.sh draws sweep-*.png.
 # --budget adds the Issue 6 budget-sized runs against vent-bridge only (10,000
 # clients on own channels at 10,000 events/s; idle connections up to the
 # open-file limit, 50,000 at most; overload 1,000 x 20,000 events/s): +2 min.
@@ -22,11 +26,13 @@ THREADS=1
 DUR=5s
 QUICK=0
 BUDGET=0
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+SWEEP=0
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1; DUR=2s; shift ;;
     --budget) BUDGET=1; shift ;;
+    --sweep) SWEEP=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -71,18 +77,39 @@ echo "== redis-server :$RPORT, vent-bridge :$BPORT, node baseline :$NPORT, vent-
   >"$TMP/redis.log" 2>&1 &
 PIDS+=($!)
 wait_until 20 "redis" sh -c "redis-cli -p $RPORT ping | grep -q PONG" || { cat "$TMP/redis.log" >&2; exit 1; }
-"$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
-  --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge.log" 2>&1 &
-BRIDGE_PID=$!
-PIDS+=($BRIDGE_PID)
-node "$ROOT/bench/baseline/node_fanout.js" --port "$NPORT" --redis-port "$RPORT" >"$TMP/node.log" 2>&1 &
-NODE_PID=$!
-PIDS+=($NODE_PID)
+# start_bridge / start_node: (re)start a target on its port and wait until it
+# serves; set BRIDGE_PID / NODE_PID. stop_pid PID: kill and reap one of ours.
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local keep=() p
+  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+start_bridge() {
+  "$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
+    --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge.log" 2>&1 &
+  BRIDGE_PID=$!
+  PIDS+=($BRIDGE_PID)
+  wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge.log" >&2; exit 1; }
+}
+start_node() {
+  node "$ROOT/bench/baseline/node_fanout.js" --port "$NPORT" --redis-port "$RPORT" >"$TMP/node.log" 2>&1 &
+  NODE_PID=$!
+  PIDS+=($NODE_PID)
+  wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "$TMP/node.log" >&2; exit 1; }
+}
+start_bridge
+start_node
+if ((SWEEP)); then
+  mkdir -p "$OUT"
+  # shellcheck source=bench/sweep.sh
+  source "$ROOT/bench/sweep.sh"
+  exit 0
+fi
 "$BIN/vent-server" --listen "127.0.0.1:$GPORT" --redis "redis://127.0.0.1:$RPORT" \
   --metrics-listen "127.0.0.1:$MPORT" >"$TMP/server.log" 2>&1 &
 PIDS+=($!)
-wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge.log" >&2; exit 1; }
-wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "$TMP/node.log" >&2; exit 1; }
 wait_until 20 "vent-server" curl -fsS "http://127.0.0.1:$MPORT/healthz" || { cat "$TMP/server.log" >&2; exit 1; }
 
 mkdir -p "$OUT"
@@ -153,12 +180,8 @@ if ((BUDGET)); then
     >"$OUT/budget-overload-metrics.txt" || true
   # A fresh bridge for the memory figure (its allocator keeps what the runs
   # above freed, which would hide the per-connection cost).
-  kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null || true
-  "$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
-    --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge2.log" 2>&1 &
-  BRIDGE_PID=$!
-  PIDS+=($BRIDGE_PID)
-  wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge2.log" >&2; exit 1; }
+  stop_pid "$BRIDGE_PID"
+  start_bridge
   bridge idle-$IDLE_MAX idle --clients $IDLE_MAX --channels $IDLE_MAX --duration 5s --connect-timeout 120s
 fi
 

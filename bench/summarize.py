@@ -4,11 +4,119 @@ baseline per scenario, the emit path vs redis-benchmark, and the Issue 6
 budget checks. Prints a table and writes <dir>/summary.json.
 
     bench/summarize.py [bench/results]
+
+For bench/sweep.sh (bench/run.sh --sweep):
+
+    bench/summarize.py sweep-row latency|idle CSV RESULT.json TARGET
+        appends one point (a vent-bench --json result) to a sweep CSV, writing
+        the header first if CSV is new; prints "ok" or "saturated" on stdout
+        (latency: anything lost, < 90% of the offered deliveries/s, published
+        < 90% of the offered rate, or p99 > 1 s) and a one-line summary on
+        stderr.
+    bench/summarize.py sweep [bench/results]
+        prints what the sweep CSVs show: the last unsaturated offered load per
+        target, CPU and memory ratios vent-bridge / baseline.
 """
+import csv
 import glob
 import json
 import os
 import sys
+
+LATENCY_COLS = ("target", "offered_events_per_s", "offered_deliveries_per_s", "clients", "size",
+                "published_per_s", "delivered_per_s", "lost", "p50_ms", "p99_ms", "p999_ms", "max_ms",
+                "server_cpu_s", "server_cpu_s_per_million", "server_rss_peak_mib", "bench_cpu_s",
+                "saturated")
+IDLE_COLS = ("target", "connections", "ready", "failed", "dropped", "rss_before_mib", "rss_after_mib",
+             "bytes_per_connection")
+
+
+def sweep_row(kind, csv_path, json_path, target):
+    with open(json_path) as f:
+        j = json.load(f)
+    mib = 2.0 ** 20
+    if kind == "latency":
+        offered = j["rate"] * j["clients"] / j["channels"]
+        lat = {q: j["latency_us"][q] / 1000 for q in ("p50", "p99", "p999", "max")}
+        sat = (j["lost"] > 0 or j["delivered_per_s"] < 0.9 * offered or
+               j["published_per_s"] < 0.9 * j["rate"] or lat["p99"] > 1000)
+        row = (target, j["rate"], round(offered), j["clients"], j["size"], round(j["published_per_s"], 1),
+               round(j["delivered_per_s"]), j["lost"], round(lat["p50"], 3), round(lat["p99"], 3),
+               round(lat["p999"], 3), round(lat["max"], 3), round(j["bridge_cpu_seconds"], 3),
+               round(j["bridge_cpu_s_per_million"], 4), round(j["bridge_rss_peak"] / mib, 1),
+               round(j["bench_cpu_seconds"], 3), int(sat))
+        cols = LATENCY_COLS
+        msg = (f"  {target:6} {j['rate']:>6} ev/s = {offered / 1e6:.3g}M deliveries/s offered: "
+               f"{j['delivered_per_s'] / 1e6:.3g}M/s delivered, lost {j['lost']}, p50/p99/p999 "
+               f"{lat['p50']:.3g}/{lat['p99']:.3g}/{lat['p999']:.3g} ms, "
+               f"{j['bridge_cpu_s_per_million']:.3g} CPU-s/M{'  SATURATED' if sat else ''}")
+    else:
+        sat = j["ready"] < j["clients"]
+        row = (target, j["clients"], j["ready"], j["failed"], j["dropped"], round(j["bridge_rss_before"] / mib, 1),
+               round(j["bridge_rss_after"] / mib, 1), round(j["bridge_bytes_per_connection"]))
+        cols = IDLE_COLS
+        msg = (f"  {target:6} {j['clients']:>6} idle connections: {j['ready']} ready, "
+               f"RSS {j['bridge_rss_before'] / mib:.1f} -> {j['bridge_rss_after'] / mib:.1f} MiB, "
+               f"{j['bridge_bytes_per_connection']:.0f} B/connection")
+    new = not os.path.exists(csv_path) or os.path.getsize(csv_path) == 0
+    with open(csv_path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(cols)
+        w.writerow(row)
+    print(msg, file=sys.stderr)
+    print("saturated" if sat else "ok")
+
+
+def sweep_summary(d):
+    def rows(name):
+        p = os.path.join(d, name)
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return list(csv.DictReader(f))
+
+    lat = rows("sweep-latency.csv")
+    by = {}
+    for r in lat:
+        by.setdefault(r["target"], {})[int(r["offered_deliveries_per_s"])] = r
+    print("\nlatency vs offered load (1 channel; p50/p99/p999 ms, delivered/s, CPU-s per M deliveries):")
+    for t, pts in by.items():
+        ok = [o for o, r in pts.items() if r["saturated"] == "0"]
+        bad = [o for o, r in pts.items() if r["saturated"] == "1"]
+        knee = max(ok) if ok else None
+        at_knee = f"{knee:,}/s, p99 {float(pts[knee]['p99_ms']):.3g} ms" if knee else "none"
+        first_bad = f"{min(bad):,}/s" if bad else "none"
+        print(f"  {t}: last unsaturated offered load {at_knee}; first saturated {first_bad}")
+    if "bridge" in by and "node" in by:
+        for o in sorted(set(by["bridge"]) & set(by["node"])):
+            b, n = by["bridge"][o], by["node"][o]
+            bc, nc = float(b["server_cpu_s_per_million"]), float(n["server_cpu_s_per_million"])
+            print(f"  {o:>9,}/s offered: CPU-s/M bridge {bc:.3g} vs baseline {nc:.3g} (ratio {bc / nc:.2f}); "
+                  f"p99 {float(b['p99_ms']):.3g} vs {float(n['p99_ms']):.3g} ms"
+                  f"{' (baseline saturated)' if n['saturated'] == '1' else ''}"
+                  f"{' (bridge saturated)' if b['saturated'] == '1' else ''}")
+    idle = rows("sweep-idle.csv")
+    conns = {}
+    for r in idle:
+        conns.setdefault(int(r["connections"]), {})[r["target"]] = r
+    if conns:
+        print("\nmemory vs idle connections (bytes per connection, RSS MiB after):")
+    for c in sorted(conns):
+        parts = [f"{t} {int(r['bytes_per_connection']):,} B, {float(r['rss_after_mib']):.0f} MiB"
+                 for t, r in sorted(conns[c].items())]
+        b, n = conns[c].get("bridge"), conns[c].get("node")
+        ratio = (f" (ratio {int(b['bytes_per_connection']) / int(n['bytes_per_connection']):.2f})"
+                 if b and n and int(n["bytes_per_connection"]) > 0 else "")
+        print(f"  {c:>6,}: " + "; ".join(parts) + ratio)
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "sweep-row":
+    sweep_row(*sys.argv[2:6])
+    sys.exit(0)
+if len(sys.argv) > 1 and sys.argv[1] == "sweep":
+    sweep_summary(sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "results"))
+    sys.exit(0)
 
 d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
 
