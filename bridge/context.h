@@ -11,6 +11,10 @@
 #include "vent/metrics/metrics.h"
 #include "vent/pub/catalog.h"
 
+namespace vent::tls {
+class TlsServerContext;
+}  // namespace vent::tls
+
 namespace vent::bridge {
 
 class Access;
@@ -22,18 +26,21 @@ struct BridgeMetrics {
   explicit BridgeMetrics(metrics::Registry& r);
   metrics::Gauge* connections;
   metrics::Counter* connections_total;
-  metrics::Counter* refused_connections;   // over max-connections / shutting down
-  metrics::Counter* refused_origin;        // Origin not allowed
+  metrics::Counter*
+      refused_connections;           // over max-connections / shutting down
+  metrics::Counter* refused_origin;  // Origin not allowed
   metrics::Gauge* subscriptions;
   metrics::Counter* subs_ready;
-  metrics::Counter* subs_refused;          // nosub with error
-  metrics::Counter* deliveries;            // Vent frames queued to clients
-  metrics::Counter* redis_messages;        // messages received from Redis
-  metrics::Counter* redis_dropped;         // dropped at a full worker backlog
-  metrics::Counter* slow_closes;           // clients closed with 4008
-  metrics::Counter* protocol_closes;       // closed for a WebSocket protocol error / too big
-  metrics::Counter* heartbeat_closes;      // closed for a missed pong / handshake timeout
-  metrics::Counter* ddp_errors;            // {"msg":"error"} replies
+  metrics::Counter* subs_refused;    // nosub with error
+  metrics::Counter* deliveries;      // Vent frames queued to clients
+  metrics::Counter* redis_messages;  // messages received from Redis
+  metrics::Counter* redis_dropped;   // dropped at a full worker backlog
+  metrics::Counter* slow_closes;     // clients closed with 4008
+  metrics::Counter*
+      protocol_closes;  // closed for a WebSocket protocol error / too big
+  metrics::Counter*
+      heartbeat_closes;          // closed for a missed pong / handshake timeout
+  metrics::Counter* ddp_errors;  // {"msg":"error"} replies
   metrics::Counter* bytes_out;
   metrics::Gauge* redis_up;
   metrics::Gauge* redis_channels;
@@ -43,6 +50,7 @@ struct BridgeMetrics {
   metrics::Counter* authorize_deny;
   metrics::Counter* authorize_error;
   metrics::Counter* refused_per_ip;
+  metrics::Counter* tls_failures;  // failed TLS handshakes / corrupt records
 };
 
 struct BridgeContext {
@@ -53,6 +61,8 @@ struct BridgeContext {
   Hub* hub = nullptr;
   const Access* access = nullptr;
   IpLimiter* ip_limiter = nullptr;
+  std::shared_ptr<const tls::TlsServerContext>
+      tls;                                   // null: plain ws:// and http://
   std::atomic<int64_t> open_connections{0};  // every accepted socket
   std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
   std::atomic<bool> redis_up{false};

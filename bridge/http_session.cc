@@ -1,12 +1,13 @@
 #include "bridge/http_session.h"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <sstream>
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -16,6 +17,7 @@
 #include "bridge/access.h"
 #include "bridge/static_files.h"
 #include "vent/base/log.h"
+#include "vent/tls/tls.h"
 #include "vent/ws/frame.h"
 #include "vent/ws/handshake.h"
 #include "vent/ws/sockjs.h"
@@ -31,40 +33,145 @@ using tcp = asio::ip::tcp;
 constexpr size_t kHeaderLimit = 8 * 1024;
 constexpr size_t kBodyLimit = 16 * 1024;
 
-absl::string_view Sv(beast::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view Sv(beast::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot)
-      : worker_(worker), ctx_(worker.ctx()), stream_(std::move(socket)), slot_(std::move(slot)) {}
+      : worker_(worker),
+        ctx_(worker.ctx()),
+        socket_(std::move(socket)),
+        timer_(worker.io()),
+        slot_(std::move(slot)) {
+    if (ctx_.tls != nullptr) tls_ = std::make_unique<tls::TlsSession>(ctx_.tls);
+  }
 
-  void Start() { DoRead(); }
+  void Start() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    NextRequest();
+  }
 
  private:
-  void DoRead() {
+  // Reads, decrypts and parses until one request is complete; a whole
+  // request may already be buffered (pipelining, or bytes that came with
+  // the TLS Finished message). Exactly one read or write is in flight at a
+  // time, so TLS handshake bytes, responses and the hand-over to a
+  // WsConnection never interleave.
+  void NextRequest() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kBodyLimit);
-    stream_.expires_after(absl::ToChronoMilliseconds(ctx_.options.handshake_timeout));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    parser_->eager(true);
+    ArmTimer();
+    Parse();
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::eof || ec == asio::error::connection_reset) {
-      return Shutdown();
+  void ArmTimer() {
+    timer_.expires_after(
+        absl::ToChronoMilliseconds(ctx_.options.handshake_timeout));
+    timer_.async_wait([self =
+                           shared_from_this()](boost::system::error_code ec) {
+      if (!ec)
+        self->Shutdown();  // timed out: the pending wait/write fails and stops
+    });
+  }
+
+  void Parse() {
+    beast::error_code ec;
+    while (!in_.empty() && !parser_->is_done()) {
+      size_t used = parser_->put(asio::buffer(in_), ec);
+      in_.erase(0, used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) break;
     }
     if (ec) {
       // Oversized or malformed request: answer and close.
-      http::status st = (ec == http::error::header_limit || ec == http::error::body_limit)
-                            ? http::status::payload_too_large
-                            : http::status::bad_request;
+      http::status st =
+          (ec == http::error::header_limit || ec == http::error::body_limit)
+              ? http::status::payload_too_large
+              : http::status::bad_request;
       return Respond(st, "text/plain", absl::StrCat(ec.message(), "\n"), false);
     }
-    Route();
+    if (parser_->is_done()) return Route();
+    socket_.async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](boost::system::error_code ec) {
+          self->OnReadable(ec);
+        });
+  }
+
+  void OnReadable(boost::system::error_code ec) {
+    if (ec || closed_) return Shutdown();
+    boost::system::error_code rec;
+    size_t n = socket_.read_some(
+        asio::buffer(worker_.rx_buffer(), worker_.rx_size()), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again)
+      return Parse();
+    if (rec) return Shutdown();  // EOF or reset, possibly mid-request
+    absl::string_view bytes(worker_.rx_buffer(), n);
+    if (in_.size() + n > kHeaderLimit + kBodyLimit + 4096) {
+      return Respond(http::status::payload_too_large, "text/plain",
+                     "request too large\n", false);
+    }
+    if (tls_ == nullptr) {
+      in_.append(bytes.data(), bytes.size());
+      return Parse();
+    }
+    std::string wire;
+    absl::Status st = tls_->Feed(bytes, &in_, &wire);
+    if (!st.ok()) {
+      ctx_.metrics->tls_failures->Add();
+      VENT_LOG_DEBUG("TLS failed", "remote", RemoteText(), "error",
+                     st.message());
+      return WriteWire(std::move(wire),
+                       false);  // the alert, if any; then close
+    }
+    if (tls_->peer_closed()) return Shutdown();
+    if (!wire.empty()) {
+      return WriteWire(std::move(wire), true,
+                       [](HttpSession& s) { s.Parse(); });
+    }
+    Parse();
+  }
+
+  std::string RemoteText() const {
+    boost::system::error_code ec;
+    auto remote = socket_.remote_endpoint(ec);
+    return ec ? std::string()
+              : absl::StrCat(remote.address().to_string(), ":", remote.port());
+  }
+
+  // Writes `bytes` (already encrypted when TLS is on); then runs `next`
+  // when `keep`, else closes.
+  void WriteWire(std::string bytes, bool keep,
+                 void (*next)(HttpSession&) = nullptr) {
+    if (bytes.empty()) {
+      if (!keep) return Shutdown();
+      if (next != nullptr) next(*this);
+      return;
+    }
+    auto buf = std::make_shared<std::string>(std::move(bytes));
+    asio::async_write(socket_, asio::buffer(*buf),
+                      [self = shared_from_this(), buf, keep, next](
+                          boost::system::error_code ec, size_t) {
+                        if (ec || !keep || self->closed_)
+                          return self->Shutdown();
+                        if (next != nullptr) next(*self);
+                      });
+  }
+
+  // Sends plaintext HTTP bytes through TLS when it is on.
+  void Send(std::string plain, bool keep, void (*next)(HttpSession&)) {
+    if (tls_ == nullptr) return WriteWire(std::move(plain), keep, next);
+    std::string wire;
+    if (!tls_->Encrypt(plain, &wire).ok()) return Shutdown();
+    WriteWire(std::move(wire), keep, next);
   }
 
   void Route() {
@@ -72,27 +179,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     absl::string_view target = Sv(req.target());
     absl::string_view path = target.substr(0, target.find('?'));
     bool keep = req.keep_alive();
-    if (path == "/websocket" || path == "/websocket/" || path == "/sockjs/websocket" ||
-        path == "/sockjs/websocket/") {
+    if (path == "/websocket" || path == "/websocket/" ||
+        path == "/sockjs/websocket" || path == "/sockjs/websocket/") {
       return Upgrade(Transport::kRaw);
     }
     if (ws::IsSockJsWebSocketPath(path)) return Upgrade(Transport::kSockJs);
     if (path == "/sockjs/info") return SockJsInfo(keep);
     if (path == "/healthz") {
       bool up = ctx_.redis_up.load();
-      return Respond(up ? http::status::ok : http::status::service_unavailable, "text/plain",
-                     up ? "ok\n" : "redis unavailable\n", keep);
+      return Respond(up ? http::status::ok : http::status::service_unavailable,
+                     "text/plain", up ? "ok\n" : "redis unavailable\n", keep);
     }
     if (path == "/metrics") {
-      return Respond(http::status::ok, "text/plain; version=0.0.4", ctx_.registry->Render(),
-                     keep);
+      return Respond(http::status::ok, "text/plain; version=0.0.4",
+                     ctx_.registry->Render(), keep);
     }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      return Respond(http::status::method_not_allowed, "text/plain", "method not allowed\n",
-                     keep);
+      return Respond(http::status::method_not_allowed, "text/plain",
+                     "method not allowed\n", keep);
     }
     auto file = ResolveStatic(ctx_.options.static_dir, path);
-    if (!file.ok()) return Respond(http::status::not_found, "text/plain", "not found\n", keep);
+    if (!file.ok())
+      return Respond(http::status::not_found, "text/plain", "not found\n",
+                     keep);
     std::ifstream in(file->path, std::ios::binary);
     std::stringstream content;
     content << in.rdbuf();
@@ -106,8 +215,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->version(11);
     res->keep_alive(keep);
     auto origin = req[http::field::origin];
-    res->set(http::field::access_control_allow_origin, origin.empty() ? "*" : origin);
-    if (!origin.empty()) res->set(http::field::access_control_allow_credentials, "true");
+    res->set(http::field::access_control_allow_origin,
+             origin.empty() ? "*" : origin);
+    if (!origin.empty())
+      res->set(http::field::access_control_allow_credentials, "true");
     res->set(http::field::vary, "Origin");
     res->set(http::field::cache_control,
              "no-store, no-cache, no-transform, must-revalidate, max-age=0");
@@ -125,11 +236,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     Write(std::move(res));
   }
 
-  void Respond(http::status status, absl::string_view type, std::string body, bool keep,
-               bool head = false) {
+  void Respond(http::status status, absl::string_view type, std::string body,
+               bool keep, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "vent-bridge");
-    res->set(http::field::content_type, beast::string_view(type.data(), type.size()));
+    res->set(http::field::content_type,
+             beast::string_view(type.data(), type.size()));
     res->keep_alive(keep);
     res->body() = std::move(body);
     res->prepare_payload();
@@ -139,17 +251,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
     bool keep = res->keep_alive();
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
-                        if (ec || !keep) return self->Shutdown();
-                        self->DoRead();
-                      });
+    std::ostringstream text;
+    text << *res;
+    Send(std::move(text).str(), keep, [](HttpSession& s) { s.NextRequest(); });
   }
 
   void Shutdown() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    boost::system::error_code ec;
+    if (tls_ != nullptr && tls_->handshake_done()) {
+      std::string wire;
+      tls_->Close(&wire);
+      socket_.write_some(asio::buffer(wire), ec);  // best effort, never blocks
+    }
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
   bool OriginAllowed(absl::string_view origin) const {
@@ -164,33 +282,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Upgrade(Transport transport) {
     auto& req = parser_->get();
     if (req.method() != http::verb::get) {
-      return Respond(http::status::bad_request, "text/plain", "Not a valid websocket request",
-                     false);
+      return Respond(http::status::bad_request, "text/plain",
+                     "Not a valid websocket request", false);
     }
     if (req[http::field::upgrade].empty()) {
-      return Respond(http::status::bad_request, "text/plain", "Not a valid websocket request",
-                     false);
+      return Respond(http::status::bad_request, "text/plain",
+                     "Not a valid websocket request", false);
     }
     absl::Status valid = ws::ValidateUpgrade(
         Sv(req[http::field::upgrade]), Sv(req[http::field::connection]),
-        Sv(req[http::field::sec_websocket_version]), Sv(req[http::field::sec_websocket_key]));
+        Sv(req[http::field::sec_websocket_version]),
+        Sv(req[http::field::sec_websocket_key]));
     if (!valid.ok()) {
-      return Respond(http::status::bad_request, "text/plain", std::string(valid.message()),
-                     false);
+      return Respond(http::status::bad_request, "text/plain",
+                     std::string(valid.message()), false);
     }
     absl::string_view origin = Sv(req[http::field::origin]);
     if (!OriginAllowed(origin)) {
       ctx_.metrics->refused_origin->Add();
       VENT_LOG_INFO("websocket refused: origin not allowed", "origin", origin);
-      return Respond(http::status::forbidden, "text/plain", "Origin not allowed\n", false);
+      return Respond(http::status::forbidden, "text/plain",
+                     "Origin not allowed\n", false);
     }
     if (ctx_.shutting_down.load()) {
-      return Respond(http::status::service_unavailable, "text/plain", "shutting down\n", false);
+      return Respond(http::status::service_unavailable, "text/plain",
+                     "shutting down\n", false);
     }
-    if (ctx_.ws_connections.load(std::memory_order_relaxed) >= ctx_.options.max_connections) {
+    if (ctx_.ws_connections.load(std::memory_order_relaxed) >=
+        ctx_.options.max_connections) {
       ctx_.metrics->refused_connections->Add();
-      return Respond(http::status::service_unavailable, "text/plain", "too many connections",
-                     false);
+      return Respond(http::status::service_unavailable, "text/plain",
+                     "too many connections", false);
     }
     // A login token may come with the upgrade (`?token=JWT`, for browsers,
     // or `Authorization: Bearer JWT`): the first subscriptions are then
@@ -198,31 +320,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string user_id;
     std::string token = TokenFrom(req);
     if (!token.empty()) {
-      absl::StatusOr<LoginResult> login = absl::UnauthenticatedError("no login configured");
-      if (ctx_.access != nullptr) login = ctx_.access->VerifyToken(token, absl::Now());
+      absl::StatusOr<LoginResult> login =
+          absl::UnauthenticatedError("no login configured");
+      if (ctx_.access != nullptr)
+        login = ctx_.access->VerifyToken(token, absl::Now());
       if (!login.ok()) {
-        return Respond(http::status::unauthorized, "text/plain",
-                       absl::StrCat("invalid token: ", login.status().message(), "\n"), false);
+        return Respond(
+            http::status::unauthorized, "text/plain",
+            absl::StrCat("invalid token: ", login.status().message(), "\n"),
+            false);
       }
       user_id = login->user_id;
     }
     std::string out = absl::StrCat(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+        "Upgrade\r\n"
         "Sec-WebSocket-Accept: ",
         ws::AcceptKey(Sv(req[http::field::sec_websocket_key])), "\r\n\r\n");
-    if (transport == Transport::kSockJs) ws::AppendFrame(out, ws::Opcode::kText, "o");
+    if (transport == Transport::kSockJs)
+      ws::AppendFrame(out, ws::Opcode::kText, "o");
     ConnectionInfo info;
     info.user_id = std::move(user_id);
-    beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) info.remote = absl::StrCat(remote.address().to_string(), ":", remote.port());
+    info.remote = RemoteText();
     info.origin = std::string(origin);
     info.user_agent = std::string(Sv(req[http::field::user_agent]));
     info.forwarded_for = std::string(Sv(req["X-Forwarded-For"]));
-    std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    stream_.expires_never();
-    auto conn = std::make_shared<WsConnection>(worker_, stream_.release_socket(), transport,
-                                               std::move(slot_), std::move(info));
+    std::string leftover = std::move(in_);
+    closed_ = true;  // the socket is the connection's now
+    timer_.cancel();
+    auto conn = std::make_shared<WsConnection>(
+        worker_, std::move(socket_), std::move(tls_), transport,
+        std::move(slot_), std::move(info));
     worker_.AddConnection(conn);
     conn->Start(std::move(out), std::move(leftover));
   }
@@ -234,15 +362,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     size_t q = target.find('?');
     if (q == absl::string_view::npos) return "";
     for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&')) {
-      if (absl::ConsumePrefix(&kv, "token=")) return std::string(kv);  // base64url: no escapes
+      if (absl::ConsumePrefix(&kv, "token="))
+        return std::string(kv);  // base64url: no escapes
     }
     return "";
   }
 
   Worker& worker_;
   BridgeContext& ctx_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::unique_ptr<tls::TlsSession> tls_;  // null: plain HTTP
+  std::string in_;                        // received plaintext not yet parsed
+  bool closed_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   ConnectionSlot slot_;
 };
@@ -250,7 +382,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void StartHttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot) {
-  std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot))->Start();
+  std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot))
+      ->Start();
 }
 
 }  // namespace vent::bridge

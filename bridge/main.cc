@@ -2,20 +2,19 @@
 // Redis pub/sub. See README.md for configuration and docs/.
 #include <signal.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "bridge/access.h"
 #include "bridge/context.h"
-#include "bridge/ip_limiter.h"
 #include "bridge/hub.h"
+#include "bridge/ip_limiter.h"
 #include "bridge/listener.h"
 #include "bridge/options.h"
 #include "bridge/worker.h"
@@ -24,6 +23,7 @@
 #include "vent/metrics/metrics.h"
 #include "vent/pub/catalog.h"
 #include "vent/redis/url.h"
+#include "vent/tls/tls.h"
 
 namespace asio = boost::asio;
 
@@ -37,8 +37,9 @@ int Fail(const absl::Status& s) {
 
 int Run(int argc, char** argv) {
   BridgeContext ctx;
-  config::OptionSet set("vent-bridge",
-                        "Serves Vent publications over DDP on WebSocket, fed from Redis.");
+  config::OptionSet set(
+      "vent-bridge",
+      "Serves Vent publications over DDP on WebSocket, fed from Redis.");
   RegisterOptions(set, ctx.options);
   auto parsed = set.Parse(argc, argv);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -48,7 +49,8 @@ int Run(int argc, char** argv) {
   }
   const BridgeOptions& o = ctx.options;
   if (auto s = log::SetLevel(o.log_level); !s.ok()) return Fail(s);
-  auto catalog = pub::Catalog::FromYaml(parsed->yaml ? parsed->yaml["publications"] : YAML::Node());
+  auto catalog = pub::Catalog::FromYaml(
+      parsed->yaml ? parsed->yaml["publications"] : YAML::Node());
   if (!catalog.ok()) return Fail(catalog.status());
   ctx.catalog = *catalog;
   auto endpoint = redis::ParseUrl(o.redis);
@@ -59,8 +61,19 @@ int Run(int argc, char** argv) {
   if (o.max_message < 128 || o.max_outgoing < 1024 || o.max_subscriptions < 1 ||
       o.max_connections < 1) {
     return Fail(absl::InvalidArgumentError(
-        "limits too small: max-message >= 128, max-outgoing >= 1024, max-subscriptions >= 1, "
+        "limits too small: max-message >= 128, max-outgoing >= 1024, "
+        "max-subscriptions >= 1, "
         "max-connections >= 1"));
+  }
+
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Fail(
+        absl::InvalidArgumentError("--tls-cert and --tls-key go together"));
+  }
+  if (!o.tls_cert.empty()) {
+    auto tls = tls::TlsServerContext::Load(o.tls_cert, o.tls_key);
+    if (!tls.ok()) return Fail(tls.status());
+    ctx.tls = *tls;
   }
 
   metrics::Registry registry;
@@ -74,9 +87,11 @@ int Run(int argc, char** argv) {
   if (!access.ok()) return Fail(access.status());
   ctx.access = access->get();
   for (const std::string& name : ctx.catalog->names()) {
-    if (ctx.catalog->Find(name)->auth() == pub::Auth::kAuthorizer && o.authorizer.empty()) {
+    if (ctx.catalog->Find(name)->auth() == pub::Auth::kAuthorizer &&
+        o.authorizer.empty()) {
       return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "publication ", name, " has auth: authorizer, but no --authorizer is configured")));
+          "publication ", name,
+          " has auth: authorizer, but no --authorizer is configured")));
     }
   }
 
@@ -90,8 +105,10 @@ int Run(int argc, char** argv) {
   Hub hub(redis_io, ropts, ctx);
   ctx.hub = &hub;
 
-  int nworkers = o.workers > 0 ? static_cast<int>(o.workers)
-                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  int nworkers =
+      o.workers > 0
+          ? static_cast<int>(o.workers)
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<Worker*> raw;
   std::vector<HubListener*> listeners;
@@ -110,14 +127,17 @@ int Run(int argc, char** argv) {
   std::thread redis_thread([&] { redis_io.run(); });
   for (auto& w : workers) w->Start();
   listener.Start();
-  VENT_LOG_INFO("vent-bridge listening", "addr", absl::StrCat(host, ":", listener.port()),
-                "redis", endpoint->Redacted(), "workers", nworkers, "publications",
-                ctx.catalog->names().size(), "static_dir", o.static_dir);
+  VENT_LOG_INFO("vent-bridge listening", "addr",
+                absl::StrCat(host, ":", listener.port()), "redis",
+                endpoint->Redacted(), "workers", nworkers, "publications",
+                ctx.catalog->names().size(), "static_dir", o.static_dir, "tls",
+                ctx.tls != nullptr);
 
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    VENT_LOG_INFO("shutting down", "signal", sig, "connections", ctx.open_connections.load());
+    VENT_LOG_INFO("shutting down", "signal", sig, "connections",
+                  ctx.open_connections.load());
     ctx.shutting_down = true;
     listener.Stop();
   });

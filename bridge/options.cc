@@ -9,8 +9,15 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.String("listen", &o.listen, "HTTP/WebSocket address (host:port)");
   set.String("redis", &o.redis, "Redis URL redis://[:password@]host:port[/db]");
   set.String("log-level", &o.log_level, "debug, info, warn or error");
-  set.String("static-dir", &o.static_dir, "Folder served at / (the demo); empty = none");
-  set.Int("workers", &o.workers, "Worker threads (each with its own event loop); 0 = one per core");
+  set.String(
+      "tls-cert", &o.tls_cert,
+      "PEM certificate chain (leaf first); with --tls-key the port serves only "
+      "https/wss (TLS 1.2+)");
+  set.String("tls-key", &o.tls_key, "PEM private key of --tls-cert");
+  set.String("static-dir", &o.static_dir,
+             "Folder served at / (the demo); empty = none");
+  set.Int("workers", &o.workers,
+          "Worker threads (each with its own event loop); 0 = one per core");
   set.Int("max-connections", &o.max_connections,
           "Open connections per bridge; past it new connections get HTTP 503");
   set.Bytes("max-message", &o.max_message,
@@ -18,52 +25,71 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.Int("max-subscriptions", &o.max_subscriptions,
           "Subscriptions per connection; past it nosub 429");
   set.Bytes("max-outgoing", &o.max_outgoing,
-            "Outgoing bytes queued per connection; past it the client is slow: close 4008");
+            "Outgoing bytes queued per connection; past it the client is slow: "
+            "close 4008");
   set.Bytes("max-worker-backlog", &o.max_worker_backlog,
-            "Redis message bytes queued per worker; past it messages are dropped and counted");
+            "Redis message bytes queued per worker; past it messages are "
+            "dropped and counted");
   set.Duration("heartbeat-interval", &o.heartbeat_interval,
                "Server DDP ping after this much client silence; 0 disables");
-  set.Duration("heartbeat-timeout", &o.heartbeat_timeout, "Close if a ping is not answered in time");
-  set.Duration("handshake-timeout", &o.handshake_timeout,
-               "Close connections that have not finished HTTP + DDP connect in time");
-  set.Duration("sub-timeout", &o.sub_timeout,
-               "How long a sub waits for Redis to confirm SUBSCRIBE before nosub 503");
-  set.Duration("redis-connect-timeout", &o.redis_connect_timeout, "Redis connect timeout");
-  set.Duration("shutdown-timeout", &o.shutdown_timeout, "Grace period on SIGTERM");
-  set.Duration("write-delay", &o.write_delay,
-               "Hold Vent frames up to this long to write many per syscall (e.g. 2ms); "
-               "0 = write as soon as the worker is idle");
+  set.Duration("heartbeat-timeout", &o.heartbeat_timeout,
+               "Close if a ping is not answered in time");
+  set.Duration(
+      "handshake-timeout", &o.handshake_timeout,
+      "Close connections that have not finished HTTP + DDP connect in time");
+  set.Duration(
+      "sub-timeout", &o.sub_timeout,
+      "How long a sub waits for Redis to confirm SUBSCRIBE before nosub 503");
+  set.Duration("redis-connect-timeout", &o.redis_connect_timeout,
+               "Redis connect timeout");
+  set.Duration("shutdown-timeout", &o.shutdown_timeout,
+               "Grace period on SIGTERM");
+  set.Duration(
+      "write-delay", &o.write_delay,
+      "Hold Vent frames up to this long to write many per syscall (e.g. 2ms); "
+      "0 = write as soon as the worker is idle");
   set.List("allowed-origins", &o.allowed_origins,
-           "Origins allowed to open WebSockets (e.g. https://app.example.com); empty = any");
+           "Origins allowed to open WebSockets (e.g. https://app.example.com); "
+           "empty = any");
   set.Int("max-connections-per-ip", &o.max_connections_per_ip,
           "Open connections per client IP; past it HTTP 429; 0 = no limit");
   set.Int("connection-rate-per-ip", &o.connection_rate_per_ip,
-          "New connections per second per client IP (burst = 2x); past it HTTP 429; 0 = no limit");
-  set.Secret("jwt-hs256-secret", &o.jwt_hs256_secret, "Shared secret for HS256 login tokens");
-  set.String("jwt-public-key", &o.jwt_public_key, "PEM file with the RS256/ES256 public key");
+          "New connections per second per client IP (burst = 2x); past it HTTP "
+          "429; 0 = no limit");
+  set.Secret("jwt-hs256-secret", &o.jwt_hs256_secret,
+             "Shared secret for HS256 login tokens");
+  set.String("jwt-public-key", &o.jwt_public_key,
+             "PEM file with the RS256/ES256 public key");
   set.String("jwt-jwks", &o.jwt_jwks, "JWKS file (keys selected by kid)");
   set.List("jwt-algorithms", &o.jwt_algorithms,
-           "Allowed JWT algorithms (HS256, RS256, ES256); empty = those of the configured keys");
-  set.String("jwt-issuer", &o.jwt_issuer, "Required `iss` claim; empty = not checked");
-  set.String("jwt-audience", &o.jwt_audience, "Required `aud` claim; empty = not checked");
+           "Allowed JWT algorithms (HS256, RS256, ES256); empty = those of the "
+           "configured keys");
+  set.String("jwt-issuer", &o.jwt_issuer,
+             "Required `iss` claim; empty = not checked");
+  set.String("jwt-audience", &o.jwt_audience,
+             "Required `aud` claim; empty = not checked");
   set.String("authorizer", &o.authorizer,
-             "host:port of the backend's vent.v1.Authorizer service (auth: authorizer)");
-  set.Duration("authorizer-timeout", &o.authorizer_timeout,
-               "Deadline of an Authorize call; past it the sub is refused (503)");
+             "host:port of the backend's vent.v1.Authorizer service (auth: "
+             "authorizer)");
+  set.Duration(
+      "authorizer-timeout", &o.authorizer_timeout,
+      "Deadline of an Authorize call; past it the sub is refused (503)");
   set.Duration("authorizer-cache", &o.authorizer_cache,
-               "How long answers are cached when the backend does not say; 0 = not cached");
+               "How long answers are cached when the backend does not say; 0 = "
+               "not cached");
   set.Secret("authorizer-api-key", &o.authorizer_api_key,
              "Sent to the Authorizer as `authorization: Bearer <key>`");
   set.Section("publications", "Vent publications (see vent/pub/README.md)");
 }
 
-absl::Status SplitHostPort(const std::string& hostport, std::string* host, uint16_t* port) {
+absl::Status SplitHostPort(const std::string& hostport, std::string* host,
+                           uint16_t* port) {
   size_t colon = hostport.rfind(':');
   uint32_t p = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(hostport.substr(colon + 1), &p) ||
-      p > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", hostport, "\" is not host:port (example: 127.0.0.1:3000)"));
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(hostport.substr(colon + 1), &p) || p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", hostport, "\" is not host:port (example: 127.0.0.1:3000)"));
   }
   *host = hostport.substr(0, colon);
   if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {

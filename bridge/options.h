@@ -1,4 +1,5 @@
-// vent-bridge's configuration (flags, environment, YAML; see vent/config/options.h).
+// vent-bridge's configuration (flags, environment, YAML; see
+// vent/config/options.h).
 #ifndef VENT_BRIDGE_OPTIONS_H_
 #define VENT_BRIDGE_OPTIONS_H_
 
@@ -15,31 +16,38 @@ struct BridgeOptions {
   std::string listen = "127.0.0.1:3000";
   std::string redis = "redis://127.0.0.1:6379";
   std::string log_level = "info";
-  std::string static_dir;                 // "" = no static files
-  int64_t workers = 0;                    // 0 = one per core
+  std::string static_dir;  // "" = no static files
+  std::string tls_cert;    // PEM chain; with tls_key: serve wss/https only
+  std::string tls_key;     // PEM private key
+  int64_t workers = 0;     // 0 = one per core
   int64_t max_connections = 100000;
-  int64_t max_message = 64 * 1024;        // inbound DDP message (WS message) bytes
-  int64_t max_subscriptions = 1024;       // per connection
-  int64_t max_outgoing = 4 * 1024 * 1024; // queued outgoing bytes per connection
-  int64_t max_worker_backlog = 64 * 1024 * 1024;  // queued Redis bytes per worker
+  int64_t max_message = 64 * 1024;   // inbound DDP message (WS message) bytes
+  int64_t max_subscriptions = 1024;  // per connection
+  int64_t max_outgoing =
+      4 * 1024 * 1024;  // queued outgoing bytes per connection
+  int64_t max_worker_backlog =
+      64 * 1024 * 1024;  // queued Redis bytes per worker
   absl::Duration heartbeat_interval = absl::Seconds(15);
   absl::Duration heartbeat_timeout = absl::Seconds(15);
   absl::Duration handshake_timeout = absl::Seconds(10);
-  absl::Duration sub_timeout = absl::Seconds(10);  // wait for Redis before nosub 503
+  absl::Duration sub_timeout =
+      absl::Seconds(10);  // wait for Redis before nosub 503
   absl::Duration redis_connect_timeout = absl::Seconds(2);
   absl::Duration shutdown_timeout = absl::Seconds(5);
-  absl::Duration write_delay = absl::ZeroDuration();  // coalesce events per write
+  absl::Duration write_delay =
+      absl::ZeroDuration();                  // coalesce events per write
   std::vector<std::string> allowed_origins;  // empty = any Origin
   int64_t max_connections_per_ip = 0;        // 0 = no per-IP limit
-  int64_t connection_rate_per_ip = 0;        // new connections per second per IP; 0 = none
+  int64_t connection_rate_per_ip =
+      0;  // new connections per second per IP; 0 = none
   // Login (JWT) and authorization.
   std::string jwt_hs256_secret;
-  std::string jwt_public_key;                // PEM file (RS256 / ES256)
-  std::string jwt_jwks;                      // JWKS file
-  std::vector<std::string> jwt_algorithms;   // pinned; empty = from the key type
+  std::string jwt_public_key;               // PEM file (RS256 / ES256)
+  std::string jwt_jwks;                     // JWKS file
+  std::vector<std::string> jwt_algorithms;  // pinned; empty = from the key type
   std::string jwt_issuer;
   std::string jwt_audience;
-  std::string authorizer;                    // host:port of the backend's Authorizer
+  std::string authorizer;  // host:port of the backend's Authorizer
   absl::Duration authorizer_timeout = absl::Seconds(2);
   absl::Duration authorizer_cache = absl::ZeroDuration();
   std::string authorizer_api_key;
@@ -49,7 +57,8 @@ struct BridgeOptions {
 void RegisterOptions(config::OptionSet& set, BridgeOptions& opts);
 
 // "host:port" -> host, port. Port 0 allowed (ephemeral).
-absl::Status SplitHostPort(const std::string& hostport, std::string* host, uint16_t* port);
+absl::Status SplitHostPort(const std::string& hostport, std::string* host,
+                           uint16_t* port);
 
 }  // namespace vent::bridge
 

@@ -1,7 +1,6 @@
 #include "bridge/ws_connection.h"
 
 #include <array>
-
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/match.h"
@@ -32,7 +31,7 @@ bool WouldBlock(const error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-constexpr size_t kReadsPerWake = 16;       // fairness between connections
+constexpr size_t kReadsPerWake = 16;  // fairness between connections
 constexpr size_t kKeepBufferBytes = 16 * 1024;
 constexpr absl::Duration kCloseLinger = absl::Seconds(2);
 
@@ -49,14 +48,18 @@ std::string SockJsEscape(absl::string_view s) {
 ConnectionSlot::~ConnectionSlot() {
   if (ctx_ == nullptr) return;
   ctx_->open_connections.fetch_sub(1, std::memory_order_relaxed);
-  if (!ip_.empty() && ctx_->ip_limiter != nullptr) ctx_->ip_limiter->Release(ip_);
+  if (!ip_.empty() && ctx_->ip_limiter != nullptr)
+    ctx_->ip_limiter->Release(ip_);
 }
 
-WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket, Transport transport,
-                           ConnectionSlot slot, ConnectionInfo info)
+WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket,
+                           std::unique_ptr<tls::TlsSession> tls,
+                           Transport transport, ConnectionSlot slot,
+                           ConnectionInfo info)
     : worker_(worker),
       ctx_(worker.ctx()),
       socket_(std::move(socket)),
+      tls_(std::move(tls)),
       transport_(transport),
       slot_(std::move(slot)),
       info_(std::move(info)),
@@ -96,7 +99,9 @@ void WsConnection::ArmRead() {
   if (reading_ || closed_) return;
   reading_ = true;
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const error_code& ec) { self->OnReadable(ec); });
+                     [self = shared_from_this()](const error_code& ec) {
+                       self->OnReadable(ec);
+                     });
 }
 
 void WsConnection::OnReadable(const error_code& wait_ec) {
@@ -109,14 +114,35 @@ void WsConnection::OnReadable(const error_code& wait_ec) {
   std::vector<ws::Message> msgs;
   for (size_t i = 0; i < kReadsPerWake && !closed_ && !closing_; ++i) {
     error_code ec;
-    size_t n = socket_.read_some(asio::buffer(worker_.rx_buffer(), worker_.rx_size()), ec);
+    size_t n = socket_.read_some(
+        asio::buffer(worker_.rx_buffer(), worker_.rx_size()), ec);
     if (WouldBlock(ec)) break;
     if (ec) {
       Terminate(ec == asio::error::eof ? "peer closed" : "read failed");
       return;
     }
+    absl::string_view bytes(worker_.rx_buffer(), n);
+    if (tls_ != nullptr) {
+      // Decrypted bytes go to a per-thread buffer (no per-connection one).
+      static thread_local std::string plain;
+      plain.clear();
+      absl::Status st = tls_->Feed(bytes, &plain, &tls_out_);
+      if (!st.ok()) {
+        ctx_.metrics->tls_failures->Add();
+        VENT_LOG_DEBUG("TLS failed", "remote", info_.remote, "error",
+                       st.message());
+        Terminate("tls error");
+        return;
+      }
+      if (tls_->peer_closed()) {
+        Terminate("peer closed");
+        return;
+      }
+      if (tls_out_.size() > tls_off_) worker_.MarkDirty(this);
+      bytes = plain;
+    }
     msgs.clear();
-    auto err = parser_.Feed(absl::string_view(worker_.rx_buffer(), n), &msgs);
+    auto err = parser_.Feed(bytes, &msgs);
     for (ws::Message& m : msgs) {
       if (closed_ || closing_) break;
       HandleMessage(m);
@@ -188,7 +214,8 @@ void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
   if (closed_ || closing_ || overflow_) return;
   const std::string& e = *t.e;
   if (transport_ == Transport::kRaw) {
-    ws::AppendFrameHeader(out_, ws::Opcode::kText, sub.prefix.size() + e.size() + 1);
+    ws::AppendFrameHeader(out_, ws::Opcode::kText,
+                          sub.prefix.size() + e.size() + 1);
     out_.append(sub.prefix);
     out_.append(e);
     out_.push_back('}');
@@ -197,36 +224,43 @@ void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
       t.sockjs_e = SockJsEscape(e);
       t.sockjs_ready = true;
     }
-    ws::AppendTextFrameParts(out_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
+    ws::AppendTextFrameParts(out_,
+                             {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
   }
   CheckBudget();
 }
 
 void WsConnection::CheckBudget() {
   worker_.MarkDirty(this);
-  if (out_.size() - out_off_ <= static_cast<size_t>(ctx_.options.max_outgoing)) return;
+  if (Queued() <= static_cast<size_t>(ctx_.options.max_outgoing)) return;
   // Over budget only if the socket does not take the bytes now: a big burst
   // to a client that reads is not a slow client. Never terminates here (we
   // may be inside a fan-out pass); AfterFanOut() acts on the flags.
   if (!write_waiting_) WriteSome();
-  if (out_.size() - out_off_ > static_cast<size_t>(ctx_.options.max_outgoing)) overflow_ = true;
+  if (Queued() > static_cast<size_t>(ctx_.options.max_outgoing))
+    overflow_ = true;
 }
 
 void WsConnection::AfterFanOut() {
   if (closed_) return;
   if (overflow_) {
     ctx_.metrics->slow_closes->Add();
-    VENT_LOG_DEBUG("closing slow client", "remote", info_.remote, "queued_bytes",
-                   out_.size() - out_off_);
+    VENT_LOG_DEBUG("closing slow client", "remote", info_.remote,
+                   "queued_bytes", Queued());
     // Drop what is queued. Tell the client why only if no frame is half
-    // written (a close frame after a partial frame would be garbage).
-    bool partial = out_off_ > 0 || write_waiting_;
+    // written (a close frame after a partial frame would be garbage) and,
+    // over TLS, no record is still queued (records cannot be dropped: the
+    // next one would fail the peer's sequence check).
+    bool partial = out_off_ > 0 || write_waiting_ || tls_off_ < tls_out_.size();
     out_.clear();
     out_off_ = 0;
     if (!partial) {
       ws::AppendClose(out_, 4008, "slow client");
+      std::string wire;
+      if (tls_ != nullptr && tls_->Encrypt(out_, &wire).ok()) out_.swap(wire);
       error_code ec;
       socket_.write_some(asio::buffer(out_), ec);
+      out_.clear();
     }
     Terminate("slow client");
     return;
@@ -235,12 +269,25 @@ void WsConnection::AfterFanOut() {
 }
 
 bool WsConnection::WriteSome() {
+  if (tls_ != nullptr && out_off_ < out_.size()) {
+    // Everything queued becomes TLS records at once: plaintext is never
+    // half-sent, so out_ is free again.
+    absl::Status st =
+        tls_->Encrypt(absl::string_view(out_).substr(out_off_), &tls_out_);
+    ReleaseSent(out_, out_off_ = out_.size());
+    if (!st.ok()) {
+      write_failed_ = true;
+      return false;
+    }
+  }
+  std::string& wire = tls_ != nullptr ? tls_out_ : out_;
+  size_t& off = tls_ != nullptr ? tls_off_ : out_off_;
   uint64_t written = 0;
   bool ok = true;
-  while (out_off_ < out_.size()) {
+  while (off < wire.size()) {
     error_code ec;
     size_t n = socket_.write_some(
-        asio::buffer(out_.data() + out_off_, out_.size() - out_off_), ec);
+        asio::buffer(wire.data() + off, wire.size() - off), ec);
     if (WouldBlock(ec)) {
       write_waiting_ = true;
       socket_.async_wait(asio::ip::tcp::socket::wait_write,
@@ -254,19 +301,25 @@ bool WsConnection::WriteSome() {
       ok = false;
       break;
     }
-    out_off_ += n;
+    off += n;
     written += n;
   }
   if (written) ctx_.metrics->bytes_out->Add(written);
-  if (out_off_ == out_.size()) {
-    out_.clear();
-    out_off_ = 0;
-    if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
-  } else if (out_off_ > kKeepBufferBytes && out_off_ * 2 > out_.size()) {
-    out_.erase(0, out_off_);
-    out_off_ = 0;
-  }
+  ReleaseSent(wire, off);
   return ok;
+}
+
+// Drops the sent prefix [0, off) of `buf` when that is cheap or worth it;
+// gives big buffers back once empty.
+void WsConnection::ReleaseSent(std::string& buf, size_t& off) {
+  if (off == buf.size()) {
+    buf.clear();
+    off = 0;
+    if (buf.capacity() > kKeepBufferBytes) std::string().swap(buf);
+  } else if (off > kKeepBufferBytes && off * 2 > buf.size()) {
+    buf.erase(0, off);
+    off = 0;
+  }
 }
 
 void WsConnection::Flush() {
@@ -284,7 +337,7 @@ void WsConnection::Flush() {
     Terminate("write failed");
     return;
   }
-  if (closing_ && out_.empty()) Terminate("closed");
+  if (closing_ && Queued() == 0) Terminate("closed");
 }
 
 void WsConnection::OnWritable(const error_code& ec) {
@@ -321,6 +374,11 @@ void WsConnection::Terminate(const char* why) {
   ctx_.metrics->connections->Add(-1);
   ctx_.ws_connections.fetch_sub(1, std::memory_order_relaxed);
   error_code ec;
+  if (tls_ != nullptr && !write_failed_ && tls_off_ == tls_out_.size()) {
+    std::string wire;
+    tls_->Close(&wire);  // close_notify, best effort, never blocks
+    socket_.write_some(asio::buffer(wire), ec);
+  }
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   VENT_LOG_DEBUG("connection closed", "remote", info_.remote, "why", why);
@@ -356,7 +414,8 @@ void WsConnection::OnSweep(absl::Time now) {
 
 void WsConnection::Send(std::string frame) {
   if (closed_ || closing_) return;
-  if (absl::StartsWith(frame, "{\"msg\":\"error\"")) ctx_.metrics->ddp_errors->Add();
+  if (absl::StartsWith(frame, "{\"msg\":\"error\""))
+    ctx_.metrics->ddp_errors->Add();
   QueueText(frame);
 }
 

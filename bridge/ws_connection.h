@@ -8,6 +8,10 @@
 // (reads go into the worker's shared buffer), no per-connection timers (the
 // worker's sweep drives heartbeats and deadlines), buffers released when idle.
 //
+// TLS (wss, --tls-cert/--tls-key): frames are queued as plaintext in out_ and
+// become TLS records in tls_out_ at write time (every queued byte at once);
+// the budget counts both. Records are per connection: nothing is shared.
+//
 // Slow clients: when queued outgoing bytes exceed --max-outgoing the
 // connection is closed with 4008 "slow client" and counted; it never delays
 // other connections (no write ever blocks).
@@ -17,17 +21,17 @@
 #ifndef VENT_BRIDGE_WS_CONNECTION_H_
 #define VENT_BRIDGE_WS_CONNECTION_H_
 
-#include <memory>
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <memory>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "bridge/subscription.h"
 #include "bridge/worker.h"
 #include "vent/auth/authorizer_client.h"
 #include "vent/ddp/session.h"
+#include "vent/tls/tls.h"
 #include "vent/ws/parser.h"
 
 namespace vent::bridge {
@@ -41,8 +45,10 @@ std::string SockJsEscape(absl::string_view s);
 // `ip` is set); released when destroyed.
 class ConnectionSlot {
  public:
-  ConnectionSlot(BridgeContext* ctx, std::string ip) : ctx_(ctx), ip_(std::move(ip)) {}
-  ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_), ip_(std::move(o.ip_)) {
+  ConnectionSlot(BridgeContext* ctx, std::string ip)
+      : ctx_(ctx), ip_(std::move(ip)) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept
+      : ctx_(o.ctx_), ip_(std::move(o.ip_)) {
     o.ctx_ = nullptr;
   }
   ConnectionSlot& operator=(ConnectionSlot&&) = delete;
@@ -55,8 +61,8 @@ class ConnectionSlot {
 };
 
 struct ConnectionInfo {
-  std::string user_id;     // from a token given at connect time, if any
-  std::string remote;      // ip:port
+  std::string user_id;  // from a token given at connect time, if any
+  std::string remote;   // ip:port
   std::string origin;
   std::string user_agent;
   std::string forwarded_for;
@@ -67,7 +73,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
  public:
   // `initial_out` is written first (the 101 response, and SockJS's "o").
   // `leftover` holds bytes the client sent after its HTTP request.
-  WsConnection(Worker& worker, boost::asio::ip::tcp::socket socket, Transport transport,
+  // `tls` is the connection's TLS session when the bridge serves wss (its
+  // handshake is done), else null.
+  WsConnection(Worker& worker, boost::asio::ip::tcp::socket socket,
+               std::unique_ptr<tls::TlsSession> tls, Transport transport,
                ConnectionSlot slot, ConnectionInfo info);
   ~WsConnection() override;
   WsConnection(const WsConnection&) = delete;
@@ -106,6 +115,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // Writes what the socket takes now; arms a writability wait when it
   // would block. Never terminates (sets write_failed_ instead).
   bool WriteSome();
+  static void ReleaseSent(std::string& buf, size_t& off);
+  // Outgoing bytes not yet taken by the kernel (plaintext + TLS records).
+  size_t Queued() const {
+    return out_.size() - out_off_ + tls_out_.size() - tls_off_;
+  }
   void CheckBudget();
   void OnWritable(const boost::system::error_code& ec);
   void CloseWith(uint16_t code, absl::string_view reason);
@@ -120,7 +134,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // Runs `fn` on a later loop turn if the connection is still open.
   template <typename F>
   void Defer(F fn) {
-    boost::asio::post(worker_.io(), [self = shared_from_this(), fn = std::move(fn)]() mutable {
+    boost::asio::post(worker_.io(), [self = shared_from_this(),
+                                     fn = std::move(fn)]() mutable {
       if (self->closed_) return;
       fn();
       self->Flush();
@@ -130,16 +145,20 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   Worker& worker_;
   BridgeContext& ctx_;
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<tls::TlsSession> tls_;  // null: plain WebSocket
   const Transport transport_;
   ConnectionSlot slot_;
   ConnectionInfo info_;
   ws::FrameParser parser_;
   ddp::Session session_;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
-  std::string user_id_;      // empty = not logged in
+  std::string user_id_;  // empty = not logged in
   uint64_t sub_generation_ = 0;
-  std::string out_;          // queued outgoing bytes; out_[out_off_..] unsent
+  std::string out_;  // queued outgoing bytes; out_[out_off_..] unsent
   size_t out_off_ = 0;
+  std::string
+      tls_out_;  // TLS mode: encrypted bytes; tls_out_[tls_off_..] unsent
+  size_t tls_off_ = 0;
   absl::Time handshake_deadline_;
   absl::Time close_deadline_ = absl::InfiniteFuture();
   bool dirty_ = false;
@@ -147,7 +166,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool write_waiting_ = false;
   bool overflow_ = false;
   bool write_failed_ = false;
-  bool closing_ = false;     // close frame queued; terminate once flushed
+  bool closing_ = false;  // close frame queued; terminate once flushed
   bool closed_ = false;
 };
 
