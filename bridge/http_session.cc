@@ -113,7 +113,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         asio::buffer(worker_.rx_buffer(), worker_.rx_size()), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again)
       return Parse();
-    if (rec) return Shutdown();  // EOF or reset, possibly mid-request
+    if (rec) {  // EOF or reset, possibly mid-request
+      if (tls_ != nullptr && tls_started_ && !tls_->handshake_done()) {
+        // Typically a client that does not trust our certificate.
+        ctx_.metrics->tls_failures->Add();
+        VENT_LOG_DEBUG("TLS handshake abandoned by the client", "remote",
+                       RemoteText());
+      }
+      return Shutdown();
+    }
     absl::string_view bytes(worker_.rx_buffer(), n);
     if (in_.size() + n > kHeaderLimit + kBodyLimit + 4096) {
       return Respond(http::status::payload_too_large, "text/plain",
@@ -124,6 +132,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Parse();
     }
     std::string wire;
+    tls_started_ = true;
     absl::Status st = tls_->Feed(bytes, &in_, &wire);
     if (!st.ok()) {
       ctx_.metrics->tls_failures->Add();
@@ -375,6 +384,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<tls::TlsSession> tls_;  // null: plain HTTP
   std::string in_;                        // received plaintext not yet parsed
   bool closed_ = false;
+  bool tls_started_ = false;  // the client sent TLS bytes
   std::optional<http::request_parser<http::string_body>> parser_;
   ConnectionSlot slot_;
 };

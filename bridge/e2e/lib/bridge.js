@@ -12,6 +12,7 @@
 
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -47,10 +48,12 @@ function tempConfig(text) {
   return file;
 }
 
-// Resolves {status, headers, body} of an HTTP request (raw node:http).
-function httpRequest(url, {method = 'GET', headers = {}, timeoutMs = 3000} = {}) {
+// Resolves {status, headers, body} of an HTTP(S) request (raw node:http[s];
+// `ca`: PEM the https client trusts).
+function httpRequest(url, {method = 'GET', headers = {}, timeoutMs = 3000, ca} = {}) {
+  const mod = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {method, headers, timeout: timeoutMs, agent: false}, (res) => {
+    const req = mod.request(url, {method, headers, timeout: timeoutMs, agent: false, ca}, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({
@@ -77,29 +80,47 @@ function parseMetrics(text) {
 
 // Starts redis (unless opts.redis), vent-bridge (and vent-server when
 // opts.withServer). Ready when the bridge's /healthz is 200 (Redis subscriber up).
+// Makes a self-signed certificate for localhost / 127.0.0.1 with the openssl
+// CLI: {certFile, keyFile, ca (the PEM text)}.
+function makeTestCert() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vent-e2e-tls-'));
+  process.on('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  require('node:child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'ec',
+    '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
+    '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], {stdio: 'pipe'});
+  return {certFile, keyFile, ca: fs.readFileSync(certFile, 'utf8')};
+}
+
+// `tls` ({certFile, keyFile, ca} from makeTestCert()) serves https/wss; the
+// env's http helpers then trust `ca`.
 async function startBridgeEnv({config = DEFAULT_CONFIG, bridgeArgs = [], redis, withServer = false,
-                               workers = 2} = {}) {
+                               workers = 2, tls} = {}) {
   const ownRedis = !redis;
   if (ownRedis) redis = await stack.startRedis();
   const port = await stack.freePort();
   const configFile = tempConfig(config);
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const args = ['--listen', `127.0.0.1:${port}`, '--redis', redis.url, '--config', configFile,
     '--workers', String(workers), '--log-level', process.env.VENT_E2E_LOG_LEVEL || 'warn',
-    ...bridgeArgs];
-  const bridge = await stack.startProcess(stack.binPath('vent-bridge'), args,
-      {readyHttp: `${base}/healthz`});
+    ...(tls ? ['--tls-cert', tls.certFile, '--tls-key', tls.keyFile] : []), ...bridgeArgs];
+  const ca = tls ? tls.ca : undefined;
+  const bridge = await stack.startProcess(stack.binPath('vent-bridge'), args, tls ?
+    {readyFn: async () => (await httpRequest(`${base}/healthz`, {ca})).status === 200} :
+    {readyHttp: `${base}/healthz`});
   let server = null;
   if (withServer) server = await stack.startVentServer({redis});
   const publisher = new Publisher(redis.port);
   const env = {
     redis, bridge, server, port, base, configFile, publisher,
-    wsUrl: (p = '/websocket') => `ws://127.0.0.1:${port}${p}`,
+    wsUrl: (p = '/websocket') => `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}${p}`,
     publish: (channel, payload) => publisher.publish(channel, payload),
     publishMany: (pairs) => publisher.publishMany(pairs),
-    http: (p, opts) => httpRequest(`${base}${p}`, opts),
+    http: (p, opts) => httpRequest(`${base}${p}`, {ca, ...opts}),
     async metrics() {
-      const r = await httpRequest(`${base}/metrics`);
+      const r = await httpRequest(`${base}/metrics`, {ca});
       if (r.status !== 200) throw new Error(`/metrics -> ${r.status}`);
       return parseMetrics(r.body);
     },
@@ -117,4 +138,4 @@ async function startBridgeEnv({config = DEFAULT_CONFIG, bridgeArgs = [], redis, 
   return env;
 }
 
-module.exports = {DEFAULT_CONFIG, httpRequest, parseMetrics, startBridgeEnv, tempConfig};
+module.exports = {DEFAULT_CONFIG, httpRequest, makeTestCert, parseMetrics, startBridgeEnv, tempConfig};
