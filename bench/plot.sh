@@ -73,7 +73,7 @@ split() {
 STYLE="
 set datafile separator ','
 set terminal pngcairo size 1500,650 enhanced font ',11'
-set grid xtics ytics mxtics mytics lc rgb '#dddddd'
+set grid xtics ytics mxtics mytics lc rgb '#b0b0b0' lw 1 dt 1, lc rgb '#e0e0e0' lw 1 dt 1
 set key top left box opaque
 set style line 1 lc rgb '#3366aa' lw 2 pt 7 ps 1.1 dt 1
 set style line 2 lc rgb '#3366aa' lw 2 pt 5 ps 1.1 dt 2
@@ -81,7 +81,7 @@ set style line 3 lc rgb '#3366aa' lw 2 pt 9 ps 1.3 dt 3
 set style line 4 lc rgb '#cc3333' lw 2 pt 6 ps 1.1 dt 1
 set style line 5 lc rgb '#cc3333' lw 2 pt 4 ps 1.1 dt 2
 set style line 6 lc rgb '#cc3333' lw 2 pt 8 ps 1.3 dt 3
-set style line 9 lc rgb '#000000' lw 1.5 pt 65 ps 3
+set style line 9 lc rgb '#000000' lw 1.5 pt 6 ps 3
 sat(c) = column('saturated') > 0 ? column(c) : 1/0
 "
 
@@ -98,6 +98,7 @@ set format y '10^{%T}'
 set xlabel 'offered deliveries/s (events/s x 1,000 subscribers)'
 set ylabel 'latency, ms (publish to receive; log scale)'
 set title 'latency percentiles'
+set key bottom right box opaque
 plot '$b' using 'offered_deliveries_per_s':'p50_ms' with linespoints ls 1 title 'vent-bridge p50', \
      '$b' using 'offered_deliveries_per_s':'p99_ms' with linespoints ls 2 title 'vent-bridge p99', \
      '$b' using 'offered_deliveries_per_s':'p999_ms' with linespoints ls 3 title 'vent-bridge p99.9', \
@@ -107,6 +108,7 @@ plot '$b' using 'offered_deliveries_per_s':'p50_ms' with linespoints ls 1 title 
      '$b' using 'offered_deliveries_per_s':(sat('p999_ms')) with points ls 9 notitle, \
      '$n' using 'offered_deliveries_per_s':(sat('p999_ms')) with points ls 9 title 'saturated'
 set title 'throughput'
+set key top left box opaque
 set format y '%.0s%c'
 set ylabel 'delivered/s (log scale)'
 plot x with lines lc rgb '#999999' dt 2 title 'delivered = offered', \
@@ -128,6 +130,7 @@ set format x '%.0s%c'
 set xlabel 'offered deliveries/s (events/s x 1,000 subscribers)'
 set ylabel 'server CPU-seconds per million deliveries'
 set yrange [0:*]
+set offsets 0, 0, graph 0.3, 0
 set key top right box opaque
 plot 1 with lines lc rgb '#999999' dt 2 title 'Issue 6 budget: 1 CPU-s per million', \
      '$b' using 'offered_deliveries_per_s':'server_cpu_s_per_million' with linespoints ls 1 title 'vent-bridge', \
@@ -150,11 +153,14 @@ set format x '%.0s%c'
 set yrange [0:*]
 set xrange [0:*]
 set title 'server memory per connection (RSS growth / connections)'
+set offsets 0, 0, graph 0.1, 0
+set key top right box opaque
 set ylabel 'bytes per connection'
 plot 4096 with lines lc rgb '#999999' dt 2 title 'Issue 6 budget: 4 KiB', \
      '$b' using 'connections':'bytes_per_connection' with linespoints ls 1 title 'vent-bridge', \
      '$n' using 'connections':'bytes_per_connection' with linespoints ls 4 title 'Node baseline'
 set title 'server RSS with the connections open'
+set key top left box opaque
 set ylabel 'RSS, MiB'
 plot '$b' using 'connections':'rss_after_mib' with linespoints ls 1 title 'vent-bridge', \
      '$n' using 'connections':'rss_after_mib' with linespoints ls 4 title 'Node baseline'

@@ -90,13 +90,13 @@ start_bridge() {
   "$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
     --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge.log" 2>&1 &
   BRIDGE_PID=$!
-  PIDS+=($BRIDGE_PID)
+  PIDS+=("$BRIDGE_PID")
   wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge.log" >&2; exit 1; }
 }
 start_node() {
   node "$ROOT/bench/baseline/node_fanout.js" --port "$NPORT" --redis-port "$RPORT" >"$TMP/node.log" 2>&1 &
   NODE_PID=$!
-  PIDS+=($NODE_PID)
+  PIDS+=("$NODE_PID")
   wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "$TMP/node.log" >&2; exit 1; }
 }
 start_bridge
