@@ -21,7 +21,7 @@ DIR=$ROOT/bench/results
 BAR_CSV=
 BAR_PNG=
 case "${1:-}" in
-  --dir) DIR=$2 ;;
+  --dir) DIR=${2:?--dir needs a directory} ;;
   -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) BAR_CSV=$1; BAR_PNG=${2:-${1%.csv}.png} ;;

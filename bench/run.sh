@@ -10,7 +10,7 @@
 #   bench/run.sh [--quick] [--budget] [--sweep] [--out DIR] [--threads N]
 # --sweep runs the curves of bench/sweep.sh instead of the fixed scenarios
 # (latency and CPU against offered load, memory against connection count, for
-# the bridge and the baseline; ~6 min); writes <out>/sweep-*.csv, then
+# the bridge and the baseline; ~4 min); writes <out>/sweep-*.csv, then
 # bench/plot.sh draws sweep-*.png.
 # --budget adds the Issue 6 budget-sized runs against vent-bridge only (10,000
 # clients on own channels at 10,000 events/s; idle connections up to the
