@@ -7,8 +7,12 @@ namespace vent::server {
 
 EmitStreamReactor::EmitStreamReactor(grpc::CallbackServerContext* ctx,
                                      v1::EmitStreamResponse* response, Emitter* emitter,
-                                     size_t window)
-    : ctx_(ctx), response_(response), emitter_(emitter), window_(window == 0 ? 1 : window) {
+                                     Options options)
+    : ctx_(ctx),
+      response_(response),
+      emitter_(emitter),
+      window_(options.window == 0 ? 1 : options.window),
+      max_message_(options.max_message == 0 ? 1 : options.max_message) {
   auto who = emitter_->Authenticate(ctx_);
   mu_.Lock();
   ++active_;
@@ -32,7 +36,7 @@ void EmitStreamReactor::OnReadDone(bool ok) {
   if (!ok) {
     read_closed_ = true;  // half-close, or the call is gone
   } else if (!read_closed_) {
-    HandleEventLocked();
+    HandleMessageLocked();
   }
   bool read = ShouldReadLocked();
   mu_.Unlock();
@@ -41,39 +45,65 @@ void EmitStreamReactor::OnReadDone(bool ok) {
   Leave();
 }
 
-void EmitStreamReactor::HandleEventLocked() {
-  const int64_t index = next_index_++;
-  auto prepared = emitter_->Prepare(std::move(*request_.mutable_event()), who_,
-                                    absl::StrCat("events[", index, "]"));
-  if (!prepared.ok()) {
-    FailLocked(prepared.status());
+void EmitStreamReactor::HandleMessageLocked() {
+  auto* events = request_.mutable_events();
+  const size_t n = static_cast<size_t>(events->size());
+  const int64_t first = next_index_;
+  if (n > max_message_) {
+    FailLocked(absl::InvalidArgumentError(absl::StrCat(
+        "events[", first, "]: a message of ", n, " events is over the ", max_message_,
+        "-event limit (--max-batch)")));
+    events->Clear();
     return;
   }
-  if (absl::Status s = emitter_->Reserve(1); !s.ok()) {
-    FailLocked(absl::Status(s.code(), absl::StrCat("events[", index, "]: ", s.message())));
-    return;
+  next_index_ += static_cast<int64_t>(n);
+  // Events before the first invalid one are published, then the call fails.
+  std::vector<Emitter::Prepared> prepared;
+  prepared.reserve(n);
+  absl::Status bad;
+  for (size_t i = 0; i < n; ++i) {
+    auto p = emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))), who_,
+                                 "events", first + static_cast<int64_t>(i),
+                                 /*assign_id=*/false);
+    if (!p.ok()) {
+      bad = p.status();
+      break;
+    }
+    prepared.push_back(std::move(*p));
   }
-  ++inflight_;
-  // Unlocked because the completion may run inline and takes mu_;
-  // publishing_ keeps the next read (and so the next Publish) from starting
-  // before this one is handed over, which keeps the stream's order.
-  publishing_ = true;
-  mu_.Unlock();
-  emitter_->Publish(std::move(*prepared),
-                    [this](Emitter::Outcome o) { OnPublished(std::move(o)); });
-  mu_.Lock();
-  publishing_ = false;
+  events->Clear();
+  const size_t k = prepared.size();
+  if (k > 0) {
+    if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(k)); !s.ok()) {
+      FailLocked(absl::Status(s.code(), absl::StrCat("events[", first, "]: ", s.message())));
+      return;
+    }
+    inflight_ += k;
+    // Unlocked because the completion may run inline and takes mu_;
+    // publishing_ keeps the next read (and so the next publish) from
+    // starting before this batch is handed over, which keeps the order.
+    publishing_ = true;
+    mu_.Unlock();
+    emitter_->PublishBatch(std::move(prepared), [this](std::vector<Emitter::Outcome> o) {
+      OnPublished(std::move(o));
+    });
+    mu_.Lock();
+    publishing_ = false;
+  }
+  if (!bad.ok()) FailLocked(std::move(bad));
 }
 
-void EmitStreamReactor::OnPublished(Emitter::Outcome o) {
+void EmitStreamReactor::OnPublished(std::vector<Emitter::Outcome> outcomes) {
   mu_.Lock();
   ++active_;
-  --inflight_;
-  if (o.status.ok()) {
-    if (!o.duplicate) ++published_;
-    receivers_ += o.receivers;
-  } else {
-    FailLocked(o.status);
+  inflight_ -= outcomes.size();
+  for (auto& o : outcomes) {
+    if (o.status.ok()) {
+      if (!o.duplicate) ++published_;
+      receivers_ += o.receivers;
+    } else {
+      FailLocked(std::move(o.status));
+    }
   }
   bool read = ShouldReadLocked();
   mu_.Unlock();

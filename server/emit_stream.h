@@ -1,8 +1,12 @@
 // EmitStream: client-streaming emit with flow control.
 //
-// At most `window` publishes of one call are in flight; the next StartRead is
-// issued only while under it, so a fast client is slowed by gRPC's own flow
-// control instead of growing a buffer here. The reply (published, receivers)
+// Each stream message (EmitStreamRequest) carries a batch of events, handed
+// to the Emitter as one PublishBatch (one pipelined write, one completion);
+// an old-style EmitRequest message decodes as a batch of one. Events are
+// numbered across the whole stream for error messages. At most `window`
+// events of one call are in flight (a larger message is let through alone);
+// the next StartRead is issued only while under it, so a fast client is
+// slowed by gRPC's own flow control instead of growing a buffer here. The reply (published, receivers)
 // is sent after the client half-closed and every publish was answered. The
 // first bad event or failed publish stops reading; the call ends with that
 // error once the in-flight publishes are answered, and the message says how
@@ -19,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
@@ -27,20 +32,24 @@
 
 namespace vent::server {
 
-class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitRequest> {
+class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitStreamRequest> {
  public:
+  struct Options {
+    size_t window = 1024;         // events in flight per call
+    size_t max_message = 10000;   // events per message (--max-batch)
+  };
   EmitStreamReactor(grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response,
-                    Emitter* emitter, size_t window);
+                    Emitter* emitter, Options options);
 
   void OnReadDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override { delete this; }
 
  private:
-  void OnPublished(Emitter::Outcome o);
-  // Handles one read event (publishes it). Called with mu_ held and active_
-  // counted; returns with mu_ held.
-  void HandleEventLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnPublished(std::vector<Emitter::Outcome> outcomes);
+  // Handles one read message (publishes its events). Called with mu_ held and
+  // active_ counted; returns with mu_ held.
+  void HandleMessageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stops reading and records the call's error (the first one wins).
   void FailLocked(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True (and a StartRead is due) when reading may continue.
@@ -54,13 +63,14 @@ class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitRequest> 
   v1::EmitStreamResponse* const response_;
   Emitter* const emitter_;
   const size_t window_;
+  const size_t max_message_;
   const Principal* who_ = nullptr;
-  v1::EmitRequest request_;  // the read buffer
+  v1::EmitStreamRequest request_;  // the read buffer
 
   absl::Mutex mu_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;    // a StartRead is outstanding
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // half-close, error or cancel
-  bool publishing_ ABSL_GUARDED_BY(mu_) = false;   // an event is being handed to Publish
+  bool publishing_ ABSL_GUARDED_BY(mu_) = false;   // a batch is being handed to Publish
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads inside a method of this
 

@@ -63,6 +63,29 @@ absl::StatusOr<Emitter::Prepared> Emitter::Prepare(const v1::Event& ev, const Pr
   return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key()};
 }
 
+absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev, const Principal* who,
+                                                     absl::string_view list, int64_t index,
+                                                     bool assign_id) const {
+  // Validated with an empty prefix; every message starts with it, so the
+  // "<list>[<index>]" is prepended only on failure.
+  auto prefixed = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat(list, "[", index, "]", s.message()));
+  };
+  if (absl::Status s = event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, "");
+      !s.ok()) {
+    return prefixed(s);
+  }
+  auto msg = event::Encode(std::move(*ev.mutable_channel()), std::move(*ev.mutable_json()),
+                           ev.has_data() ? &ev.data() : nullptr, options_.limits, "");
+  if (!msg.ok()) return prefixed(msg.status());
+  if (who != nullptr) {
+    if (absl::Status s = CheckScope(who, msg->channel, ""); !s.ok()) return prefixed(s);
+  }
+  Prepared p{std::move(*msg), std::string(), std::move(*ev.mutable_idempotency_key())};
+  if (assign_id || !p.idempotency_key.empty()) p.id = event::NewEventId();
+  return p;
+}
+
 absl::Status Emitter::Reserve(int64_t n) {
   int64_t cur = inflight_.load(std::memory_order_relaxed);
   do {
@@ -122,6 +145,82 @@ void Emitter::Publish(Prepared p, Done done) {
         }
         o.id = std::move(id);
         std::move(done)(std::move(o));
+      });
+}
+
+void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
+  const size_t n = ps.size();
+  bool keyed = false;
+  for (const auto& p : ps) keyed |= !p.idempotency_key.empty();
+  if (keyed || n == 0) {
+    // Event by event (idempotency claims are per event); order is kept
+    // because Publish hands each to the sink before returning.
+    struct State {
+      std::vector<Outcome> outcomes;
+      std::atomic<size_t> remaining;
+      BatchDone done;
+    };
+    if (n == 0) {
+      std::move(done)({});
+      return;
+    }
+    auto state = std::make_shared<State>();
+    state->outcomes.resize(n);
+    state->remaining.store(n);
+    state->done = std::move(done);
+    for (size_t i = 0; i < n; ++i) {
+      Publish(std::move(ps[i]), [state, i](Outcome o) {
+        state->outcomes[i] = std::move(o);
+        if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          std::move(state->done)(std::move(state->outcomes));
+        }
+      });
+    }
+    return;
+  }
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  std::vector<EventSink::Message> messages;
+  messages.reserve(n);
+  for (auto& p : ps) {
+    ids.push_back(std::move(p.id));
+    messages.push_back({std::move(p.message.channel), std::move(p.message.message)});
+  }
+  if (!sink_->connected()) {
+    Finished(static_cast<int64_t>(n));
+    std::vector<Outcome> out(n);
+    for (size_t i = 0; i < n; ++i) {
+      out[i].status =
+          absl::UnavailableError("redis is not connected; nothing was published, retry");
+      out[i].id = std::move(ids[i]);
+    }
+    std::move(done)(std::move(out));
+    return;
+  }
+  absl::Time start = absl::Now();
+  sink_->PublishBatch(
+      std::move(messages),
+      [this, start, ids = std::move(ids), done = std::move(done)](
+          std::vector<absl::StatusOr<int64_t>> results) mutable {
+        const size_t m = results.size();
+        Finished(static_cast<int64_t>(m));
+        std::vector<Outcome> out(m);
+        uint64_t ok = 0;
+        for (size_t i = 0; i < m; ++i) {
+          if (results[i].ok()) {
+            ++ok;
+            out[i].receivers = *results[i];
+          } else {
+            out[i].status = results[i].status();
+          }
+          if (i < ids.size()) out[i].id = std::move(ids[i]);
+        }
+        if (ok > 0) {
+          metrics_->events->Add(ok);
+          // One observation per batch: the batch's publish latency.
+          metrics_->publish_latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+        }
+        std::move(done)(std::move(out));
       });
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -58,6 +59,12 @@ class Emitter {
                                    absl::string_view where) const;
   absl::StatusOr<Prepared> Prepare(const v1::Event& ev, const Principal* who,
                                    absl::string_view where) const;
+  // Prepare for element `index` of a list: errors are prefixed
+  // "<list>[<index>]", built only on failure. Without `assign_id` the id stays
+  // empty unless the event has an idempotency key (EmitStream returns no ids).
+  absl::StatusOr<Prepared> PrepareAt(v1::Event&& ev, const Principal* who,
+                                     absl::string_view list, int64_t index,
+                                     bool assign_id = true) const;
 
   // Reserves `n` in-flight publishes: RESOURCE_EXHAUSTED when the total would
   // pass max_inflight. Every reserved slot is released by Publish's completion.
@@ -77,6 +84,13 @@ class Emitter {
   // Redis down -> UNAVAILABLE without queueing. `done` runs exactly once, on
   // the sink's thread or inline.
   void Publish(Prepared p, Done done);
+  using BatchDone = absl::AnyInvocable<void(std::vector<Outcome>) &&>;
+  // Publishes `ps` in order, consuming ps.size() reserved slots, and calls
+  // `done` once with one Outcome per event (same meaning as Publish's), on
+  // the sink's thread or inline. Unkeyed events go to the sink as one batch
+  // (one pipelined write, one completion); a batch with idempotency keys is
+  // published event by event.
+  void PublishBatch(std::vector<Prepared> ps, BatchDone done);
 
   int64_t inflight() const { return inflight_.load(std::memory_order_relaxed); }
   bool connected() const { return sink_->connected(); }

@@ -15,6 +15,12 @@ class PublisherSink final : public EventSink {
   void Publish(std::string channel, std::string message, Callback done) override {
     publisher_->Publish(std::move(channel), std::move(message), std::move(done));
   }
+  void PublishBatch(std::vector<Message> messages, BatchCallback done) override {
+    std::vector<redis::Publisher::Message> m;
+    m.reserve(messages.size());
+    for (auto& x : messages) m.push_back({std::move(x.channel), std::move(x.message)});
+    publisher_->PublishBatch(std::move(m), std::move(done));
+  }
   bool connected() const override { return publisher_->connected(); }
 
  private:

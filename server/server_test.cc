@@ -1,5 +1,6 @@
 // Integration tests: a real redis-server, the service in-process, real gRPC
 // clients and an independent raw Redis subscriber.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -111,10 +112,17 @@ TEST_F(ServerTest, EmitStreamOf100kArrivesComplete) {
   grpc::ClientContext ctx;
   v1::EmitStreamResponse resp;
   auto writer = stub_->EmitStream(&ctx, &resp);
-  v1::EmitRequest req;
-  req.mutable_event()->set_channel("stream");
-  for (int i = 0; i < kEvents; ++i) {
-    req.mutable_event()->set_json(absl::StrCat("{\"i\":", i, "}"));
+  // Messages of 1..300 events (varying, so batches of every size cross the
+  // flow-control window), in stream order.
+  int i = 0;
+  for (int m = 0; i < kEvents; ++m) {
+    v1::EmitStreamRequest req;
+    const int n = std::min(1 + (m * 37) % 300, kEvents - i);
+    for (int k = 0; k < n; ++k, ++i) {
+      v1::Event* e = req.add_events();
+      e->set_channel("stream");
+      e->set_json(absl::StrCat("{\"i\":", i, "}"));
+    }
     ASSERT_TRUE(writer->Write(req)) << i;
   }
   writer->WritesDone();
@@ -132,20 +140,124 @@ TEST_F(ServerTest, EmitStreamOf100kArrivesComplete) {
 
 TEST_F(ServerTest, EmitStreamStopsAtFirstBadEvent) {
   StartServer();
+  RawSubscriber sub(redis_->port(), {"c"});
+  ASSERT_TRUE(sub.ok());
   grpc::ClientContext ctx;
   v1::EmitStreamResponse resp;
   auto writer = stub_->EmitStream(&ctx, &resp);
-  v1::EmitRequest req;
-  req.mutable_event()->set_channel("c");
-  req.mutable_event()->set_json("1");
-  for (int i = 0; i < 3; ++i) writer->Write(req);
-  req.mutable_event()->set_channel("");
-  writer->Write(req);
+  auto add = [](v1::EmitStreamRequest& r, const std::string& ch, const std::string& json) {
+    v1::Event* e = r.add_events();
+    e->set_channel(ch);
+    e->set_json(json);
+  };
+  v1::EmitStreamRequest first, second;
+  add(first, "c", "1");
+  add(first, "c", "2");
+  add(second, "c", "3");
+  add(second, "", "4");  // events[3]
+  add(second, "c", "5");  // after the bad one: not published
+  writer->Write(first);
+  writer->Write(second);
   writer->WritesDone();
   grpc::Status s = writer->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
             "events[3].channel: must not be empty (3 events before it were published)");
+  for (const char* want : {"1", "2", "3"}) {
+    auto m = sub.Next();
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->payload, want);
+  }
+  // "5" must not have been published: a marker emitted now is next.
+  v1::EmitResponse r;
+  ASSERT_TRUE(Emit("c", "\"marker\"", &r).ok());
+  auto m = sub.Next();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->payload, "\"marker\"");
+}
+
+// Clients built against the old proto stream EmitRequest messages; field 1
+// (`Event event`) has the same encoding as EmitStreamRequest's `repeated
+// Event events`, so each is read as a batch of one.
+TEST_F(ServerTest, EmitStreamAcceptsOldStyleEmitRequestMessages) {
+  StartServer();
+  constexpr int kEvents = 2000;
+  RawSubscriber sub(redis_->port(), {"old"});
+  ASSERT_TRUE(sub.ok());
+  grpc::ClientContext ctx;
+  v1::EmitStreamResponse resp;
+  const grpc::internal::RpcMethod method("/vent.v1.Vent/EmitStream",
+                                         grpc::internal::RpcMethod::CLIENT_STREAMING);
+  std::unique_ptr<grpc::ClientWriter<v1::EmitRequest>> writer(
+      grpc::internal::ClientWriterFactory<v1::EmitRequest>::Create(channel_.get(), method, &ctx,
+                                                                   &resp));
+  v1::EmitRequest req;
+  req.mutable_event()->set_channel("old");
+  for (int i = 0; i < kEvents; ++i) {
+    req.mutable_event()->set_json(absl::StrCat(i));
+    ASSERT_TRUE(writer->Write(req)) << i;
+  }
+  req.mutable_event()->set_json("{bad");
+  writer->Write(req);
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            absl::StrCat("events[", kEvents, "].json: not valid JSON at offset 1: ",
+                         "syntax error (", kEvents, " events before it were published)"))
+      << s.error_message();
+  for (int i = 0; i < kEvents; ++i) {
+    auto m = sub.Next();
+    ASSERT_TRUE(m) << i;
+    ASSERT_EQ(m->payload, absl::StrCat(i));
+  }
+}
+
+TEST_F(ServerTest, EmitStreamMessageLimitAndIdempotencyKeys) {
+  ServerConfig config;
+  config.max_batch = 3;
+  StartServer(config);
+  RawSubscriber sub(redis_->port(), {"k"});
+  ASSERT_TRUE(sub.ok());
+  {
+    // Keyed events in one message: the repeated key is published once.
+    grpc::ClientContext ctx;
+    v1::EmitStreamResponse resp;
+    auto writer = stub_->EmitStream(&ctx, &resp);
+    v1::EmitStreamRequest req;
+    for (const char* json : {"1", "2", "3"}) {
+      v1::Event* e = req.add_events();
+      e->set_channel("k");
+      e->set_json(json);
+      e->set_idempotency_key(std::string(json) == "3" ? "other" : "same");
+    }
+    ASSERT_TRUE(writer->Write(req));
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.published(), 2);
+    for (const char* want : {"1", "3"}) {
+      auto m = sub.Next();
+      ASSERT_TRUE(m);
+      EXPECT_EQ(m->payload, want);
+    }
+  }
+  grpc::ClientContext ctx;
+  v1::EmitStreamResponse resp;
+  auto writer = stub_->EmitStream(&ctx, &resp);
+  v1::EmitStreamRequest req;
+  for (int i = 0; i < 4; ++i) {
+    v1::Event* e = req.add_events();
+    e->set_channel("k");
+    e->set_json("1");
+  }
+  writer->Write(req);
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "events[0]: a message of 4 events is over the 3-event limit (--max-batch) "
+            "(0 events before it were published)");
 }
 
 TEST_F(ServerTest, SubscribeStreamsRedisCliPublishByteExact) {

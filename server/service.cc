@@ -20,48 +20,29 @@ void FinishUnary(Emitter* emitter, Rpc rpc, grpc::ServerUnaryReactor* reactor,
   reactor->Finish(gs);
 }
 
-// Collects the outcomes of one EmitBatch; the last one finishes the call.
-class BatchState {
- public:
-  BatchState(Emitter* emitter, grpc::ServerUnaryReactor* reactor,
-             v1::EmitBatchResponse* response, size_t n)
-      : emitter_(emitter), reactor_(reactor), response_(response), remaining_(n), total_(n) {}
-
-  // Called once per index, from any thread.
-  void Done(size_t index, Emitter::Outcome o) {
-    bool last;
-    {
-      absl::MutexLock lock(&mu_);
-      if (o.status.ok()) {
-        FillResponse(o, response_->mutable_results(static_cast<int>(index)));
-        if (!o.duplicate) ++published_;
-      } else if (error_index_ < 0 || static_cast<int64_t>(index) < error_index_) {
-        error_index_ = static_cast<int64_t>(index);
-        error_ = o.status;
-      }
-      last = --remaining_ == 0;
+// Fills an EmitBatch reply from the outcomes and returns the call's status:
+// the first failed index, and how many events were published.
+absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes, v1::EmitBatchResponse* response) {
+  const size_t n = outcomes.size();
+  size_t published = 0;
+  int64_t error_index = -1;
+  auto* results = response->mutable_results();
+  results->Reserve(static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const Emitter::Outcome& o = outcomes[i];
+    v1::EmitResponse* r = results->Add();
+    if (o.status.ok()) {
+      FillResponse(o, r);
+      if (!o.duplicate) ++published;
+    } else if (error_index < 0) {
+      error_index = static_cast<int64_t>(i);
     }
-    if (!last) return;
-    absl::Status s;
-    if (error_index_ >= 0) {
-      s = absl::Status(error_.code(),
-                       absl::StrCat("events[", error_index_, "]: ", error_.message(), " (",
-                                    published_, " of ", total_, " events were published)"));
-    }
-    FinishUnary(emitter_, Rpc::kEmitBatch, reactor_, s);
   }
-
- private:
-  Emitter* const emitter_;
-  grpc::ServerUnaryReactor* const reactor_;
-  v1::EmitBatchResponse* const response_;
-  absl::Mutex mu_;
-  size_t remaining_ ABSL_GUARDED_BY(mu_);
-  const size_t total_;
-  size_t published_ = 0;
-  int64_t error_index_ = -1;
-  absl::Status error_;
-};
+  if (error_index < 0) return absl::OkStatus();
+  const absl::Status& e = outcomes[static_cast<size_t>(error_index)].status;
+  return absl::Status(e.code(), absl::StrCat("events[", error_index, "]: ", e.message(), " (",
+                                             published, " of ", n, " events were published)"));
+}
 
 }  // namespace
 
@@ -111,29 +92,29 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(grpc::CallbackServerContext* ct
         "events: ", n, " events is over the ", options_.max_batch,
         "-event limit (--max-batch)")));
   }
+  // The request belongs to this call and is not read again: its strings are
+  // moved into the publishes instead of copied.
+  auto* events = const_cast<v1::EmitBatchRequest*>(request)->mutable_events();
   std::vector<Emitter::Prepared> prepared;
   prepared.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    auto p = emitter_->Prepare(request->events(static_cast<int>(i)), *who,
-                               absl::StrCat("events[", i, "]"));
+    auto p = emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))), *who,
+                                 "events", static_cast<int64_t>(i));
     if (!p.ok()) return fail(p.status());
     prepared.push_back(std::move(*p));
   }
   if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(n)); !s.ok()) return fail(s);
-  for (size_t i = 0; i < n; ++i) response->add_results();
-  auto state = std::make_shared<BatchState>(emitter_, reactor, response, n);
-  // Published back to back: the publisher coalesces them into one pipelined write.
-  for (size_t i = 0; i < n; ++i) {
-    emitter_->Publish(std::move(prepared[i]), [state, i](Emitter::Outcome o) {
-      state->Done(i, std::move(o));
-    });
-  }
+  emitter_->PublishBatch(std::move(prepared), [emitter = emitter_, reactor, response](
+                                                  std::vector<Emitter::Outcome> outcomes) {
+    FinishUnary(emitter, Rpc::kEmitBatch, reactor, BatchResult(outcomes, response));
+  });
   return reactor;
 }
 
-grpc::ServerReadReactor<v1::EmitRequest>* VentService::EmitStream(
+grpc::ServerReadReactor<v1::EmitStreamRequest>* VentService::EmitStream(
     grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response) {
-  return new EmitStreamReactor(ctx, response, emitter_, options_.stream_window);
+  return new EmitStreamReactor(ctx, response, emitter_,
+                               {options_.stream_window, options_.max_batch});
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* VentService::Subscribe(

@@ -17,8 +17,8 @@
 namespace vent::server {
 
 struct ServiceOptions {
-  size_t max_batch = 10000;             // --max-batch: events per EmitBatch
-  size_t stream_window = 1024;          // publishes in flight per EmitStream call
+  size_t max_batch = 10000;             // --max-batch: events per EmitBatch / EmitStream message
+  size_t stream_window = 1024;          // events in flight per EmitStream call
   size_t max_subscribe_channels = 256;  // channels per Subscribe call
   size_t subscribe_queue = 1024;        // --subscribe-queue: events queued per Subscribe call
 };
@@ -33,7 +33,7 @@ class VentService final : public v1::Vent::CallbackService {
   grpc::ServerUnaryReactor* EmitBatch(grpc::CallbackServerContext* ctx,
                                       const v1::EmitBatchRequest* request,
                                       v1::EmitBatchResponse* response) override;
-  grpc::ServerReadReactor<v1::EmitRequest>* EmitStream(
+  grpc::ServerReadReactor<v1::EmitStreamRequest>* EmitStream(
       grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response) override;
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) override;

@@ -5,7 +5,11 @@
 #define VENT_SERVER_SINKS_H_
 
 #include <cstdint>
+#include <atomic>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -22,6 +26,42 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void Publish(std::string channel, std::string message, Callback done) = 0;
   virtual bool connected() const = 0;
+
+  struct Message {
+    std::string channel;
+    std::string message;
+  };
+  using BatchCallback =
+      absl::AnyInvocable<void(std::vector<absl::StatusOr<int64_t>> results) &&>;
+  // Publishes `messages` in order with nothing interleaved and calls `done`
+  // once with one result per message (on any thread, possibly inline). The
+  // default forwards to Publish one by one; the Redis sink sends the batch as
+  // one pipelined write with a single completion.
+  virtual void PublishBatch(std::vector<Message> messages, BatchCallback done) {
+    struct State {
+      std::vector<absl::StatusOr<int64_t>> results;
+      std::atomic<size_t> remaining;
+      BatchCallback done;
+    };
+    if (messages.empty()) {
+      std::move(done)({});
+      return;
+    }
+    auto state = std::make_shared<State>();
+    state->results.resize(messages.size());
+    state->remaining.store(messages.size());
+    state->done = std::move(done);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      Publish(std::move(messages[i].channel), std::move(messages[i].message),
+              [state, i](absl::StatusOr<int64_t> r) {
+                state->results[i] = std::move(r);
+                // Completions may come from several threads.
+                if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                  std::move(state->done)(std::move(state->results));
+                }
+              });
+    }
+  }
 };
 
 // What Subscribe listens to. NOT thread-safe: every method runs on the one

@@ -164,9 +164,11 @@ LoadResult RunBatch(v1::Vent::Stub* stub, const LoadSpec& spec) {
 
 // One EmitStream per thread, written with the blocking API (the writer
 // thread is the only producer, so blocking writes are the flow control).
+// Each message carries batch_size events (the last one fewer).
 LoadResult RunStream(v1::Vent::Stub* stub, const LoadSpec& spec) {
-  v1::EmitRequest req;
-  *req.mutable_event() = MakeEvent(spec);
+  const int per_message = std::max(1, spec.batch_size);
+  v1::EmitStreamRequest req;
+  for (int i = 0; i < per_message; ++i) *req.add_events() = MakeEvent(spec);
   const int64_t per_stream = spec.max_events / spec.concurrency;
   std::atomic<int64_t> events{0}, errors{0};
   absl::Mutex mu;
@@ -179,17 +181,29 @@ LoadResult RunStream(v1::Vent::Stub* stub, const LoadSpec& spec) {
       grpc::ClientContext ctx;
       if (!spec.api_key.empty()) ctx.AddMetadata("authorization", "Bearer " + spec.api_key);
       v1::EmitStreamResponse resp;
-      std::unique_ptr<grpc::ClientWriter<v1::EmitRequest>> writer = stub->EmitStream(&ctx, &resp);
-      int64_t written = 0;
+      std::unique_ptr<grpc::ClientWriter<v1::EmitStreamRequest>> writer =
+          stub->EmitStream(&ctx, &resp);
+      v1::EmitStreamRequest last;  // the shorter final message, if any
+      int64_t written = 0, reported = 0;
+      int checks = 0;
       while (written < per_stream) {
-        if ((written & 255) == 0 && absl::Now() >= end) break;
-        if (!writer->Write(req)) break;  // the call failed; Finish() says why
-        ++written;
-        if (spec.progress && (written & 1023) == 0) spec.progress->fetch_add(1024);
+        if ((checks++ & 15) == 0 && absl::Now() >= end) break;
+        const int64_t left = per_stream - written;
+        const v1::EmitStreamRequest* msg = &req;
+        if (left < per_message) {
+          for (int64_t i = 0; i < left; ++i) *last.add_events() = req.events(0);
+          msg = &last;
+        }
+        if (!writer->Write(*msg)) break;  // the call failed; Finish() says why
+        written += msg->events_size();
+        if (spec.progress && written - reported >= 1024) {
+          spec.progress->fetch_add(written - reported);
+          reported = written;
+        }
       }
       writer->WritesDone();
       const grpc::Status status = writer->Finish();
-      if (spec.progress) spec.progress->fetch_add(written & 1023);
+      if (spec.progress) spec.progress->fetch_add(written - reported);
       if (status.ok() && resp.published() == written) {
         events.fetch_add(resp.published());
         return;

@@ -5,7 +5,8 @@
 // reports what the server confirmed:
 //   kUnary  `concurrency` Emit calls kept in flight (gRPC callback API);
 //   kBatch  `concurrency` EmitBatch calls of `batch_size` events in flight;
-//   kStream `concurrency` EmitStream calls, one writer thread each; an event
+//   kStream `concurrency` EmitStream calls of `batch_size` events per message,
+//           one writer thread each; an event
 //           counts once the final reply's `published` covers it.
 // The first failed call stops the scenario (no new calls are started); the
 // result carries the error count and the first error's message.
@@ -32,7 +33,7 @@ struct LoadSpec {
   std::string name;
   LoadKind kind = LoadKind::kUnary;
   int concurrency = 1;
-  int batch_size = 1;  // events per EmitBatch call (kBatch only)
+  int batch_size = 1;  // events per EmitBatch call / per EmitStream message
   int64_t max_events = 100000;
   absl::Duration max_duration = absl::Seconds(10);
   std::string channel = "bench::emit";

@@ -118,33 +118,86 @@ struct EmitStream::Impl {
   std::shared_ptr<internal::Stubs> stubs;
   grpc::ClientContext ctx;
   vent::v1::EmitStreamResponse resp;
-  std::unique_ptr<grpc::ClientWriter<vent::v1::EmitRequest>> writer;
-  vent::v1::EmitRequest req;  // reused across writes
+  std::unique_ptr<grpc::ClientWriter<vent::v1::EmitStreamRequest>> writer;
+  std::thread sender;
+
+  absl::Mutex mu;
+  vent::v1::EmitStreamRequest queued ABSL_GUARDED_BY(mu);  // not yet sent
+  size_t queued_bytes ABSL_GUARDED_BY(mu) = 0;
+  bool closing ABSL_GUARDED_BY(mu) = false;  // Finish() or destruction
+  bool broken ABSL_GUARDED_BY(mu) = false;   // a Write to gRPC failed
+
+  bool Full() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return queued.events_size() >= kMaxEventsPerMessage ||
+           queued_bytes >= kMaxBytesPerMessage;
+  }
+
+  // Sender thread: sends whatever is queued as one message, in order, until
+  // closing with an empty queue or the call breaks. The swap keeps the
+  // cleared Event objects for reuse on both sides.
+  void Run() {
+    vent::v1::EmitStreamRequest sending;
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu);
+        mu.Await(absl::Condition(
+            +[](Impl* i) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return i->closing || i->queued.events_size() > 0;
+            },
+            this));
+        if (queued.events_size() == 0) return;  // closing, all sent
+        sending.Swap(&queued);
+        queued_bytes = 0;
+      }
+      if (!writer->Write(sending)) {
+        absl::MutexLock lock(&mu);
+        broken = true;
+        return;
+      }
+      sending.clear_events();
+    }
+  }
+
+  // Stops the sender after it sent what is queued (or broke); true when the
+  // call is still healthy.
+  bool StopSender() {
+    {
+      absl::MutexLock lock(&mu);
+      closing = true;
+    }
+    if (sender.joinable()) sender.join();
+    absl::MutexLock lock(&mu);
+    return !broken;
+  }
 };
 
-EmitStream::EmitStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EmitStream::EmitStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->sender = std::thread([i = impl_.get()] { i->Run(); });
+}
 
 EmitStream::~EmitStream() {
-  if (!finished_ && impl_->writer) {
-    impl_->ctx.TryCancel();
-    impl_->writer->Finish();
-  }
+  if (finished_ || !impl_->writer) return;
+  impl_->ctx.TryCancel();  // unblocks a sender stuck in Write
+  impl_->StopSender();
+  impl_->writer->Finish();
 }
 
 absl::Status EmitStream::Write(absl::string_view channel,
                                absl::string_view json) {
   if (finished_)
     return absl::FailedPreconditionError("EmitStream already finished");
-  if (broken_)
-    return absl::FailedPreconditionError("EmitStream is broken; call Finish()");
-  vent::v1::Event* e = impl_->req.mutable_event();
-  e->mutable_channel()->assign(channel.data(), channel.size());
-  e->mutable_json()->assign(json.data(), json.size());
-  if (!impl_->writer->Write(impl_->req)) {
-    broken_ = true;
+  Impl& i = *impl_;
+  absl::MutexLock lock(&i.mu);
+  i.mu.Await(absl::Condition(
+      +[](Impl* i) ABSL_NO_THREAD_SAFETY_ANALYSIS { return i->broken || !i->Full(); }, &i));
+  if (i.broken) {
     return absl::AbortedError(
         "EmitStream ended by the server or transport; call Finish()");
   }
+  vent::v1::Event* e = i.queued.add_events();
+  e->mutable_channel()->assign(channel.data(), channel.size());
+  e->mutable_json()->assign(json.data(), json.size());
+  i.queued_bytes += channel.size() + json.size() + 8;
   ++written_;
   return absl::OkStatus();
 }
@@ -153,7 +206,7 @@ absl::StatusOr<EmitStreamResult> EmitStream::Finish() {
   if (finished_)
     return absl::FailedPreconditionError("EmitStream already finished");
   finished_ = true;
-  if (!broken_) impl_->writer->WritesDone();
+  if (impl_->StopSender()) impl_->writer->WritesDone();
   grpc::Status s = impl_->writer->Finish();
   if (!s.ok()) return ToAbsl(s);
   return EmitStreamResult{impl_->resp.published(), impl_->resp.receivers()};

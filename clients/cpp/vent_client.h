@@ -90,23 +90,32 @@ struct Stubs;
 }  // namespace internal
 
 // Client-streaming emit for high volume (one call, many events, in order).
-// Write() blocks while gRPC flow control says the server is busy. Not
-// thread-safe: one writer.
+// Write() queues the event; a sender thread owned by the stream sends
+// whatever is queued (up to kMaxEventsPerMessage events / kMaxBytesPerMessage
+// bytes) as one EmitStreamRequest, so events travel in batches while gRPC is
+// busy and one by one when the producer is slow (no added latency). Write()
+// blocks while the queue is full (gRPC flow control says the server is busy).
+// Not thread-safe: one writer.
 class EmitStream {
  public:
+  static constexpr int kMaxEventsPerMessage = 256;
+  static constexpr size_t kMaxBytesPerMessage = 1 << 20;
+
   ~EmitStream();  // cancels the call if Finish() was not called
   EmitStream(const EmitStream&) = delete;
   EmitStream& operator=(const EmitStream&) = delete;
 
   // Queues one event. An error means the call is broken (the server ended it,
   // e.g. on an invalid event, or the connection dropped): call Finish() for
-  // the server's status. No further Write() is accepted after an error.
+  // the server's status. No further Write() is accepted after an error. An
+  // invalid event may be reported only by Finish() (it is sent later).
   absl::Status Write(absl::string_view channel, absl::string_view json);
-  // Half-closes and waits for the server's reply, sent once every event was
-  // published. Returns the server's status on failure (for an invalid event:
-  // INVALID_ARGUMENT saying how many events before it were published).
+  // Sends what is queued, half-closes and waits for the server's reply, sent
+  // once every event was published. Returns the server's status on failure
+  // (for an invalid event: INVALID_ARGUMENT saying how many events before it
+  // were published).
   absl::StatusOr<EmitStreamResult> Finish();
-  // Events successfully handed to gRPC by Write().
+  // Events accepted by Write() (queued or sent).
   int64_t written() const { return written_; }
 
  private:
@@ -115,7 +124,6 @@ class EmitStream {
   explicit EmitStream(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   int64_t written_ = 0;
-  bool broken_ = false;
   bool finished_ = false;
 };
 

@@ -159,10 +159,15 @@ class VentClient {
   }
 
   // Opens a client stream. Returns {write(channel, payload, opts) -> Promise
-  // (resolves when the stream can take more: honours flow control),
-  // end() -> Promise<{published, receivers}>, cancel()}.
-  // The call has no deadline unless deadlineMs is given.
-  emitStream({deadlineMs = 0} = {}) {
+  // (resolves once the event is queued; waits while the queue is full, which
+  // honours gRPC flow control), end() -> Promise<{published, receivers}>,
+  // cancel()}. Queued events go out in order, whatever is queued (up to
+  // maxEventsPerMessage) per EmitStream message: batches while the call is
+  // busy, one by one when the producer is slow. The call has no deadline
+  // unless deadlineMs is given.
+  emitStream({deadlineMs = 0, maxEventsPerMessage = 256} = {}) {
+    const max = Math.max(1, maxEventsPerMessage);
+    const maxBytes = 1 << 20;
     let settle;
     const result = new Promise((resolve, reject) => { settle = {resolve, reject}; });
     const call = this.client.EmitStream(this.metadata(), this.callOptions(deadlineMs),
@@ -171,26 +176,75 @@ class VentClient {
           else settle.resolve({published: Number(res.published), receivers: Number(res.receivers)});
         });
     let failed = null; // surfaced through write()/end()
-    result.catch((e) => { failed = e; });
+    let pending = []; // events queued, not yet handed to grpc-js, in order
+    let pendingBytes = 0;
+    let blocked = false; // grpc-js buffer full: wait for 'drain'
+    let scheduled = false;
+    let ending = false;
+    let ended = false;
+    let waiters = []; // write() calls waiting for room in the queue
+    const full = () => pending.length >= max || pendingBytes >= maxBytes;
+    const wake = () => {
+      if (full() && !failed) return;
+      const w = waiters;
+      waiters = [];
+      for (const resolve of w) resolve();
+    };
+    // Hands everything queued to grpc-js (max events per message) until it
+    // reports its buffer full; one message at a time, so order is kept.
+    const flush = () => {
+      scheduled = false;
+      while (pending.length > 0 && !blocked && !failed) {
+        let n = 0;
+        let bytes = 0;
+        while (n < pending.length && n < max && (n === 0 || bytes < maxBytes)) {
+          bytes += pending[n].bytes;
+          n++;
+        }
+        const events = pending.slice(0, n).map((p) => p.event);
+        pending = n === pending.length ? [] : pending.slice(n);
+        pendingBytes -= bytes;
+        if (!call.write({events})) {
+          blocked = true;
+          call.once('drain', () => {
+            blocked = false;
+            flush();
+          });
+        }
+      }
+      if (ending && !ended && (pending.length === 0 || failed)) {
+        ended = true;
+        call.end();
+      }
+      wake();
+    };
+    const schedule = () => {
+      if (scheduled || blocked) return;
+      scheduled = true;
+      setImmediate(flush);
+    };
+    result.catch((e) => {
+      failed = e;
+      wake();
+    });
     return {
       call,
       async write(channel, payload, opts = {}) {
         if (failed) throw failed;
-        const more = call.write({event: makeEvent(channel, payload, opts)});
-        if (!more) {
-          await new Promise((resolve) => {
-            const done = () => {
-              call.off('drain', done);
-              resolve();
-            };
-            call.on('drain', done);
-            result.then(done, done);
-          });
+        if (ending) throw new Error('emitStream: write after end()');
+        while (full()) {
+          await new Promise((resolve) => waiters.push(resolve));
           if (failed) throw failed;
         }
+        const event = makeEvent(channel, payload, opts);
+        pending.push({event, bytes: channel.length + (event.json ? event.json.length : 64) + 8});
+        pendingBytes += pending[pending.length - 1].bytes;
+        if (full()) flush();
+        else schedule();
       },
       end() {
-        call.end();
+        ending = true;
+        flush();
         return result;
       },
       cancel() {

@@ -22,6 +22,7 @@ import collections
 import importlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -152,10 +153,64 @@ class VentClient:
         r = self._stub.EmitBatch(req, timeout=timeout or self._timeout, metadata=self._metadata)
         return [self._result(x) for x in r.results]
 
-    def emit_stream(self, events, timeout=None):
-        """Streams events (an iterable like emit_batch's); returns StreamResult."""
-        reqs = (self._pb2.EmitRequest(event=self._event_from(e)) for e in events)
-        r = self._stub.EmitStream(reqs, timeout=timeout, metadata=self._metadata)
+    def emit_stream(self, events, timeout=None, max_events_per_message=256):
+        """Streams events (an iterable like emit_batch's); returns StreamResult.
+
+        A pump thread reads `events`; each EmitStream message carries whatever
+        it has queued (up to max_events_per_message), in order: batches while
+        gRPC is busy, single events when the iterable is slow.
+        """
+        limit = max(1, int(max_events_per_message))
+        q = queue.Queue(maxsize=4 * limit)
+        stop = threading.Event()
+        end = object()
+
+        def put(item):
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def pump():
+            try:
+                for e in events:
+                    if not put(("event", self._event_from(e))):
+                        return
+                put(("end", None))
+            except BaseException as exc:  # re-raised in the request iterator
+                put(("error", exc))
+
+        def requests():
+            while True:
+                batch = []
+                kind, value = q.get()
+                while True:
+                    if kind == "end":
+                        if batch:
+                            yield self._pb2.EmitStreamRequest(events=batch)
+                        return
+                    if kind == "error":
+                        if batch:
+                            yield self._pb2.EmitStreamRequest(events=batch)
+                        raise value
+                    batch.append(value)
+                    if len(batch) >= limit:
+                        break
+                    try:
+                        kind, value = q.get_nowait()
+                    except queue.Empty:
+                        break
+                yield self._pb2.EmitStreamRequest(events=batch)
+
+        t = threading.Thread(target=pump, name="vent-emit-stream", daemon=True)
+        t.start()
+        try:
+            r = self._stub.EmitStream(requests(), timeout=timeout, metadata=self._metadata)
+        finally:
+            stop.set()
         return StreamResult(int(r.published), int(r.receivers))
 
     def close(self):

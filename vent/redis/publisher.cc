@@ -41,7 +41,54 @@ class PublisherImpl final : public Connection {
     {
       absl::MutexLock lock(&mu_);
       AppendCommand(intake_, {"PUBLISH", channel, message});
-      intake_done_.push_back(std::move(done));
+      intake_done_.push_back(Pending{std::move(done), nullptr});
+      schedule = !flush_posted_;
+      flush_posted_ = true;
+    }
+    if (schedule) {
+      asio::post(io(), [self = Self()] { self->Flush(); });
+    }
+  }
+
+  void PublishBatch(std::vector<Publisher::Message> messages,
+                    Publisher::BatchCallback done) {
+    const size_t n = messages.size();
+    absl::Status reject;
+    if (n == 0) {
+      asio::post(io(), [done = std::move(done)]() mutable {
+        std::move(done)(std::vector<absl::StatusOr<int64_t>>());
+      });
+      return;
+    }
+    if (stopping_.load(std::memory_order_acquire)) {
+      reject = absl::UnavailableError("redis publisher stopped");
+    } else if (!connected()) {
+      reject = absl::UnavailableError("redis not connected");
+    } else if (pending_.fetch_add(n, std::memory_order_acq_rel) + n >
+               options().max_pending) {
+      pending_.fetch_sub(n, std::memory_order_acq_rel);
+      reject = absl::ResourceExhaustedError("too many pending redis publishes");
+    }
+    if (!reject.ok()) {
+      asio::post(io(), [done = std::move(done), reject, n]() mutable {
+        std::move(done)(std::vector<absl::StatusOr<int64_t>>(n, reject));
+      });
+      return;
+    }
+    auto batch = std::make_shared<Batch>();
+    batch->results.resize(n);
+    batch->done = std::move(done);
+    // Encoded outside the lock; appended to the intake in one piece.
+    std::string bytes;
+    bytes.reserve(n * (messages[0].channel.size() + messages[0].message.size() + 40));
+    for (const auto& m : messages) {
+      AppendCommand(bytes, {"PUBLISH", m.channel, m.message});
+    }
+    bool schedule;
+    {
+      absl::MutexLock lock(&mu_);
+      intake_.append(bytes);
+      intake_done_.push_back(Pending{nullptr, std::move(batch)});
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
@@ -71,8 +118,21 @@ class PublisherImpl final : public Connection {
   }
 
  private:
+  // A PublishBatch: its replies fill `results` in order; the last one runs `done`.
+  struct Batch {
+    std::vector<absl::StatusOr<int64_t>> results;
+    size_t next = 0;
+    Publisher::BatchCallback done;
+  };
+  // One Publish, or one whole PublishBatch (`batch` set).
+  struct Pending {
+    Publisher::Callback done;
+    std::shared_ptr<Batch> batch;
+    size_t replies() const { return batch ? batch->results.size() : 1; }
+  };
   struct InFlight {
     Publisher::Callback done;
+    std::shared_ptr<Batch> batch;  // replies owed: batch->results.size() - batch->next
     Clock::time_point deadline;
   };
 
@@ -83,7 +143,7 @@ class PublisherImpl final : public Connection {
   // io thread: moves the intake into one write.
   void Flush() {
     std::string bytes;
-    std::vector<Publisher::Callback> dones;
+    std::vector<Pending> dones;
     {
       absl::MutexLock lock(&mu_);
       flush_posted_ = false;
@@ -92,20 +152,59 @@ class PublisherImpl final : public Connection {
     }
     if (dones.empty()) return;
     if (!session_up()) {
-      for (auto& d : dones)
-        Complete(std::move(d), absl::UnavailableError("redis not connected"));
+      for (auto& d : dones) {
+        FailPending(InFlight{std::move(d.done), std::move(d.batch), {}},
+                    absl::UnavailableError("redis not connected"));
+      }
       return;
     }
     auto deadline =
         Clock::now() + absl::ToChronoNanoseconds(options().command_timeout);
-    for (auto& d : dones) in_flight_.push_back({std::move(d), deadline});
+    size_t replies = 0;
+    for (auto& d : dones) {
+      replies += d.replies();
+      in_flight_.push_back({std::move(d.done), std::move(d.batch), deadline});
+    }
     Write(bytes);
-    Expect(dones.size());
+    Expect(replies);
   }
 
   void Complete(Publisher::Callback done, absl::StatusOr<int64_t> result) {
     pending_.fetch_sub(1, std::memory_order_acq_rel);
     std::move(done)(std::move(result));
+  }
+
+  // Records one reply for the front entry; pops it when it is complete.
+  void CompleteFront(absl::StatusOr<int64_t> result) {
+    InFlight& f = in_flight_.front();
+    if (!f.batch) {
+      Publisher::Callback done = std::move(f.done);
+      in_flight_.pop_front();
+      Complete(std::move(done), std::move(result));
+      return;
+    }
+    Batch& b = *f.batch;
+    b.results[b.next++] = std::move(result);
+    if (b.next < b.results.size()) return;
+    std::shared_ptr<Batch> batch = std::move(f.batch);
+    in_flight_.pop_front();
+    FinishBatch(*batch);
+  }
+
+  void FinishBatch(Batch& b) {
+    pending_.fetch_sub(b.results.size(), std::memory_order_acq_rel);
+    std::move(b.done)(std::move(b.results));
+  }
+
+  // Fails whatever `f` still owes with `st`.
+  void FailPending(InFlight f, const absl::Status& st) {
+    if (!f.batch) {
+      Complete(std::move(f.done), st);
+      return;
+    }
+    Batch& b = *f.batch;
+    while (b.next < b.results.size()) b.results[b.next++] = st;
+    FinishBatch(b);
   }
 
   void OnUp() override {}
@@ -116,20 +215,16 @@ class PublisherImpl final : public Connection {
                                  DebugString(*reply));
     }
     Answered();
-    Publisher::Callback done = std::move(in_flight_.front().done);
-    in_flight_.pop_front();
     switch (TypeOf(*reply)) {
       case ReplyType::kInteger:
-        Complete(std::move(done), IntegerOf(*reply));
+        CompleteFront(IntegerOf(*reply));
         break;
       case ReplyType::kError:
-        Complete(std::move(done),
-                 ErrorReplyToStatus("PUBLISH", StringOf(*reply)));
+        CompleteFront(ErrorReplyToStatus("PUBLISH", StringOf(*reply)));
         break;
       default:
-        Complete(std::move(done),
-                 absl::InternalError("unexpected PUBLISH reply: " +
-                                     DebugString(*reply)));
+        CompleteFront(absl::InternalError("unexpected PUBLISH reply: " +
+                                          DebugString(*reply)));
     }
     MaybeFinishStop();
     return absl::OkStatus();
@@ -145,7 +240,7 @@ class PublisherImpl final : public Connection {
                             : absl::UnavailableError(
                                   "redis connection lost before the reply: " +
                                   std::string(why.message()));
-      Complete(std::move(f.done), st);
+      FailPending(std::move(f), st);
     }
     Flush();  // fails what was queued meanwhile
     MaybeFinishStop();
@@ -155,7 +250,7 @@ class PublisherImpl final : public Connection {
     Flush();
     std::deque<InFlight> lost;
     lost.swap(in_flight_);
-    for (auto& f : lost) Complete(std::move(f.done), st);
+    for (auto& f : lost) FailPending(std::move(f), st);
   }
 
   void MaybeFinishStop() {
@@ -174,7 +269,7 @@ class PublisherImpl final : public Connection {
   std::atomic<size_t> pending_{0};
   absl::Mutex mu_;
   std::string intake_ ABSL_GUARDED_BY(mu_);
-  std::vector<Publisher::Callback> intake_done_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending> intake_done_ ABSL_GUARDED_BY(mu_);
   bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;
   // io thread only.
   std::deque<InFlight> in_flight_;
@@ -194,6 +289,11 @@ void Publisher::Start() { impl_->Start(); }
 void Publisher::Publish(std::string channel, std::string message,
                         Callback done) {
   impl_->Publish(std::move(channel), std::move(message), std::move(done));
+}
+
+void Publisher::PublishBatch(std::vector<Message> messages,
+                             BatchCallback done) {
+  impl_->PublishBatch(std::move(messages), std::move(done));
 }
 
 bool Publisher::connected() const { return impl_->connected(); }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -37,6 +38,13 @@ class Publisher {
  public:
   using Callback =
       absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
+  struct Message {
+    std::string channel;
+    std::string message;
+  };
+  // One result per message of a PublishBatch, in order (same codes as Publish).
+  using BatchCallback =
+      absl::AnyInvocable<void(std::vector<absl::StatusOr<int64_t>> results) &&>;
 
   Publisher(boost::asio::io_context& io, Options options);
   ~Publisher();
@@ -47,6 +55,12 @@ class Publisher {
   // backoff. Call once.
   void Start();
   void Publish(std::string channel, std::string message, Callback done);
+  // Publishes `messages` back to back (in order, in the same write, nothing
+  // interleaved) and calls `done` once, on the io thread, after the last
+  // reply (or failure). Counts as messages.size() toward max_pending; when
+  // they do not all fit, every one fails with RESOURCE_EXHAUSTED. An empty
+  // batch completes with no results.
+  void PublishBatch(std::vector<Message> messages, BatchCallback done);
   bool connected() const;
   // Publishes accepted and not yet answered.
   size_t pending() const;
