@@ -1,5 +1,8 @@
 #include "bridge/access.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "vent/base/log.h"
@@ -7,7 +10,8 @@
 namespace vent::bridge {
 namespace {
 
-constexpr char kLoggedOut[] = "You've been logged out by the server. Please log in again.";
+constexpr char kLoggedOut[] =
+    "You've been logged out by the server. Please log in again.";
 constexpr char kExpired[] = "Your session has expired. Please log in again.";
 
 absl::StatusOr<std::string> ReadIfSet(const std::string& path) {
@@ -31,7 +35,8 @@ absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
   jwt.algorithms = o.jwt_algorithms;
   jwt.issuer = o.jwt_issuer;
   jwt.audience = o.jwt_audience;
-  if (!jwt.hs256_secret.empty() || !jwt.public_key_pem.empty() || !jwt.jwks_json.empty()) {
+  if (!jwt.hs256_secret.empty() || !jwt.public_key_pem.empty() ||
+      !jwt.jwks_json.empty()) {
     auto verifier = auth::JwtVerifier::Create(std::move(jwt));
     if (!verifier.ok()) {
       return absl::InvalidArgumentError(
@@ -45,12 +50,29 @@ absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
     a.deadline = o.authorizer_timeout;
     a.cache_ttl = o.authorizer_cache;
     a.api_key = o.authorizer_api_key;
-    access->authorizer_ = std::make_unique<auth::AuthorizerClient>(std::move(a));
+    if (!o.authorizer_tls_ca.empty()) {
+      a.tls = true;
+      if (o.authorizer_tls_ca != "system") {
+        std::ifstream in(o.authorizer_tls_ca);
+        std::stringstream pem;
+        pem << in.rdbuf();
+        if (!in || pem.str().find("-----BEGIN CERTIFICATE-----") ==
+                       std::string::npos) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--authorizer-tls-ca \"", o.authorizer_tls_ca,
+                           "\": not a readable PEM file"));
+        }
+        a.tls_roots_pem = pem.str();
+      }
+    }
+    access->authorizer_ =
+        std::make_unique<auth::AuthorizerClient>(std::move(a));
   }
   return access;
 }
 
-absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token, absl::Time now) const {
+absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token,
+                                                absl::Time now) const {
   if (verifier_ == nullptr) {
     ctx_.metrics->login_refused->Add();
     return absl::UnauthenticatedError("no login key is configured");
@@ -65,7 +87,8 @@ absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token, absl::T
   return LoginResult{claims->sub, claims->exp};
 }
 
-absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params, absl::Time now,
+absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params,
+                                          absl::Time now,
                                           ddp::Error* error) const {
   const boost::json::object* opts =
       params.size() == 1 ? params[0].if_object() : nullptr;
@@ -75,10 +98,12 @@ absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params, absl
   }
   if (token == nullptr) {
     ctx_.metrics->login_refused->Add();
-    *error = ddp::Error{400, "Unrecognized options for login request", std::nullopt};
+    *error =
+        ddp::Error{400, "Unrecognized options for login request", std::nullopt};
     return absl::InvalidArgumentError("unrecognized login options");
   }
-  auto result = VerifyToken(absl::string_view(token->data(), token->size()), now);
+  auto result =
+      VerifyToken(absl::string_view(token->data(), token->size()), now);
   if (!result.ok()) {
     bool expired = absl::StrContains(result.status().message(), "expired");
     *error = ddp::Error{403, expired ? kExpired : kLoggedOut, std::nullopt};
@@ -86,8 +111,9 @@ absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params, absl
   return result;
 }
 
-void Access::Authorize(auth::AuthorizeQuery query,
-                       absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done) const {
+void Access::Authorize(
+    auth::AuthorizeQuery query,
+    absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done) const {
   authorizer_->Authorize(std::move(query), std::move(done));
 }
 

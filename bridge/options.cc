@@ -79,6 +79,10 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
                "not cached");
   set.Secret("authorizer-api-key", &o.authorizer_api_key,
              "Sent to the Authorizer as `authorization: Bearer <key>`");
+  set.String("authorizer-tls-ca", &o.authorizer_tls_ca,
+             "TLS to the Authorizer: a PEM file of trusted roots, or "
+             "\"system\" for the "
+             "system roots; empty = plaintext");
   set.Section("publications", "Vent publications (see vent/pub/README.md)");
 }
 

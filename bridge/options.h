@@ -51,6 +51,7 @@ struct BridgeOptions {
   absl::Duration authorizer_timeout = absl::Seconds(2);
   absl::Duration authorizer_cache = absl::ZeroDuration();
   std::string authorizer_api_key;
+  std::string authorizer_tls_ca;  // "" plaintext; "system" or a PEM file: TLS
 };
 
 // Declares every option on `set`, writing into `opts`.

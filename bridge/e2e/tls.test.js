@@ -147,6 +147,10 @@ test('bad TLS options: the bridge refuses to start and names the problem', async
     [['--tls-cert', cert.certFile], /--tls-cert and --tls-key go together/],
     [['--tls-cert', '/nonexistent.pem', '--tls-key', cert.keyFile], /nonexistent\.pem/],
     [['--tls-cert', cert.certFile, '--tls-key', other.keyFile], /mismatch/],
+    [['--authorizer', '127.0.0.1:1', '--authorizer-tls-ca', '/nonexistent-ca.pem'],
+      /--authorizer-tls-ca "\/nonexistent-ca\.pem": not a readable PEM file/],
+    [['--authorizer', '127.0.0.1:1', '--authorizer-tls-ca', cert.keyFile],
+      /not a readable PEM file/],
   ];
   for (const [args, re] of cases) {
     const p = await stack.startProcess(stack.binPath('vent-bridge'),

@@ -74,8 +74,15 @@ struct AuthorizerClient::State {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialBackoffMs);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialBackoffMs);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxBackoffMs);
-    channel = grpc::CreateCustomChannel(
-        options.address, grpc::InsecureChannelCredentials(), args);
+    std::shared_ptr<grpc::ChannelCredentials> creds;
+    if (options.tls) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = options.tls_roots_pem;
+      creds = grpc::SslCredentials(ssl);
+    } else {
+      creds = grpc::InsecureChannelCredentials();
+    }
+    channel = grpc::CreateCustomChannel(options.address, creds, args);
     stub = v1::Authorizer::NewStub(channel);
   }
 

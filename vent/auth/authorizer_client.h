@@ -36,7 +36,11 @@
 namespace vent::auth {
 
 struct AuthorizerOptions {
-  std::string address;  // gRPC target, e.g. "127.0.0.1:50060" (plaintext)
+  std::string address;  // gRPC target, e.g. "127.0.0.1:50060"
+  // TLS to the backend: off = plaintext. On: the server certificate is
+  // verified against tls_roots_pem, or the system roots when that is empty.
+  bool tls = false;
+  std::string tls_roots_pem;
   absl::Duration deadline = absl::Seconds(2);
   // TTL used when the response's cache_seconds is 0. Zero = do not cache.
   absl::Duration cache_ttl = absl::Seconds(0);

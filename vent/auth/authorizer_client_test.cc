@@ -6,8 +6,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "vent/auth/decision_cache.h"
 #include "vent/testing/redis_server.h"  // FreePort
+#include "vent/tls/test_cert.h"
 #include "vent/v1/authorizer.grpc.pb.h"
 
 namespace vent::auth {
@@ -238,6 +241,52 @@ TEST(AuthorizerClientDown, BackendDownIsUnavailable) {
     EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   }
   EXPECT_EQ(client.cache_size(), 0u);
+}
+
+// TLS to the backend: verified against the configured roots; a server whose
+// certificate those roots do not sign is "unavailable", never allowed.
+TEST(AuthorizerClientTls, VerifiedAgainstConfiguredRoots) {
+  auto cert = tls::MakeTestCert();
+  auto other = tls::MakeTestCert();
+  std::ifstream key_in(cert->key_file);
+  std::stringstream key;
+  key << key_in.rdbuf();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({key.str(), cert->cert_pem});
+  FakeAuthorizer fake;
+  fake.set_responder(Answer(true));
+  int port = 0;
+  grpc::ServerBuilder b;
+  b.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port);
+  b.RegisterService(&fake);
+  auto server = b.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  AuthorizerOptions o;
+  o.address = absl::StrCat("localhost:", port);
+  o.deadline = absl::Seconds(5);
+  o.tls = true;
+  o.tls_roots_pem = cert->cert_pem;
+  {
+    AuthorizerClient client(o);
+    auto d = Call(client, Query());
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_TRUE(d->allow);
+  }
+  o.tls_roots_pem = other->cert_pem;
+  {
+    AuthorizerClient client(o);
+    auto d = Call(client, Query());
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.status().message(), "Authorizer unavailable");
+  }
+  o.tls = false;  // plaintext to a TLS server
+  {
+    AuthorizerClient client(o);
+    EXPECT_FALSE(Call(client, Query()).ok());
+  }
+  EXPECT_EQ(fake.calls(), 1);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 TEST_F(AuthorizerClientTest, BackendErrorIsUnavailableAndNotCached) {
