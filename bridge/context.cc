@@ -1,5 +1,8 @@
 #include "bridge/context.h"
 
+#include "absl/time/clock.h"
+#include "vent/base/log.h"
+
 namespace vent::bridge {
 
 BridgeMetrics::BridgeMetrics(metrics::Registry& r)
@@ -67,5 +70,19 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       tls_failures(r.GetCounter("vent_bridge_refused_total",
                                 "Connections or upgrades refused.",
                                 {{"reason", "tls"}})) {}
+
+void BridgeContext::NoteTlsFailure(absl::string_view remote,
+                                   absl::string_view error) {
+  metrics->tls_failures->Add();
+  int64_t n = tls_failures_unlogged.fetch_add(1, std::memory_order_relaxed) + 1;
+  int64_t now = absl::GetCurrentTimeNanos();
+  int64_t last = tls_last_log_ns.load(std::memory_order_relaxed);
+  if (now - last < absl::ToInt64Nanoseconds(absl::Seconds(10))) return;
+  if (!tls_last_log_ns.compare_exchange_strong(last, now))
+    return;  // another thread logs
+  tls_failures_unlogged.fetch_sub(n, std::memory_order_relaxed);
+  VENT_LOG_WARN("TLS handshakes failed", "count", n, "last_remote", remote,
+                "last_error", error);
+}
 
 }  // namespace vent::bridge

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/strings/string_view.h"
 #include "bridge/options.h"
 #include "vent/metrics/metrics.h"
 #include "vent/pub/catalog.h"
@@ -67,6 +68,14 @@ struct BridgeContext {
   std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
   std::atomic<bool> redis_up{false};
   std::atomic<bool> shutting_down{false};
+
+  // A failed or abandoned TLS handshake or a corrupt record: counts it
+  // (vent_bridge_refused_total{reason="tls"}) and logs a warning at most
+  // once per 10 s with the number seen since (scanners must not flood the
+  // log). Any thread.
+  void NoteTlsFailure(absl::string_view remote, absl::string_view error);
+  std::atomic<int64_t> tls_failures_unlogged{0};
+  std::atomic<int64_t> tls_last_log_ns{0};
 };
 
 }  // namespace vent::bridge

@@ -116,9 +116,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (rec) {  // EOF or reset, possibly mid-request
       if (tls_ != nullptr && tls_started_ && !tls_->handshake_done()) {
         // Typically a client that does not trust our certificate.
-        ctx_.metrics->tls_failures->Add();
-        VENT_LOG_DEBUG("TLS handshake abandoned by the client", "remote",
-                       RemoteText());
+        ctx_.NoteTlsFailure(RemoteText(), "handshake abandoned by the client");
       }
       return Shutdown();
     }
@@ -135,9 +133,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     tls_started_ = true;
     absl::Status st = tls_->Feed(bytes, &in_, &wire);
     if (!st.ok()) {
-      ctx_.metrics->tls_failures->Add();
-      VENT_LOG_DEBUG("TLS failed", "remote", RemoteText(), "error",
-                     st.message());
+      ctx_.NoteTlsFailure(RemoteText(), st.message());
       return WriteWire(std::move(wire),
                        false);  // the alert, if any; then close
     }

@@ -128,9 +128,7 @@ void WsConnection::OnReadable(const error_code& wait_ec) {
       plain.clear();
       absl::Status st = tls_->Feed(bytes, &plain, &tls_out_);
       if (!st.ok()) {
-        ctx_.metrics->tls_failures->Add();
-        VENT_LOG_DEBUG("TLS failed", "remote", info_.remote, "error",
-                       st.message());
+        ctx_.NoteTlsFailure(info_.remote, st.message());
         Terminate("tls error");
         return;
       }

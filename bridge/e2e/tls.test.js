@@ -103,6 +103,8 @@ test('plain HTTP on the TLS port gets no HTTP answer and is counted', async () =
   await stack.waitFor(async () =>
     (await env.metric('vent_bridge_refused_total{reason="tls"}')) === before + 1,
   {timeoutMs: 3000, what: 'the tls refusal counter'});
+  // Logged once (then at most every 10 s, with a count).
+  assert.match(env.bridge.stderr(), /TLS handshakes failed/);
 });
 
 test('a client that does not trust the certificate cannot connect; counted', async () => {
