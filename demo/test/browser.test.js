@@ -5,6 +5,9 @@
 // payment page shows PENDING and flips to PAID when the webhook button makes
 // the backend emit. Screenshots go to tests/artifacts/ (git-ignored).
 // Every wait is on a DOM condition or a readiness probe with a deadline.
+// With VENT_DEMO_TLS=1 (ctest demo_browser_tls) the bridge serves the pages
+// over https and DDP over wss with a fresh self-signed certificate
+// (--tls-cert/--tls-key); Chromium is told to accept it.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -14,6 +17,9 @@ const { after, before, test } = require('node:test');
 const { chromium } = require('playwright-core');
 
 const stack = require('../../tests/js/lib/stack.js');
+const { httpRequest, makeTestCert } = require('../../bridge/e2e/lib/bridge.js');
+
+const TLS = process.env.VENT_DEMO_TLS === '1' ? makeTestCert() : null;
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
@@ -35,13 +41,15 @@ function startBridge() {
     '--listen', `127.0.0.1:${bridgePort}`, '--redis', server.redis.url,
     '--config', path.join(ROOT, 'config', 'vent.yaml'),
     '--static-dir', path.join(ROOT, 'demo', 'public'),
-  ], { readyHttp: `${base}/healthz` });
+    ...(TLS ? ['--tls-cert', TLS.certFile, '--tls-key', TLS.keyFile] : []),
+  ], TLS ? { readyFn: async () => (await httpRequest(`${base}/healthz`, { ca: TLS.ca })).status === 200 } :
+    { readyHttp: `${base}/healthz` });
 }
 
 before(async () => {
   server = await stack.startVentServer();
   bridgePort = await stack.freePort();
-  base = `http://127.0.0.1:${bridgePort}`;
+  base = `${TLS ? 'https' : 'http'}://127.0.0.1:${bridgePort}`;
   bridge = await startBridge();
   const backendPort = await stack.freePort();
   backendUrl = `http://127.0.0.1:${backendPort}`;
@@ -64,12 +72,14 @@ after(async () => {
 });
 
 async function open(urlPath) {
-  const context = await browser.newContext({ viewport: { width: 720, height: 640 } });
+  const context = await browser.newContext({ viewport: { width: 720, height: 640 },
+    ignoreHTTPSErrors: !!TLS });
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${urlPath}: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${urlPath}: ${m.text()}`); });
   const res = await page.goto(`${base}/${urlPath}`);
   assert.equal(res.status(), 200, `GET ${urlPath}`);
+  if (TLS) assert.equal(await page.evaluate(() => location.protocol), 'https:');
   return page;
 }
 
@@ -118,7 +128,7 @@ test('chat: two pages on one thread, one posts, both show the message', async ()
   await bob.waitForSelector('#messages li >> text=third', { timeout: UI_TIMEOUT });
   assert.equal(await other.$$eval('#messages li:not(.empty)', (l) => l.length), 0);
 
-  await bob.screenshot({ path: path.join(ARTIFACTS, 'demo-chat.png') });
+  await bob.screenshot({ path: path.join(ARTIFACTS, `demo-chat${TLS ? '-tls' : ''}.png`) });
   for (const p of [alice, bob, other]) await p.context().close();
 });
 
@@ -136,7 +146,7 @@ test('payment: PENDING, then PAID when the webhook makes the backend emit', asyn
     await p.waitForSelector('#payment-status.PAID', { timeout: UI_TIMEOUT });
     assert.equal(await p.textContent('#payment-status'), 'PAID');
   }
-  await page.screenshot({ path: path.join(ARTIFACTS, 'demo-payment.png') });
+  await page.screenshot({ path: path.join(ARTIFACTS, `demo-payment${TLS ? '-tls' : ''}.png`) });
 
   // Without ?payment= the page makes one up and puts it in the URL.
   const fresh = await open(`payment.html?backend=${encodeURIComponent(backendUrl)}`);
