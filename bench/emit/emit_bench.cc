@@ -34,7 +34,7 @@ struct Flags {
   int64_t events = 500000;
   absl::Duration max_duration = absl::Seconds(10);
   std::vector<std::string> scenarios = {"unary-c1",  "unary-c16", "unary-c64", "batch-100",
-                                        "batch-1000", "stream-1", "stream-4"};
+                                        "batch-1000", "stream-1", "stream-4", "stream-1x1"};
   int64_t batch_concurrency = 4;
   std::string baseline_rps;        // redis-benchmark PUBLISH -P 64, requests/s
   std::string baseline_nopipe_rps;  // redis-benchmark PUBLISH -P 1, requests/s

@@ -237,6 +237,16 @@ void Connection::Write(absl::string_view bytes) {
   StartWrite();
 }
 
+void Connection::Write(std::string&& bytes) {
+  if (!session_up_) return;
+  if (out_.empty()) {
+    out_.swap(bytes);
+  } else {
+    out_.append(bytes);
+  }
+  StartWrite();
+}
+
 void Connection::StartWrite() {
   if (writing_ || out_.empty() || !session_up_) return;
   wbuf_.swap(out_);

@@ -62,6 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues bytes for the socket; everything queued while a write is in flight
   // goes out in the next single write. No-op when the session is not up.
   void Write(absl::string_view bytes);
+  // Same; takes the buffer over instead of copying when nothing is queued.
+  void Write(std::string&& bytes);
   // Declares that `n` replies are now owed; if the oldest owed reply is not
   // answered within command_timeout, the session is dropped with
   // DEADLINE_EXCEEDED. Answered() marks one owed reply as received.

@@ -40,7 +40,7 @@ class PublisherImpl final : public Connection {
     bool schedule;
     {
       absl::MutexLock lock(&mu_);
-      AppendCommand(intake_, {"PUBLISH", channel, message});
+      AppendPublish(intake_, channel, message);
       intake_done_.push_back(Pending{std::move(done), nullptr});
       schedule = !flush_posted_;
       flush_posted_ = true;
@@ -78,16 +78,22 @@ class PublisherImpl final : public Connection {
     auto batch = std::make_shared<Batch>();
     batch->results.resize(n);
     batch->done = std::move(done);
-    // Encoded outside the lock; appended to the intake in one piece.
+    // Encoded outside the lock; appended to (or swapped into) the intake.
+    size_t size = 0;
+    for (const auto& m : messages) size += m.channel.size() + m.message.size() + 40;
     std::string bytes;
-    bytes.reserve(n * (messages[0].channel.size() + messages[0].message.size() + 40));
+    bytes.reserve(size);
     for (const auto& m : messages) {
-      AppendCommand(bytes, {"PUBLISH", m.channel, m.message});
+      AppendPublish(bytes, m.channel, m.message);
     }
     bool schedule;
     {
       absl::MutexLock lock(&mu_);
-      intake_.append(bytes);
+      if (intake_.empty()) {
+        intake_.swap(bytes);
+      } else {
+        intake_.append(bytes);
+      }
       intake_done_.push_back(Pending{nullptr, std::move(batch)});
       schedule = !flush_posted_;
       flush_posted_ = true;
@@ -165,7 +171,7 @@ class PublisherImpl final : public Connection {
       replies += d.replies();
       in_flight_.push_back({std::move(d.done), std::move(d.batch), deadline});
     }
-    Write(bytes);
+    Write(std::move(bytes));
     Expect(replies);
   }
 

@@ -1,5 +1,7 @@
 #include "vent/redis/resp.h"
 
+#include <cstring>
+
 #include <hiredis/hiredis.h>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +16,47 @@ void AppendCommand(std::string& out, absl::Span<const absl::string_view> args) {
     out.append(a.data(), a.size());
     out.append("\r\n");
   }
+}
+
+namespace {
+
+// Writes "$<n>\r\n" at `p`; returns the end.
+char* PutBulkHeader(char* p, size_t n) {
+  *p++ = '$';
+  char digits[20];
+  int k = 0;
+  do {
+    digits[k++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  while (k > 0) *p++ = digits[--k];
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+}  // namespace
+
+void AppendPublish(std::string& out, absl::string_view channel, absl::string_view message) {
+  static constexpr absl::string_view kHead = "*3\r\n$7\r\nPUBLISH\r\n";
+  const size_t old = out.size();
+  // Two headers of at most 24 bytes each, two CRLFs.
+  const size_t max = kHead.size() + 2 * 24 + channel.size() + message.size() + 4;
+  out.resize(old + max);
+  char* p = out.data() + old;
+  std::memcpy(p, kHead.data(), kHead.size());
+  p += kHead.size();
+  p = PutBulkHeader(p, channel.size());
+  std::memcpy(p, channel.data(), channel.size());
+  p += channel.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  p = PutBulkHeader(p, message.size());
+  std::memcpy(p, message.data(), message.size());
+  p += message.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 std::string EncodeCommand(std::initializer_list<absl::string_view> args) {

@@ -29,6 +29,19 @@ TEST(EncodeCommand, BinarySafeAndPipelined) {
           "*1\r\n$4\r\nPING\r\n");
 }
 
+TEST(AppendPublish, SameBytesAsAppendCommand) {
+  std::string bin("a\0\r\nb", 5);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{10}, size_t{99}, size_t{100},
+                   size_t{65536}}) {
+    std::string message(n, 'x');
+    std::string want = "prefix";
+    AppendCommand(want, {"PUBLISH", bin, message});
+    std::string got = "prefix";
+    AppendPublish(got, bin, message);
+    EXPECT_EQ(got, want) << n;
+  }
+}
+
 // A stream of replies and the DebugString each must parse to.
 const char kStream[] =
     "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n"
