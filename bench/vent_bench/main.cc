@@ -124,7 +124,7 @@ int Main(int argc, char** argv) {
   set.String("grpc", &o.grpc, "vent-server gRPC address (emit, fanout --via grpc)");
   set.String("kind", &ef.kind, "emit RPC: unary, batch or stream");
   set.Int("concurrency", &ef.concurrency, "emit: calls (unary/batch) or streams in flight");
-  set.Int("batch", &ef.batch, "emit: events per EmitBatch call");
+  set.Int("batch", &ef.batch, "emit: events per EmitBatch call or EmitStream message");
   set.Int("events", &ef.events, "emit: stop after this many events");
   set.Secret("api-key", &o.api_key, "vent-server API key (emit, fanout --via grpc)");
   auto parsed = set.Parse(argc, argv);
