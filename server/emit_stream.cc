@@ -72,10 +72,27 @@ void EmitStreamReactor::HandleMessageLocked() {
     prepared.push_back(std::move(*p));
   }
   events->Clear();
-  const size_t k = prepared.size();
+  pending_ = std::move(prepared);
+  pending_first_ = first;
+  pending_bad_ = std::move(bad);
+  DispatchPendingLocked();
+}
+
+void EmitStreamReactor::DispatchPendingLocked() {
+  waiting_ = false;
+  if (!error_.ok()) pending_.clear();  // the call already failed or was cancelled
+  const size_t k = pending_.size();
   if (k > 0) {
     if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(k)); !s.ok()) {
-      FailLocked(absl::Status(s.code(), absl::StrCat("events[", first, "]: ", s.message())));
+      if (inflight_ > 0) {
+        // --max-inflight is full: wait for this call's own events to
+        // complete (OnPublished retries) instead of failing the stream.
+        waiting_ = true;
+        return;
+      }
+      pending_.clear();
+      FailLocked(
+          absl::Status(s.code(), absl::StrCat("events[", pending_first_, "]: ", s.message())));
       return;
     }
     inflight_ += k;
@@ -83,14 +100,19 @@ void EmitStreamReactor::HandleMessageLocked() {
     // publishing_ keeps the next read (and so the next publish) from
     // starting before this batch is handed over, which keeps the order.
     publishing_ = true;
+    std::vector<Emitter::Prepared> batch = std::move(pending_);
+    pending_.clear();
     mu_.Unlock();
-    emitter_->PublishBatch(std::move(prepared), [this](std::vector<Emitter::Outcome> o) {
+    emitter_->PublishBatch(std::move(batch), [this](std::vector<Emitter::Outcome> o) {
       OnPublished(std::move(o));
     });
     mu_.Lock();
     publishing_ = false;
   }
-  if (!bad.ok()) FailLocked(std::move(bad));
+  if (!pending_bad_.ok()) {
+    FailLocked(std::move(pending_bad_));
+    pending_bad_ = absl::OkStatus();
+  }
 }
 
 void EmitStreamReactor::OnPublished(std::vector<Emitter::Outcome> outcomes) {
@@ -105,6 +127,7 @@ void EmitStreamReactor::OnPublished(std::vector<Emitter::Outcome> outcomes) {
       FailLocked(std::move(o.status));
     }
   }
+  if (waiting_) DispatchPendingLocked();
   bool read = ShouldReadLocked();
   mu_.Unlock();
   if (read) StartRead(&request_);
@@ -125,7 +148,8 @@ void EmitStreamReactor::FailLocked(absl::Status s) {
 }
 
 bool EmitStreamReactor::ShouldReadLocked() {
-  if (finished_ || read_closed_ || reading_ || publishing_ || inflight_ >= window_) {
+  if (finished_ || read_closed_ || reading_ || publishing_ || waiting_ ||
+      inflight_ >= window_) {
     return false;
   }
   reading_ = true;

@@ -50,6 +50,11 @@ class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitStreamReq
   // Handles one read message (publishes its events). Called with mu_ held and
   // active_ counted; returns with mu_ held.
   void HandleMessageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Publishes pending_ when --max-inflight has room. When it has not and
+  // this call has events in flight, sets waiting_ (no reads; OnPublished
+  // retries); with none in flight the call fails with RESOURCE_EXHAUSTED.
+  // Then applies pending_bad_. May unlock mu_ while handing the batch over.
+  void DispatchPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stops reading and records the call's error (the first one wins).
   void FailLocked(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True (and a StartRead is due) when reading may continue.
@@ -71,6 +76,12 @@ class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitStreamReq
   bool reading_ ABSL_GUARDED_BY(mu_) = false;    // a StartRead is outstanding
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // half-close, error or cancel
   bool publishing_ ABSL_GUARDED_BY(mu_) = false;   // a batch is being handed to Publish
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;      // pending_ waits for --max-inflight room
+  // The read message's valid events not yet published, the stream index of
+  // its first event, and the error of its first invalid event (if any).
+  std::vector<Emitter::Prepared> pending_ ABSL_GUARDED_BY(mu_);
+  int64_t pending_first_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status pending_bad_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads inside a method of this
 

@@ -385,6 +385,54 @@ TEST_F(ServerTest, InflightLimitGivesResourceExhausted) {
   EXPECT_TRUE(Emit("c", "1", &one).ok());  // one fits
 }
 
+// A stream whose next message does not fit --max-inflight waits for its own
+// events in flight instead of failing; a message larger than the whole limit
+// (nothing of its own in flight to wait for) still fails.
+TEST_F(ServerTest, EmitStreamWaitsForInflightRoom) {
+  ServerConfig config;
+  config.max_inflight = 8;
+  StartServer(config);
+  RawSubscriber sub(redis_->port(), {"w"});
+  ASSERT_TRUE(sub.ok());
+  {
+    grpc::ClientContext ctx;
+    v1::EmitStreamResponse resp;
+    auto writer = stub_->EmitStream(&ctx, &resp);
+    int i = 0;
+    for (int m = 0; m < 40; ++m) {
+      v1::EmitStreamRequest req;
+      for (int k = 0; k < 5; ++k, ++i) {
+        v1::Event* e = req.add_events();
+        e->set_channel("w");
+        e->set_json(absl::StrCat(i));
+      }
+      ASSERT_TRUE(writer->Write(req)) << m;
+    }
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.published(), 200);
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto m = sub.Next();
+    ASSERT_TRUE(m.has_value()) << i;
+    EXPECT_EQ(m->payload, absl::StrCat(i));
+  }
+  grpc::ClientContext ctx;
+  v1::EmitStreamResponse resp;
+  auto writer = stub_->EmitStream(&ctx, &resp);
+  v1::EmitStreamRequest big;
+  for (int k = 0; k < 9; ++k) {
+    big.add_events()->set_channel("w");
+    big.mutable_events(k)->set_json("1");
+  }
+  writer->Write(big);
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("--max-inflight"));
+}
+
 TEST_F(ServerTest, MaxBatch) {
   ServerConfig config;
   config.max_batch = 3;
