@@ -21,6 +21,7 @@
 #include "vent/base/log.h"
 #include "vent/config/options.h"
 #include "vent/metrics/metrics.h"
+#include "vent/base/process_tuning.h"
 #include "vent/pub/catalog.h"
 #include "vent/redis/url.h"
 #include "vent/tls/tls.h"
@@ -158,5 +159,6 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  vent::base::TuneProcessForServing();
   return vent::bridge::Run(argc, argv);
 }

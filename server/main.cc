@@ -2,8 +2,6 @@
 // Options: see `vent-server --help` and server/README.md. Exit codes: 0 after
 // a clean shutdown (SIGTERM/SIGINT), 1 when serving could not start, 2 for a
 // configuration error.
-#include <malloc.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,25 +13,11 @@
 #include "server/server_config.h"
 #include "server/vent_server.h"
 #include "vent/base/log.h"
+#include "vent/base/process_tuning.h"
 #include "vent/config/options.h"
 
 int main(int argc, char** argv) {
-  // Debian's absl is built without NDEBUG, so every absl::Mutex lock (ours
-  // and gRPC's) runs the deadlock detector, which takes a global lock and
-  // records stack traces: measured at ~6% of the server's CPU under Emit load
-  // (GraphCycles::GetId/UpdateStackTrace/InsertEdge). Off in the binary; the
-  // tests keep it on.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // gRPC's read buffers and large messages (EmitBatch, batched EmitStream)
-  // are big enough for glibc to mmap/munmap them (and trim freed heap with
-  // madvise) on every use, so each read faults in fresh zeroed pages:
-  // _copy_to_iter/clear_page were ~20% of the server's CPU under EmitStream.
-  // Keeping them in the heap: EmitStream ~720k -> ~1M events/s. Set
-  // GLIBC_TUNABLES=glibc.malloc.* to choose other values.
-  if (std::getenv("GLIBC_TUNABLES") == nullptr) {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  }
+  vent::base::TuneProcessForServing();
   using vent::server::ServerConfig;
   ServerConfig config;
   vent::config::OptionSet options(

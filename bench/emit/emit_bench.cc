@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "bench/emit/emit_load.h"
 #include "boost/json.hpp"
+#include "vent/base/process_tuning.h"
 #include "vent/config/options.h"
 
 namespace vent::bench {
@@ -272,8 +273,7 @@ int Main(int argc, char** argv) {
 }  // namespace vent::bench
 
 int main(int argc, char** argv) {
-  // Debian's absl runs the Mutex deadlock detector (no NDEBUG); the load
-  // generator shares the CPUs with the server, so keep it out of the way.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // The load generator shares the CPUs with the server: same settings.
+  vent::base::TuneProcessForServing();
   return vent::bench::Main(argc, argv);
 }

@@ -18,6 +18,7 @@
 #include "bench/vent_bench/report.h"
 #include "bench/vent_bench/runner.h"
 #include "grpcpp/grpcpp.h"
+#include "vent/base/process_tuning.h"
 #include "vent/config/options.h"
 
 namespace vent::bench {
@@ -191,4 +192,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace vent::bench
 
-int main(int argc, char** argv) { return vent::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  vent::base::TuneProcessForServing();
+  return vent::bench::Main(argc, argv);
+}
