@@ -48,35 +48,11 @@ if [[ -f $CACHE ]] && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$CACHE"; th
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_until() {  # wait_until SECONDS WHAT CMD...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "timed out waiting for $what" >&2; return 1; }
-    sleep 0.05
-  done
-}
-
-TMP=$(mktemp -d /tmp/vent-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-RPORT=$(free_port); BPORT=$(free_port); NPORT=$(free_port); GPORT=$(free_port); MPORT=$(free_port)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start_redis
+BPORT=$(free_port); NPORT=$(free_port); GPORT=$(free_port); MPORT=$(free_port)
 echo "== redis-server :$RPORT, vent-bridge :$BPORT, node baseline :$NPORT, vent-server :$GPORT" >&2
-/usr/bin/redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-wait_until 20 "redis" sh -c "redis-cli -p $RPORT ping | grep -q PONG" || { cat "$TMP/redis.log" >&2; exit 1; }
 # start_bridge / start_node: (re)start a target on its port and wait until it
 # serves; set BRIDGE_PID / NODE_PID. stop_pid PID: kill and reap one of ours.
 stop_pid() {
@@ -86,9 +62,9 @@ stop_pid() {
   for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
   PIDS=("${keep[@]}")
 }
-start_bridge() {
+start_bridge() {  # start_bridge [EXTRA BRIDGE FLAGS...]
   "$BIN/vent-bridge" --config "$ROOT/bench/config/bench.yaml" --redis "redis://127.0.0.1:$RPORT" \
-    --listen "127.0.0.1:$BPORT" --log-level warn >"$TMP/bridge.log" 2>&1 &
+    --listen "127.0.0.1:$BPORT" --log-level warn "$@" >"$TMP/bridge.log" 2>&1 &
   BRIDGE_PID=$!
   PIDS+=("$BRIDGE_PID")
   wait_until 20 "vent-bridge" curl -fsS "http://127.0.0.1:$BPORT/healthz" || { cat "$TMP/bridge.log" >&2; exit 1; }
@@ -178,6 +154,12 @@ if ((BUDGET)); then
   bridge overload-1000x20000 fanout --clients 1000 --channels 1 --rate 20000 --size 200 --duration 5s --drain-timeout 10s
   curl -fsS "http://127.0.0.1:$BPORT/metrics" | grep -E '^vent_bridge_(closed_total|redis_dropped_total)' \
     >"$OUT/budget-overload-metrics.txt" || true
+  # Recovery: the same process, right after the overload, at half the budget rate.
+  bridge overload-recovery fanout --clients 1000 --channels 1 --rate 500 --size 200 --duration 5s --drain-timeout 10s
+  # The CPU budget with write coalescing (--write-delay 2ms: up to 2 ms more latency).
+  stop_pid "$BRIDGE_PID"
+  start_bridge --write-delay 2ms
+  bridge fanout-1x1000-wd2ms fanout --clients 1000 --channels 1 --rate 1000 --size 200 --duration "$DUR" --drain-timeout 10s
   # A fresh bridge for the memory figure (its allocator keeps what the runs
   # above freed, which would hide the per-connection cost).
   stop_pid "$BRIDGE_PID"
