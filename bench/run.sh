@@ -151,6 +151,8 @@ if ((BUDGET)); then
             $(ulimit -Hn) : $(awk '/open files/{print $4}' /proc/$BRIDGE_PID/limits) ))
   IDLE_MAX=$(( LIMIT - 500 < 50000 ? LIMIT - 500 : 50000 ))
   bridge fanout-10000x10000 fanout --clients 10000 --channels 10000 --rate 10000 --size 200 --duration 10s
+  # The fan-out budget at 1.5M deliveries/s offered, default settings.
+  bridge fanout-1x1000-r1500 fanout --clients 1000 --channels 1 --rate 1500 --size 200 --duration "$DUR" --drain-timeout 10s
   bridge overload-1000x20000 fanout --clients 1000 --channels 1 --rate 20000 --size 200 --duration 5s --drain-timeout 10s
   curl -fsS "http://127.0.0.1:$BPORT/metrics" | grep -E '^vent_bridge_(closed_total|redis_dropped_total)' \
     >"$OUT/budget-overload-metrics.txt" || true

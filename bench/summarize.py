@@ -174,6 +174,13 @@ for path in sorted(glob.glob(os.path.join(d, "budget-*.bridge.json"))):
         checks.append((f"budget run: {b['clients']} idle subscribed connections <= 4 KiB each (budget: 50,000)",
                        f"{b['bridge_bytes_per_connection']:.0f} B, {b['ready']} ready, {b['dropped']} dropped",
                        0 <= b["bridge_bytes_per_connection"] <= 4096 and b["ready"] == b["clients"]))
+    elif path.endswith("budget-fanout-1x1000-r1500.bridge.json"):
+        checks.append(("budget run: fan-out 1x1000 at 1,500,000 deliveries/s offered (default settings): "
+                       ">= 1M/s delivered, nothing lost, <= 1 bridge CPU-s per million",
+                       f"{b['delivered_per_s']:.0f}/s, lost {b['lost']}, "
+                       f"{b['bridge_cpu_s_per_million']:.3f} CPU-s/M, p99 {b['latency_us']['p99'] / 1000:.1f} ms",
+                       b["delivered_per_s"] >= 1e6 and b["lost"] == 0
+                       and 0 <= b["bridge_cpu_s_per_million"] <= 1))
     elif path.endswith("budget-fanout-1x1000-wd2ms.bridge.json"):
         checks.append(("budget run: fan-out 1x1000 with --write-delay 2ms: all of 1M/s delivered, "
                        "<= 1 bridge CPU-s per million",
