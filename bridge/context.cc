@@ -50,6 +50,10 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       redis_channels(
           r.GetGauge("vent_bridge_redis_channels",
                      "Redis channels this bridge is subscribed to.")),
+      outgoing_bytes(
+          r.GetGauge("vent_bridge_outgoing_bytes",
+                     "Bytes queued to clients, not yet taken by the kernel "
+                     "(updated every sweep).")),
       login_ok(r.GetCounter("vent_bridge_logins_total", "DDP logins by result.",
                             {{"result", "ok"}})),
       login_refused(r.GetCounter("vent_bridge_logins_total",

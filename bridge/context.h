@@ -45,6 +45,7 @@ struct BridgeMetrics {
   metrics::Counter* bytes_out;
   metrics::Gauge* redis_up;
   metrics::Gauge* redis_channels;
+  metrics::Gauge* outgoing_bytes;  // queued to clients, all workers (per sweep)
   metrics::Counter* login_ok;
   metrics::Counter* login_refused;
   metrics::Counter* authorize_allow;

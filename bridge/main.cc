@@ -5,6 +5,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -19,9 +21,9 @@
 #include "bridge/options.h"
 #include "bridge/worker.h"
 #include "vent/base/log.h"
+#include "vent/base/process_tuning.h"
 #include "vent/config/options.h"
 #include "vent/metrics/metrics.h"
-#include "vent/base/process_tuning.h"
 #include "vent/pub/catalog.h"
 #include "vent/redis/url.h"
 #include "vent/tls/tls.h"
@@ -134,9 +136,23 @@ int Run(int argc, char** argv) {
                 ctx.catalog->names().size(), "static_dir", o.static_dir, "tls",
                 ctx.tls != nullptr);
 
+  // Free heap goes back to the kernel every 10 s (see process_tuning.h):
+  // after an overload, the closed slow clients' queues must not stay in RSS.
+  asio::steady_timer trim_timer(main_io);
+  std::function<void()> arm_trim = [&] {
+    trim_timer.expires_after(std::chrono::seconds(10));
+    trim_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      base::ReleaseFreeMemory();
+      arm_trim();
+    });
+  };
+  arm_trim();
+
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
+    trim_timer.cancel();
     VENT_LOG_INFO("shutting down", "signal", sig, "connections",
                   ctx.open_connections.load());
     ctx.shutting_down = true;

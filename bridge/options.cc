@@ -27,6 +27,10 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.Bytes("max-outgoing", &o.max_outgoing,
             "Outgoing bytes queued per connection; past it the client is slow: "
             "close 4008");
+  set.Bytes("max-worker-outgoing", &o.max_worker_outgoing,
+            "Outgoing bytes queued by all of a worker's connections; past it "
+            "every client "
+            "that is behind (over 64 KiB queued) is slow: close 4008");
   set.Bytes("max-worker-backlog", &o.max_worker_backlog,
             "Redis message bytes queued per worker; past it messages are "
             "dropped and counted");

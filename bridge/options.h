@@ -27,6 +27,8 @@ struct BridgeOptions {
       4 * 1024 * 1024;  // queued outgoing bytes per connection
   int64_t max_worker_backlog =
       64 * 1024 * 1024;  // queued Redis bytes per worker
+  int64_t max_worker_outgoing =
+      64 * 1024 * 1024;  // queued outgoing bytes per worker
   absl::Duration heartbeat_interval = absl::Seconds(15);
   absl::Duration heartbeat_timeout = absl::Seconds(15);
   absl::Duration handshake_timeout = absl::Seconds(10);

@@ -1,7 +1,6 @@
 #include "bridge/worker.h"
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 #include "bridge/ws_connection.h"
@@ -16,8 +15,8 @@ namespace {
 // often enough for the shortest configured timeout, within [10ms, 1s].
 absl::Duration SweepPeriod(const BridgeOptions& o) {
   absl::Duration shortest = absl::Seconds(1);
-  for (absl::Duration d : {o.heartbeat_interval, o.heartbeat_timeout, o.handshake_timeout,
-                           o.sub_timeout}) {
+  for (absl::Duration d : {o.heartbeat_interval, o.heartbeat_timeout,
+                           o.handshake_timeout, o.sub_timeout}) {
     if (d > absl::ZeroDuration()) shortest = std::min(shortest, d / 4);
   }
   return std::max(shortest, absl::Milliseconds(10));
@@ -52,7 +51,8 @@ void Worker::Stop() {
     // Close frames went out with a direct write; do not wait for peers or
     // idle HTTP keep-alive sockets to finish.
     sweep_timer_.expires_after(std::chrono::milliseconds(200));
-    sweep_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
+    sweep_timer_.async_wait(
+        [this](const boost::system::error_code&) { io_.stop(); });
   });
   thread_.join();
   connections_.clear();
@@ -101,7 +101,8 @@ void Worker::MarkDirty(WsConnection* conn) {
   dirty_.push_back(conn);
 }
 
-void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t bytes) {
+void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch,
+                          int64_t bytes) {
   asio::post(io_, [this, batch = std::move(batch), bytes] {
     std::vector<Transformed> cache;
     for (const RedisMessage& msg : *batch) Deliver(msg, cache);
@@ -114,7 +115,8 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t byt
     if (ctx_.options.write_delay > absl::ZeroDuration()) {
       // Opt-in: gather --write-delay worth of events per write (fewer
       // syscalls per delivery, at that much added latency).
-      flush_timer_.expires_after(absl::ToChronoMicroseconds(ctx_.options.write_delay));
+      flush_timer_.expires_after(
+          absl::ToChronoMicroseconds(ctx_.options.write_delay));
       flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         flush_posted_ = false;
         if (!ec) FlushDirty();
@@ -170,23 +172,28 @@ void Worker::FlushDirty() {
   }
 }
 
-void Worker::PostAck(const std::string& channel, uint64_t generation, absl::Status status) {
+void Worker::PostAck(const std::string& channel, uint64_t generation,
+                     absl::Status status) {
   asio::post(io_, [this, channel, generation, status = std::move(status)] {
     OnAck(channel, generation, status);
     FlushDirty();
   });
 }
 
-void Worker::OnAck(const std::string& channel, uint64_t generation, const absl::Status& status) {
+void Worker::OnAck(const std::string& channel, uint64_t generation,
+                   const absl::Status& status) {
   auto it = channels_.find(channel);
-  if (it == channels_.end() || it->second.generation != generation || it->second.acked) return;
+  if (it == channels_.end() || it->second.generation != generation ||
+      it->second.acked)
+    return;
   if (!status.ok()) return;  // Stop(): the subscriptions time out or close.
   it->second.acked = true;
   // Copy: ready handling may not change the registry, but be defensive.
   std::vector<Subscription*> subs = it->second.subs;
   for (Subscription* sub : subs) {
     if (sub->ready) continue;
-    if (++sub->acked == sub->channels.size()) sub->conn->OnSubscriptionAcked(sub->id);
+    if (++sub->acked == sub->channels.size())
+      sub->conn->OnSubscriptionAcked(sub->id);
   }
 }
 
@@ -205,6 +212,8 @@ void Worker::Sweep() {
   absl::Time now = absl::Now();
   for (auto& [ptr, conn] : connections_) conn->OnSweep(now);
   FlushDirty();
+  ctx_.metrics->outgoing_bytes->Add(outgoing_ - reported_outgoing_);
+  reported_outgoing_ = outgoing_;
 }
 
 }  // namespace vent::bridge

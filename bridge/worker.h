@@ -16,15 +16,14 @@
 #define VENT_BRIDGE_WORKER_H_
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "bridge/context.h"
@@ -38,8 +37,8 @@ class WsConnection;
 // A publication's payload for one Redis message, computed once per message.
 struct Transformed {
   const pub::Publication* pub = nullptr;
-  std::optional<std::string> e;   // nullopt = not sent
-  std::string sockjs_e;           // `e` escaped for a SockJS string, lazily
+  std::optional<std::string> e;  // nullopt = not sent
+  std::string sockjs_e;          // `e` escaped for a SockJS string, lazily
   bool sockjs_ready = false;
 };
 
@@ -50,8 +49,8 @@ class Worker : public HubListener {
   Worker& operator=(const Worker&) = delete;
   ~Worker() override;
 
-  void Start();   // starts the thread
-  void Stop();    // closes connections, stops the loop, joins
+  void Start();  // starts the thread
+  void Stop();   // closes connections, stops the loop, joins
   int id() const { return id_; }
   boost::asio::io_context& io() { return io_; }
   BridgeContext& ctx() { return ctx_; }
@@ -69,10 +68,16 @@ class Worker : public HubListener {
   char* rx_buffer() { return rx_.data(); }
   size_t rx_size() const { return rx_.size(); }
   size_t connection_count() const { return connections_.size(); }
+  // Outgoing bytes queued by all of this worker's connections (each adds
+  // the change of its own queue). Worker thread only.
+  void AddOutgoing(int64_t delta) { outgoing_ += delta; }
+  int64_t outgoing() const { return outgoing_; }
 
   // HubListener (Redis thread).
-  void PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t bytes) override;
-  void PostAck(const std::string& channel, uint64_t generation, absl::Status status) override;
+  void PostMessages(std::shared_ptr<const MessageBatch> batch,
+                    int64_t bytes) override;
+  void PostAck(const std::string& channel, uint64_t generation,
+               absl::Status status) override;
   std::atomic<int64_t>& backlog() override { return backlog_; }
 
  private:
@@ -82,7 +87,8 @@ class Worker : public HubListener {
     bool acked = false;
   };
   void Deliver(const RedisMessage& msg, std::vector<Transformed>& cache);
-  void OnAck(const std::string& channel, uint64_t generation, const absl::Status& status);
+  void OnAck(const std::string& channel, uint64_t generation,
+             const absl::Status& status);
   void FlushDirty();
   void ArmSweep();
   void Sweep();
@@ -90,17 +96,21 @@ class Worker : public HubListener {
   const int id_;
   BridgeContext& ctx_;
   boost::asio::io_context io_{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      guard_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer flush_timer_;  // --write-delay
   std::thread thread_;
   std::vector<char> rx_;
   std::atomic<int64_t> backlog_{0};
-  absl::flat_hash_map<WsConnection*, std::shared_ptr<WsConnection>> connections_;
+  absl::flat_hash_map<WsConnection*, std::shared_ptr<WsConnection>>
+      connections_;
   absl::flat_hash_map<std::string, ChannelState> channels_;
   std::vector<WsConnection*> dirty_;
   uint64_t next_generation_ = 1;
-  bool flush_posted_ = false;  // a FlushDirty() is queued on io_
+  int64_t outgoing_ = 0;
+  int64_t reported_outgoing_ = 0;  // outgoing_ as last added to the gauge
+  bool flush_posted_ = false;      // a FlushDirty() is queued on io_
   absl::Duration sweep_period_;
 };
 

@@ -33,6 +33,8 @@ bool WouldBlock(const error_code& ec) {
 
 constexpr size_t kReadsPerWake = 16;  // fairness between connections
 constexpr size_t kKeepBufferBytes = 16 * 1024;
+// More queued than this: the connection is behind (--max-worker-outgoing).
+constexpr size_t kBehindBytes = 64 * 1024;
 constexpr absl::Duration kCloseLinger = absl::Seconds(2);
 
 }  // namespace
@@ -228,15 +230,22 @@ void WsConnection::QueueVent(const Subscription& sub, Transformed& t) {
   CheckBudget();
 }
 
+bool WsConnection::OverBudget() const {
+  size_t queued = Queued();
+  if (queued > static_cast<size_t>(ctx_.options.max_outgoing)) return true;
+  return queued > kBehindBytes &&
+         worker_.outgoing() > ctx_.options.max_worker_outgoing;
+}
+
 void WsConnection::CheckBudget() {
   worker_.MarkDirty(this);
-  if (Queued() <= static_cast<size_t>(ctx_.options.max_outgoing)) return;
+  Account();
+  if (!OverBudget()) return;
   // Over budget only if the socket does not take the bytes now: a big burst
   // to a client that reads is not a slow client. Never terminates here (we
   // may be inside a fan-out pass); AfterFanOut() acts on the flags.
   if (!write_waiting_) WriteSome();
-  if (Queued() > static_cast<size_t>(ctx_.options.max_outgoing))
-    overflow_ = true;
+  if (OverBudget()) overflow_ = true;
 }
 
 void WsConnection::AfterFanOut() {
@@ -304,6 +313,7 @@ bool WsConnection::WriteSome() {
   }
   if (written) ctx_.metrics->bytes_out->Add(written);
   ReleaseSent(wire, off);
+  Account();
   return ok;
 }
 
@@ -378,6 +388,11 @@ void WsConnection::Terminate(const char* why) {
     socket_.write_some(asio::buffer(wire), ec);
   }
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  // Queued bytes are dropped now (the object may outlive this call).
+  std::string().swap(out_);
+  std::string().swap(tls_out_);
+  out_off_ = tls_off_ = 0;
+  Account();
   socket_.close(ec);
   VENT_LOG_DEBUG("connection closed", "remote", info_.remote, "why", why);
   worker_.RemoveConnection(this);

@@ -120,6 +120,16 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   size_t Queued() const {
     return out_.size() - out_off_ + tls_out_.size() - tls_off_;
   }
+  // Reports the change of Queued() to the worker's total
+  // (--max-worker-outgoing).
+  void Account() {
+    int64_t now = static_cast<int64_t>(Queued());
+    worker_.AddOutgoing(now - accounted_);
+    accounted_ = now;
+  }
+  // Over --max-outgoing, or behind while the worker is over
+  // --max-worker-outgoing.
+  bool OverBudget() const;
   void CheckBudget();
   void OnWritable(const boost::system::error_code& ec);
   void CloseWith(uint16_t code, absl::string_view reason);
@@ -159,6 +169,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   std::string
       tls_out_;  // TLS mode: encrypted bytes; tls_out_[tls_off_..] unsent
   size_t tls_off_ = 0;
+  int64_t accounted_ = 0;  // Queued() as last added to the worker's total
   absl::Time handshake_deadline_;
   absl::Time close_deadline_ = absl::InfiniteFuture();
   bool dirty_ = false;

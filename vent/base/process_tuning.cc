@@ -16,4 +16,6 @@ void TuneProcessForServing() {
   }
 }
 
+void ReleaseFreeMemory() { malloc_trim(0); }
+
 }  // namespace vent::base

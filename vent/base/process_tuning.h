@@ -20,6 +20,12 @@ namespace vent::base {
 //    vent-server's CPU under Emit load).
 void TuneProcessForServing();
 
+// Gives free heap pages back to the kernel (glibc malloc_trim). With the
+// thresholds above, memory freed after a burst (e.g. slow clients' queues
+// after an overload) otherwise stays in the process. Cheap when little is
+// free; callers run it every few seconds from a timer. Any thread.
+void ReleaseFreeMemory();
+
 }  // namespace vent::base
 
 #endif  // VENT_BASE_PROCESS_TUNING_H_
