@@ -63,8 +63,9 @@ struct BridgeContext {
   Hub* hub = nullptr;
   const Access* access = nullptr;
   IpLimiter* ip_limiter = nullptr;
-  std::shared_ptr<const tls::TlsServerContext>
-      tls;                                   // null: plain ws:// and http://
+  // Null: plain ws:// and http://. Replaced (atomically) when SIGHUP
+  // reloads the certificate; new connections take the current one.
+  std::atomic<std::shared_ptr<const tls::TlsServerContext>> tls;
   std::atomic<int64_t> open_connections{0};  // every accepted socket
   std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
   std::atomic<bool> redis_up{false};

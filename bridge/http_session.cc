@@ -45,7 +45,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         socket_(std::move(socket)),
         timer_(worker.io()),
         slot_(std::move(slot)) {
-    if (ctx_.tls != nullptr) tls_ = std::make_unique<tls::TlsSession>(ctx_.tls);
+    if (auto t = ctx_.tls.load(); t != nullptr) {
+      tls_ = std::make_unique<tls::TlsSession>(std::move(t));
+    }
   }
 
   void Start() {

@@ -76,7 +76,7 @@ int Run(int argc, char** argv) {
   if (!o.tls_cert.empty()) {
     auto tls = tls::TlsServerContext::Load(o.tls_cert, o.tls_key);
     if (!tls.ok()) return Fail(tls.status());
-    ctx.tls = *tls;
+    ctx.tls.store(*tls);
   }
 
   metrics::Registry registry;
@@ -134,7 +134,7 @@ int Run(int argc, char** argv) {
                 absl::StrCat(host, ":", listener.port()), "redis",
                 endpoint->Redacted(), "workers", nworkers, "publications",
                 ctx.catalog->names().size(), "static_dir", o.static_dir, "tls",
-                ctx.tls != nullptr);
+                ctx.tls.load() != nullptr);
 
   // Free heap goes back to the kernel every 10 s (see process_tuning.h):
   // after an overload, the closed slow clients' queues must not stay in RSS.
@@ -149,10 +149,33 @@ int Run(int argc, char** argv) {
   };
   arm_trim();
 
+  // SIGHUP reloads the TLS certificate and key from the same files (e.g.
+  // after a renewal): new connections use them, open ones keep theirs. A
+  // file that does not load is logged and the current certificate stays.
+  asio::signal_set hup(main_io, SIGHUP);
+  std::function<void()> arm_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (ctx.tls.load() == nullptr) {
+        VENT_LOG_INFO("SIGHUP ignored: TLS is not configured");
+      } else if (auto t = tls::TlsServerContext::Load(o.tls_cert, o.tls_key);
+                 t.ok()) {
+        ctx.tls.store(*t);
+        VENT_LOG_INFO("TLS certificate reloaded", "cert", o.tls_cert);
+      } else {
+        VENT_LOG_ERROR("TLS reload failed; keeping the current certificate",
+                       "error", t.status().message());
+      }
+      arm_hup();
+    });
+  };
+  arm_hup();
+
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     trim_timer.cancel();
+    hup.cancel();
     VENT_LOG_INFO("shutting down", "signal", sig, "connections",
                   ctx.open_connections.load());
     ctx.shutting_down = true;

@@ -4,7 +4,9 @@
 // it: DDP over wss (raw and SockJS), big events split over many TLS records,
 // https /healthz and /metrics, plain HTTP and untrusting clients refused and
 // counted (vent_bridge_refused_total{reason="tls"}), a slow wss client closed
-// while others keep receiving, bad certificate options refused at start.
+// while others keep receiving, bad certificate options refused at start,
+// SIGHUP reloading a renewed certificate (and keeping the old one when the
+// new file is broken).
 
 const assert = require('node:assert/strict');
 const net = require('node:net');
@@ -162,3 +164,38 @@ test('bad TLS options: the bridge refuses to start and names the problem', async
     assert.match(p.message, re);
   }
 });
+
+// Last: it replaces the certificate the other tests use.
+test('SIGHUP reloads the certificate; a file that does not load keeps the current one',
+    async () => {
+      const fs = require('node:fs');
+      const {httpRequest} = require('./lib/bridge.js');
+      const healthz = (ca) => httpRequest(`${env.base}/healthz`, {ca});
+      const next = makeTestCert();
+      // A broken certificate file: logged, the current certificate stays.
+      fs.writeFileSync(cert.certFile, 'not a certificate\n');
+      env.bridge.child.kill('SIGHUP');
+      await stack.waitFor(() => /TLS reload failed/.test(env.bridge.stderr()),
+          {timeoutMs: 5000, what: 'the reload failure in the log'});
+      assert.equal((await healthz(cert.ca)).status, 200);
+      // The renewed certificate: new connections get it.
+      fs.copyFileSync(next.certFile, cert.certFile);
+      fs.copyFileSync(next.keyFile, cert.keyFile);
+      env.bridge.child.kill('SIGHUP');
+      await stack.waitFor(async () => {
+        try {
+          return (await healthz(next.ca)).status === 200;
+        } catch (e) {
+          return false;
+        }
+      }, {timeoutMs: 5000, what: 'the new certificate to be served'});
+      await assert.rejects(healthz(cert.ca), /self[- ]signed|unable to verify|certificate/i);
+      // DDP over wss with the new certificate.
+      const c = new MeteorClient(env.wsUrl('/websocket'), {clientPingMs: 0, wsOptions: {ca: next.ca}});
+      clients.push(c);
+      await c.connect();
+      const sub = c.subscribe('threadMessage', [{threadId: 'tls5'}]);
+      await sub.ready();
+      await env.publish('threads::tls5::new_message', '{"renewed":true}');
+      assert.deepEqual(await sub.waitEvents(1), [{renewed: true}]);
+    });
