@@ -45,44 +45,12 @@ if [[ -f $CACHE ]] && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$CACHE"; th
   echo "warning: $BIN is not a Release build; numbers will be pessimistic" >&2
 fi
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_until SECONDS WHAT CMD...: polls CMD every 50 ms until it succeeds or the deadline passes.
-wait_until() {
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.05
-  done
-}
-
-TMP=$(mktemp -d /tmp/vent-bench-emit.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-RPORT=$(free_port)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start_redis
 GPORT=$(free_port)
 MPORT=$(free_port)
-
-echo "== starting redis-server on 127.0.0.1:$RPORT" >&2
-/usr/bin/redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-wait_until 20 "redis-server PING" sh -c "redis-cli -p $RPORT ping | grep -q PONG" ||
-  { cat "$TMP/redis.log" >&2; exit 1; }
+echo "== redis-server on 127.0.0.1:$RPORT" >&2
 
 echo "== starting vent-server on 127.0.0.1:$GPORT (metrics $MPORT)" >&2
 "$BIN/vent-server" --listen "127.0.0.1:$GPORT" --redis "redis://127.0.0.1:$RPORT" \
