@@ -1,8 +1,9 @@
 // vent-bench: load generator and measurement tool for a Vent deployment.
 //
-//   vent-bench fanout [--clients N --channels C --rate R --size S --duration D ...]
-//   vent-bench idle   [--clients N --channels C --duration D ...]
-//   vent-bench emit   [--grpc HOST:PORT --kind unary|batch|stream --concurrency N ...]
+//   vent-bench fanout [--clients N --channels C --rate R --size S --duration D
+//   ...] vent-bench idle   [--clients N --channels C --duration D ...]
+//   vent-bench emit   [--grpc HOST:PORT --kind unary|batch|stream --concurrency
+//   N ...]
 //
 // Prints a progress line every second on stderr, a table on stdout at the end,
 // and writes JSON (--json FILE) and a CSV row (--csv FILE). Exit status 0 when
@@ -33,13 +34,16 @@ struct EmitFlags {
   std::string api_key;
 };
 
-int RunEmit(const BenchOptions& o, const EmitFlags& f, const std::string& json_path) {
+int RunEmit(const BenchOptions& o, const EmitFlags& f,
+            const std::string& json_path) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(f.grpc, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(
+      f.grpc, grpc::InsecureChannelCredentials(), args);
   LoadSpec spec;
-  spec.name = absl::StrCat(f.kind, "-", f.kind == "batch" ? f.batch : f.concurrency);
-  spec.kind = f.kind == "batch" ? LoadKind::kBatch
+  spec.name =
+      absl::StrCat(f.kind, "-", f.kind == "batch" ? f.batch : f.concurrency);
+  spec.kind = f.kind == "batch"    ? LoadKind::kBatch
               : f.kind == "stream" ? LoadKind::kStream
                                    : LoadKind::kUnary;
   spec.concurrency = static_cast<int>(f.concurrency);
@@ -63,19 +67,27 @@ int RunEmit(const BenchOptions& o, const EmitFlags& f, const std::string& json_p
       }
       if (done.load()) break;
       int64_t now = progress.load();
-      std::fprintf(stderr, "[%4ds] %s: %lld events (%lld/s)\n", ++secs, spec.name.c_str(),
-                   (long long)now, (long long)(now - last));
+      std::fprintf(stderr, "[%4ds] %s: %lld events (%lld/s)\n", ++secs,
+                   spec.name.c_str(), (long long)now, (long long)(now - last));
       last = now;
     }
   });
   LoadResult r = RunLoad(channel, spec);
   done.store(true);
   printer.join();
-  std::printf("\nemit %s: %lld events in %.2fs = %.0f events/s; calls %lld, errors %lld; "
-              "call latency p50 %.0f us p99 %.0f us\n",
-              spec.name.c_str(), (long long)r.events, r.seconds, r.EventsPerSecond(),
-              (long long)r.calls, (long long)r.errors, r.p50_us, r.p99_us);
-  if (!r.first_error.empty()) std::printf("first error: %s\n", r.first_error.c_str());
+  // EmitStream has no per-event (or per-message) reply: no latency to show.
+  const bool stream = spec.kind == LoadKind::kStream;
+  std::printf(
+      "\nemit %s: %lld events in %.2fs = %.0f events/s; calls %lld, errors "
+      "%lld; %s\n",
+      spec.name.c_str(), (long long)r.events, r.seconds, r.EventsPerSecond(),
+      (long long)r.calls, (long long)r.errors,
+      stream ? "no call latency (EmitStream replies once, at the end)"
+             : absl::StrFormat("call latency p50 %.0f us p99 %.0f us", r.p50_us,
+                               r.p99_us)
+                   .c_str());
+  if (!r.first_error.empty())
+    std::printf("first error: %s\n", r.first_error.c_str());
   if (!json_path.empty()) {
     boost::json::object j{{"mode", "emit"},
                           {"label", o.label},
@@ -87,7 +99,12 @@ int RunEmit(const BenchOptions& o, const EmitFlags& f, const std::string& json_p
                           {"errors", r.errors},
                           {"p50_us", r.p50_us},
                           {"p99_us", r.p99_us}};
-    if (auto s = WriteJson(json_path, j); !s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    if (stream) {
+      j["p50_us"] = nullptr;
+      j["p99_us"] = nullptr;
+    }
+    if (auto s = WriteJson(json_path, j); !s.ok())
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
   }
   return r.errors == 0 ? 0 : 1;
 }
@@ -96,38 +113,52 @@ int Main(int argc, char** argv) {
   BenchOptions o;
   EmitFlags ef;
   std::string json_path, csv_path;
-  config::OptionSet set("vent-bench",
-                        "Benchmark a Vent deployment. Modes: fanout, idle, emit.");
+  config::OptionSet set(
+      "vent-bench", "Benchmark a Vent deployment. Modes: fanout, idle, emit.");
   set.AllowPositional("MODE");
   set.String("url", &o.url, "bridge WebSocket URL (raw DDP)");
   set.String("redis", &o.redis, "Redis URL events are PUBLISHed to (fanout)");
-  set.String("via", &o.via, "fanout: publish through 'redis' (PUBLISH) or 'grpc' (Emit to --grpc)");
+  set.String(
+      "via", &o.via,
+      "fanout: publish through 'redis' (PUBLISH) or 'grpc' (Emit to --grpc)");
   set.Int("clients", &o.clients, "DDP clients");
-  set.Int("channels", &o.channels, "channels; client i subscribes to channel i % C");
-  set.Int("rate", &o.rate, "events/s published in total; 0 = as fast as possible");
+  set.Int("channels", &o.channels,
+          "channels; client i subscribes to channel i % C");
+  set.Int("rate", &o.rate,
+          "events/s published in total; 0 = as fast as possible");
   set.Int("size", &o.size, "event JSON size in bytes");
-  set.Duration("duration", &o.duration, "publishing (fanout/emit) or holding (idle) time");
+  set.Duration("duration", &o.duration,
+               "publishing (fanout/emit) or holding (idle) time");
   set.Int("threads", &o.threads, "client io threads");
   set.List("source-addrs", &o.source_addrs,
            "local addresses to bind client sockets to, rotating every "
-           "--connections-per-source connections (default: 127.0.0.1.. when needed)");
+           "--connections-per-source connections (default: 127.0.0.1.. when "
+           "needed)");
   set.Int("connections-per-source", &o.connections_per_source,
           "connections per source address");
-  set.Int("bridge-pid", &o.bridge_pid, "bridge pid for CPU/memory (default: find by port)");
-  set.Int("max-handshakes", &o.max_handshakes, "connection handshakes in flight");
+  set.Int("bridge-pid", &o.bridge_pid,
+          "bridge pid for CPU/memory (default: find by port)");
+  set.Int("max-handshakes", &o.max_handshakes,
+          "connection handshakes in flight");
   set.Int("max-inflight", &o.max_inflight, "unanswered PUBLISHes (fanout)");
-  set.Duration("connect-timeout", &o.connect_timeout, "time allowed for all clients to be ready");
+  set.Duration("connect-timeout", &o.connect_timeout,
+               "time allowed for all clients to be ready");
   set.Duration("drain-timeout", &o.drain_timeout,
-               "fanout: wait this long for the tail after publishing; then undelivered = lost");
+               "fanout: wait this long for the tail after publishing; then "
+               "undelivered = lost");
   set.String("label", &o.label, "name of this run in the outputs");
   set.String("json", &json_path, "write the result as JSON to this file");
   set.String("csv", &csv_path, "append the result as a CSV row to this file");
-  set.String("grpc", &o.grpc, "vent-server gRPC address (emit, fanout --via grpc)");
+  set.String("grpc", &o.grpc,
+             "vent-server gRPC address (emit, fanout --via grpc)");
   set.String("kind", &ef.kind, "emit RPC: unary, batch or stream");
-  set.Int("concurrency", &ef.concurrency, "emit: calls (unary/batch) or streams in flight");
-  set.Int("batch", &ef.batch, "emit: events per EmitBatch call or EmitStream message");
+  set.Int("concurrency", &ef.concurrency,
+          "emit: calls (unary/batch) or streams in flight");
+  set.Int("batch", &ef.batch,
+          "emit: events per EmitBatch call or EmitStream message");
   set.Int("events", &ef.events, "emit: stop after this many events");
-  set.Secret("api-key", &o.api_key, "vent-server API key (emit, fanout --via grpc)");
+  set.Secret("api-key", &o.api_key,
+             "vent-server API key (emit, fanout --via grpc)");
   auto parsed = set.Parse(argc, argv);
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
@@ -141,8 +172,10 @@ int Main(int argc, char** argv) {
   int64_t nofile = RaiseFileLimit();
   if (mode != "emit" && nofile >= 0 && nofile < o.clients + 64) {
     std::fprintf(stderr,
-                 "open-file hard limit %lld is too low for --clients %lld (+64): raise it "
-                 "(ulimit -Hn, LimitNOFILE=) or split the clients over several vent-bench "
+                 "open-file hard limit %lld is too low for --clients %lld "
+                 "(+64): raise it "
+                 "(ulimit -Hn, LimitNOFILE=) or split the clients over several "
+                 "vent-bench "
                  "processes\n",
                  (long long)nofile, (long long)o.clients);
     return 2;
@@ -166,11 +199,13 @@ int Main(int argc, char** argv) {
   } else if (mode == "idle") {
     r = RunIdle(o);
   } else {
-    std::fprintf(stderr, "unknown mode '%s' (fanout, idle, emit)\n", mode.c_str());
+    std::fprintf(stderr, "unknown mode '%s' (fanout, idle, emit)\n",
+                 mode.c_str());
     return 2;
   }
   if (!r.ok()) {
-    std::fprintf(stderr, "vent-bench %s: %s\n", mode.c_str(), r.status().ToString().c_str());
+    std::fprintf(stderr, "vent-bench %s: %s\n", mode.c_str(),
+                 r.status().ToString().c_str());
     return 1;
   }
   std::cout << Table(*r) << std::flush;
