@@ -29,28 +29,30 @@ struct LoginResult {
 
 class Access {
  public:
-  static absl::StatusOr<std::unique_ptr<Access>> Create(const BridgeOptions& options,
-                                                        BridgeContext& ctx);
+  static absl::StatusOr<std::unique_ptr<Access>> Create(
+      const BridgeOptions& options, BridgeContext& ctx);
 
   // `params` of a DDP `login` method. Error = the Meteor.Error to return:
   //   400 "Unrecognized options for login request" (not [{resume: string}])
   //   403 "Your session has expired. Please log in again." (exp passed)
   //   403 "You've been logged out by the server. Please log in again." (else)
   // Refusals are counted and logged, never with the token.
-  absl::StatusOr<LoginResult> Login(const boost::json::array& params, absl::Time now,
-                                    ddp::Error* error) const;
+  absl::StatusOr<LoginResult> Login(const boost::json::array& params,
+                                    absl::Time now, ddp::Error* error) const;
   // A raw token (from the connect URL or an Authorization header).
-  absl::StatusOr<LoginResult> VerifyToken(absl::string_view token, absl::Time now) const;
+  absl::StatusOr<LoginResult> VerifyToken(absl::string_view token,
+                                          absl::Time now) const;
 
   bool has_authorizer() const { return authorizer_ != nullptr; }
   // REQUIRES: has_authorizer(). `done` runs on a gRPC thread.
-  void Authorize(auth::AuthorizeQuery query,
-                 absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done) const;
+  void Authorize(
+      auth::AuthorizeQuery query,
+      absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done) const;
 
  private:
   Access(BridgeContext& ctx) : ctx_(ctx) {}
   BridgeContext& ctx_;
-  std::unique_ptr<auth::JwtVerifier> verifier_;      // null: every login refused
+  std::unique_ptr<auth::JwtVerifier> verifier_;  // null: every login refused
   std::unique_ptr<auth::AuthorizerClient> authorizer_;
 };
 

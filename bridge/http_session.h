@@ -1,7 +1,7 @@
 // HttpSession: the HTTP phase of a bridge connection (Boost.Beast): routes
 //   /websocket, /websocket/, /sockjs/websocket[/]  raw DDP over WebSocket
-//   /sockjs/<server>/<session>/websocket           DDP over SockJS's WS transport
-//   GET|OPTIONS /sockjs/info                        SockJS info
+//   /sockjs/<server>/<session>/websocket           DDP over SockJS's WS
+//   transport GET|OPTIONS /sockjs/info                        SockJS info
 //   /healthz    200 when the Redis subscriber is up, else 503
 //   /metrics    Prometheus text
 //   anything else: a static file from --static-dir, or 404.
@@ -12,9 +12,8 @@
 #ifndef VENT_BRIDGE_HTTP_SESSION_H_
 #define VENT_BRIDGE_HTTP_SESSION_H_
 
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 
 #include "bridge/worker.h"
 #include "bridge/ws_connection.h"
@@ -22,7 +21,8 @@
 namespace vent::bridge {
 
 // Starts serving `socket` (accepted on worker's io_context).
-void StartHttpSession(Worker& worker, boost::asio::ip::tcp::socket socket, ConnectionSlot slot);
+void StartHttpSession(Worker& worker, boost::asio::ip::tcp::socket socket,
+                      ConnectionSlot slot);
 
 }  // namespace vent::bridge
 

@@ -1,7 +1,6 @@
 #include "bridge/hub.h"
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 #include "vent/base/log.h"
@@ -18,7 +17,8 @@ Hub::Hub(asio::io_context& io, redis::Options options, BridgeContext& ctx)
     OnMessage(channel, std::move(payload));
   };
   handlers.on_state = [this](bool up) { OnState(up); };
-  subscriber_ = std::make_unique<redis::Subscriber>(io_, std::move(options), std::move(handlers));
+  subscriber_ = std::make_unique<redis::Subscriber>(io_, std::move(options),
+                                                    std::move(handlers));
 }
 
 Hub::~Hub() = default;
@@ -35,11 +35,14 @@ void Hub::Stop() { subscriber_->Stop(); }
 void Hub::Subscribe(int worker, std::string channel, uint64_t generation) {
   asio::post(io_, [this, worker, channel = std::move(channel), generation]() {
     std::vector<int>& ws = workers_by_channel_[channel];
-    if (std::find(ws.begin(), ws.end(), worker) == ws.end()) ws.push_back(worker);
-    ctx_.metrics->redis_channels->Set(static_cast<int64_t>(workers_by_channel_.size()));
-    subscriber_->Subscribe(channel, [this, worker, channel, generation](absl::Status s) {
-      listeners_[worker]->PostAck(channel, generation, std::move(s));
-    });
+    if (std::find(ws.begin(), ws.end(), worker) == ws.end())
+      ws.push_back(worker);
+    ctx_.metrics->redis_channels->Set(
+        static_cast<int64_t>(workers_by_channel_.size()));
+    subscriber_->Subscribe(
+        channel, [this, worker, channel, generation](absl::Status s) {
+          listeners_[worker]->PostAck(channel, generation, std::move(s));
+        });
   });
 }
 
@@ -52,18 +55,22 @@ void Hub::Unsubscribe(int worker, std::string channel) {
     if (w == ws.end()) return;
     ws.erase(w);
     if (ws.empty()) workers_by_channel_.erase(it);
-    ctx_.metrics->redis_channels->Set(static_cast<int64_t>(workers_by_channel_.size()));
+    ctx_.metrics->redis_channels->Set(
+        static_cast<int64_t>(workers_by_channel_.size()));
     subscriber_->Unsubscribe(channel);
   });
 }
 
-void Hub::OnMessage(const std::string& channel, std::shared_ptr<const std::string> payload) {
+void Hub::OnMessage(const std::string& channel,
+                    std::shared_ptr<const std::string> payload) {
   ctx_.metrics->redis_messages->Add();
   auto it = workers_by_channel_.find(channel);
   if (it == workers_by_channel_.end()) return;
-  const int64_t size = static_cast<int64_t>(payload->size() + channel.size()) + 64;
+  const int64_t size =
+      static_cast<int64_t>(payload->size() + channel.size()) + 64;
   for (int w : it->second) {
-    int64_t queued = listeners_[w]->backlog().load(std::memory_order_relaxed) + pending_bytes_[w];
+    int64_t queued = listeners_[w]->backlog().load(std::memory_order_relaxed) +
+                     pending_bytes_[w];
     if (queued + size > ctx_.options.max_worker_backlog) {
       ctx_.metrics->redis_dropped->Add();
       continue;
@@ -83,7 +90,8 @@ void Hub::Flush() {
   flush_scheduled_ = false;
   for (size_t w = 0; w < pending_.size(); ++w) {
     if (!pending_[w]) continue;
-    listeners_[w]->backlog().fetch_add(pending_bytes_[w], std::memory_order_relaxed);
+    listeners_[w]->backlog().fetch_add(pending_bytes_[w],
+                                       std::memory_order_relaxed);
     listeners_[w]->PostMessages(std::move(pending_[w]), pending_bytes_[w]);
     pending_[w] = nullptr;
     pending_bytes_[w] = 0;
@@ -93,8 +101,8 @@ void Hub::Flush() {
 void Hub::OnState(bool up) {
   ctx_.redis_up.store(up);
   ctx_.metrics->redis_up->Set(up ? 1 : 0);
-  VENT_LOG_INFO(up ? "redis subscriber up" : "redis subscriber down", "channels",
-                workers_by_channel_.size());
+  VENT_LOG_INFO(up ? "redis subscriber up" : "redis subscriber down",
+                "channels", workers_by_channel_.size());
 }
 
 }  // namespace vent::bridge

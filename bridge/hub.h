@@ -14,12 +14,11 @@
 #define VENT_BRIDGE_HUB_H_
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -39,9 +38,11 @@ using MessageBatch = std::vector<RedisMessage>;
 class HubListener {
  public:
   virtual ~HubListener() = default;
-  virtual void PostMessages(std::shared_ptr<const MessageBatch> batch, int64_t bytes) = 0;
+  virtual void PostMessages(std::shared_ptr<const MessageBatch> batch,
+                            int64_t bytes) = 0;
   // `generation` is the value passed to Hub::Subscribe.
-  virtual void PostAck(const std::string& channel, uint64_t generation, absl::Status status) = 0;
+  virtual void PostAck(const std::string& channel, uint64_t generation,
+                       absl::Status status) = 0;
   // Bytes posted and not yet processed (the worker decrements).
   virtual std::atomic<int64_t>& backlog() = 0;
 };
@@ -66,7 +67,8 @@ class Hub {
   void Unsubscribe(int worker, std::string channel);
 
  private:
-  void OnMessage(const std::string& channel, std::shared_ptr<const std::string> payload);
+  void OnMessage(const std::string& channel,
+                 std::shared_ptr<const std::string> payload);
   void OnState(bool up);
   void Flush();
 

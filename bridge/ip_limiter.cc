@@ -19,7 +19,8 @@ IpLimiter::Verdict IpLimiter::Acquire(const std::string& ip, absl::Time now) {
   }
   if (max_open_ > 0 && e.open >= max_open_) return Verdict::kTooMany;
   if (rate_ > 0) {
-    e.tokens = std::min(2 * rate_, e.tokens + absl::ToDoubleSeconds(now - e.refilled) * rate_);
+    e.tokens = std::min(
+        2 * rate_, e.tokens + absl::ToDoubleSeconds(now - e.refilled) * rate_);
     e.refilled = now;
     if (e.tokens < 1) {
       if (e.open == 0) entries_.erase(it);

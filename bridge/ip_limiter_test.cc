@@ -23,10 +23,13 @@ TEST(IpLimiterTest, OpenConnectionsPerIp) {
 TEST(IpLimiterTest, RateWithBurst) {
   IpLimiter l(0, 5);  // 5/s, burst 10
   absl::Time t = absl::FromUnixSeconds(1000);
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(l.Acquire("a", t), IpLimiter::Verdict::kOk) << i;
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(l.Acquire("a", t), IpLimiter::Verdict::kOk) << i;
   EXPECT_EQ(l.Acquire("a", t), IpLimiter::Verdict::kTooFast);
-  EXPECT_EQ(l.Acquire("a", t + absl::Milliseconds(100)), IpLimiter::Verdict::kTooFast);
-  EXPECT_EQ(l.Acquire("a", t + absl::Milliseconds(250)), IpLimiter::Verdict::kOk);
+  EXPECT_EQ(l.Acquire("a", t + absl::Milliseconds(100)),
+            IpLimiter::Verdict::kTooFast);
+  EXPECT_EQ(l.Acquire("a", t + absl::Milliseconds(250)),
+            IpLimiter::Verdict::kOk);
   EXPECT_EQ(l.Acquire("other", t), IpLimiter::Verdict::kOk);
 }
 
@@ -42,7 +45,8 @@ TEST(IpLimiterTest, RateSurvivesReconnects) {
 
 TEST(IpLimiterTest, DisabledAllowsEverything) {
   IpLimiter l(0, 0);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(l.Acquire("a", absl::Now()), IpLimiter::Verdict::kOk);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(l.Acquire("a", absl::Now()), IpLimiter::Verdict::kOk);
   EXPECT_EQ(l.tracked_ips(), 0u);
 }
 

@@ -17,13 +17,16 @@ namespace {
 constexpr int64_t kHttpHeadroom = 64;
 }  // namespace
 
-Listener::Listener(asio::io_context& io, std::vector<Worker*> workers, BridgeContext& ctx)
+Listener::Listener(asio::io_context& io, std::vector<Worker*> workers,
+                   BridgeContext& ctx)
     : io_(io), workers_(std::move(workers)), ctx_(ctx), acceptor_(io) {}
 
 absl::Status Listener::Listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen address \"", host, "\""));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad listen address \"", host, "\""));
   tcp::endpoint ep(addr, port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -55,15 +58,17 @@ void Listener::LogRefusal(const std::string& ip, const char* why) {
   absl::Time now = absl::Now();
   ++suppressed_;
   if (now - last_refusal_log_ < absl::Seconds(10)) return;
-  VENT_LOG_WARN("connections refused", "reason", why, "ip", ip, "count", suppressed_);
+  VENT_LOG_WARN("connections refused", "reason", why, "ip", ip, "count",
+                suppressed_);
   suppressed_ = 0;
   last_refusal_log_ = now;
 }
 
 void Listener::DoAccept() {
   Worker* worker = workers_[next_++ % workers_.size()];
-  acceptor_.async_accept(worker->io(), [this, worker](boost::system::error_code ec,
-                                                      tcp::socket socket) {
+  acceptor_.async_accept(worker->io(), [this, worker](
+                                           boost::system::error_code ec,
+                                           tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (ec) {
       // EMFILE and friends: log, keep accepting (the next accept may succeed).
@@ -79,8 +84,9 @@ void Listener::DoAccept() {
       IpLimiter::Verdict v = ctx_.ip_limiter->Acquire(ip, absl::Now());
       if (v != IpLimiter::Verdict::kOk) {
         ctx_.metrics->refused_per_ip->Add();
-        LogRefusal(ip, v == IpLimiter::Verdict::kTooMany ? "too many connections from this IP"
-                                                         : "connection rate exceeded");
+        LogRefusal(ip, v == IpLimiter::Verdict::kTooMany
+                           ? "too many connections from this IP"
+                           : "connection rate exceeded");
         static const char kLimited[] =
             "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\n"
             "Content-Length: 17\r\nConnection: close\r\n\r\ntoo many requests";
@@ -92,11 +98,13 @@ void Listener::DoAccept() {
         return;
       }
     }
-    int64_t open = ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    int64_t open =
+        ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     ConnectionSlot slot(&ctx_, std::move(ip));
     // Plain HTTP (health checks, metrics, static files) keeps some headroom
     // past --max-connections; WebSocket upgrades are refused at the limit.
-    if (open > ctx_.options.max_connections + kHttpHeadroom || ctx_.shutting_down.load()) {
+    if (open > ctx_.options.max_connections + kHttpHeadroom ||
+        ctx_.shutting_down.load()) {
       ctx_.metrics->refused_connections->Add();
       LogRefusal("", "max-connections reached");
       static const char kBusy[] =

@@ -6,10 +6,9 @@
 #ifndef VENT_BRIDGE_LISTENER_H_
 #define VENT_BRIDGE_LISTENER_H_
 
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -19,7 +18,8 @@ namespace vent::bridge {
 
 class Listener {
  public:
-  Listener(boost::asio::io_context& io, std::vector<Worker*> workers, BridgeContext& ctx);
+  Listener(boost::asio::io_context& io, std::vector<Worker*> workers,
+           BridgeContext& ctx);
   absl::Status Listen(const std::string& host, uint16_t port);
   uint16_t port() const;  // the bound port (useful with port 0)
   void Start();

@@ -23,8 +23,10 @@ TEST(BridgeOptionsTest, DefaultsMatchTheDocumentedLimits) {
   BridgeOptions o;
   config::OptionSet set("vent-bridge", "");
   RegisterOptions(set, o);
-  const char* argv[] = {"vent-bridge", "--max-outgoing", "1MiB", "--heartbeat-interval", "200ms"};
-  auto p = set.Parse(5, argv, [](const char*) -> const char* { return nullptr; });
+  const char* argv[] = {"vent-bridge", "--max-outgoing", "1MiB",
+                        "--heartbeat-interval", "200ms"};
+  auto p =
+      set.Parse(5, argv, [](const char*) -> const char* { return nullptr; });
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(o.max_outgoing, 1 << 20);
   EXPECT_EQ(o.heartbeat_interval, absl::Milliseconds(200));

@@ -12,13 +12,14 @@
 namespace vent::bridge {
 
 struct StaticFile {
-  std::string path;          // absolute, inside the root
+  std::string path;  // absolute, inside the root
   std::string content_type;
 };
 
 // `target` is the request path without the query string. "/" and paths that
 // name a folder serve its index.html. NotFound for anything else.
-absl::StatusOr<StaticFile> ResolveStatic(const std::string& root, absl::string_view target);
+absl::StatusOr<StaticFile> ResolveStatic(const std::string& root,
+                                         absl::string_view target);
 
 std::string ContentTypeFor(absl::string_view path);
 

@@ -20,7 +20,8 @@ class StaticFilesTest : public ::testing::Test {
     std::ofstream(root_ + "/app.js") << "1";
     std::ofstream(root_ + "/sub/index.html") << "sub";
     std::ofstream(::testing::TempDir() + "/secret.txt") << "secret";
-    symlink((::testing::TempDir() + "/secret.txt").c_str(), (root_ + "/link.txt").c_str());
+    symlink((::testing::TempDir() + "/secret.txt").c_str(),
+            (root_ + "/link.txt").c_str());
   }
   std::string root_;
 };
@@ -41,7 +42,8 @@ TEST_F(StaticFilesTest, ServesFilesAndIndexes) {
 TEST_F(StaticFilesTest, RefusesEscapes) {
   EXPECT_FALSE(ResolveStatic(root_, "/../secret.txt").ok());
   EXPECT_FALSE(ResolveStatic(root_, "/sub/../../secret.txt").ok());
-  EXPECT_FALSE(ResolveStatic(root_, "/link.txt").ok());  // symlink out of the root
+  EXPECT_FALSE(
+      ResolveStatic(root_, "/link.txt").ok());  // symlink out of the root
   EXPECT_FALSE(ResolveStatic(root_, "/missing.html").ok());
   EXPECT_FALSE(ResolveStatic(root_, "relative").ok());
   EXPECT_FALSE(ResolveStatic("", "/").ok());

@@ -49,7 +49,8 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(const std::vector<std::string>& items) {
       scoped = true;
     }
     if (key.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("api-keys[", i, "]: empty key"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("api-keys[", i, "]: empty key"));
     }
     Entry e;
     e.digest = Digest(key);
@@ -57,9 +58,10 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(const std::vector<std::string>& items) {
     if (scoped) {
       for (absl::string_view p : absl::StrSplit(scope, '|')) {
         if (p.empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "api-keys[", i, "] (key ", e.principal.key_id,
-              "): empty channel prefix (use KEY=prefix1|prefix2, or just KEY for all channels)"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("api-keys[", i, "] (key ", e.principal.key_id,
+                           "): empty channel prefix (use KEY=prefix1|prefix2, "
+                           "or just KEY for all channels)"));
         }
         e.principal.prefixes.emplace_back(p);
       }
@@ -84,7 +86,8 @@ absl::StatusOr<const Principal*> ApiKeys::Authenticate(
   }
   absl::string_view v = absl::StripAsciiWhitespace(*authorization);
   constexpr absl::string_view kBearer = "bearer ";
-  if (v.size() < kBearer.size() || !absl::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
+  if (v.size() < kBearer.size() ||
+      !absl::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
     return absl::UnauthenticatedError(
         "missing API key (authorization metadata must be \"Bearer <key>\")");
   }
@@ -101,7 +104,8 @@ absl::StatusOr<const Principal*> ApiKeys::Authenticate(
   return found;
 }
 
-absl::Status ApiKeys::CheckScope(const Principal* who, absl::string_view channel,
+absl::Status ApiKeys::CheckScope(const Principal* who,
+                                 absl::string_view channel,
                                  absl::string_view where) {
   if (who == nullptr || who->Allows(channel)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(

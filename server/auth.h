@@ -47,7 +47,8 @@ class ApiKeys {
 
   // PermissionDenied naming the channel unless `who` (from Authenticate) may
   // use it. `where` prefixes the message ("event", "events[3]", "channels[0]").
-  static absl::Status CheckScope(const Principal* who, absl::string_view channel,
+  static absl::Status CheckScope(const Principal* who,
+                                 absl::string_view channel,
                                  absl::string_view where);
 
   // First 8 hex digits of SHA-256(key): how logs and messages name a key.

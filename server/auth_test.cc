@@ -19,8 +19,10 @@ TEST(ApiKeys, DisabledAllowsEverything) {
 }
 
 TEST(ApiKeys, ParseErrors) {
-  EXPECT_EQ(ApiKeys::Parse({"a", ""}).status().message(), "api-keys[1]: empty key");
-  EXPECT_EQ(ApiKeys::Parse({"=x"}).status().message(), "api-keys[0]: empty key");
+  EXPECT_EQ(ApiKeys::Parse({"a", ""}).status().message(),
+            "api-keys[1]: empty key");
+  EXPECT_EQ(ApiKeys::Parse({"=x"}).status().message(),
+            "api-keys[0]: empty key");
   EXPECT_THAT(std::string(ApiKeys::Parse({"k=a||b"}).status().message()),
               HasSubstr("empty channel prefix"));
   EXPECT_THAT(std::string(ApiKeys::Parse({"k=a", "k"}).status().message()),
@@ -36,12 +38,16 @@ TEST(ApiKeys, Authenticate) {
   EXPECT_EQ(keys->size(), 2u);
   auto missing = keys->Authenticate(std::nullopt);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing API key"));
-  EXPECT_EQ(keys->Authenticate("Basic abc").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("missing API key"));
+  EXPECT_EQ(keys->Authenticate("Basic abc").status().code(),
+            absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(keys->Authenticate("Bearer ").status().message()),
               HasSubstr("missing API key"));
-  EXPECT_EQ(keys->Authenticate("Bearer nope").status().message(), "unknown API key");
-  EXPECT_EQ(keys->Authenticate("Bearer ful").status().message(), "unknown API key");
+  EXPECT_EQ(keys->Authenticate("Bearer nope").status().message(),
+            "unknown API key");
+  EXPECT_EQ(keys->Authenticate("Bearer ful").status().message(),
+            "unknown API key");
   auto full = keys->Authenticate("Bearer full");
   ASSERT_TRUE(full.ok());
   ASSERT_NE(*full, nullptr);
@@ -50,7 +56,8 @@ TEST(ApiKeys, Authenticate) {
   EXPECT_EQ((*full)->key_id.size(), 8u);
   auto scoped = keys->Authenticate("bearer   scoped ");
   ASSERT_TRUE(scoped.ok());
-  EXPECT_EQ((*scoped)->prefixes, (std::vector<std::string>{"threads::", "users::"}));
+  EXPECT_EQ((*scoped)->prefixes,
+            (std::vector<std::string>{"threads::", "users::"}));
 }
 
 TEST(ApiKeys, Scope) {
@@ -60,9 +67,9 @@ TEST(ApiKeys, Scope) {
   EXPECT_TRUE(ApiKeys::CheckScope(who, "users::", "event").ok());
   auto denied = ApiKeys::CheckScope(who, "admin::x", "events[2]");
   EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(denied.message(),
-            "events[2]: API key " + ApiKeys::KeyId("scoped") +
-                " may not use channel \"admin::x\" (allowed prefixes: threads::, users::)");
+  EXPECT_EQ(denied.message(), "events[2]: API key " + ApiKeys::KeyId("scoped") +
+                                  " may not use channel \"admin::x\" (allowed "
+                                  "prefixes: threads::, users::)");
   EXPECT_FALSE(ApiKeys::CheckScope(who, "thread", "event").ok());
 }
 

@@ -1,11 +1,10 @@
 // Tests of the real bin/vent-server executable as a subprocess.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +24,9 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string BinaryPath() {
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "vent-server").string();
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() /
+          "vent-server")
+      .string();
 }
 
 std::string ReadAll(const std::string& path) {
@@ -44,7 +45,8 @@ struct Child {
   // Waits for the exit (deadline); returns the exit code, or -1.
   int Wait(absl::Duration timeout) {
     int status = 0;
-    bool exited = WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+    bool exited = WaitUntil(
+        [&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
     if (!exited) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -57,7 +59,8 @@ struct Child {
 Child Spawn(std::vector<std::string> args) {
   static int n = 0;
   Child c;
-  std::string base = absl::StrCat(::testing::TempDir(), "/vent_server_bin_", getpid(), "_", n++);
+  std::string base = absl::StrCat(::testing::TempDir(), "/vent_server_bin_",
+                                  getpid(), "_", n++);
   c.out_path = base + ".out";
   c.err_path = base + ".err";
   args.insert(args.begin(), BinaryPath());
@@ -83,11 +86,13 @@ std::string HttpGet(uint16_t port, const std::string& path) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string out;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: x\r\n\r\n");
+    std::string req =
+        absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: x\r\n\r\n");
     if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
       char buf[65536];
       ssize_t r;
-      while ((r = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(r));
+      while ((r = read(fd, buf, sizeof(buf))) > 0)
+        out.append(buf, static_cast<size_t>(r));
     }
   }
   close(fd);
@@ -98,11 +103,12 @@ TEST(VentServerBinary, HelpListsOptions) {
   Child c = Spawn({"--help"});
   ASSERT_EQ(c.Wait(absl::Seconds(10)), 0);
   std::string out = c.out();
-  for (const char* opt : {"--listen", "--redis", "--metrics-listen", "--log-level",
-                          "--max-payload", "--max-channel", "--max-inflight", "--max-batch",
-                          "--api-keys", "--tls-cert", "--tls-key", "--idempotency-window",
-                          "--subscribe-queue", "--redis-connect-timeout",
-                          "--redis-command-timeout"}) {
+  for (const char* opt :
+       {"--listen", "--redis", "--metrics-listen", "--log-level",
+        "--max-payload", "--max-channel", "--max-inflight", "--max-batch",
+        "--api-keys", "--tls-cert", "--tls-key", "--idempotency-window",
+        "--subscribe-queue", "--redis-connect-timeout",
+        "--redis-command-timeout"}) {
     EXPECT_THAT(out, HasSubstr(opt));
   }
 }
@@ -119,7 +125,8 @@ TEST(VentServerBinary, BadFlagsExitWith2) {
   EXPECT_THAT(e.err(), HasSubstr("vent-server: "));
   Child f = Spawn({"--tls-cert", "/nonexistent.pem"});
   EXPECT_EQ(f.Wait(absl::Seconds(10)), 2);
-  EXPECT_THAT(f.err(), HasSubstr("tls-cert and tls-key must be given together"));
+  EXPECT_THAT(f.err(),
+              HasSubstr("tls-cert and tls-key must be given together"));
 }
 
 TEST(VentServerBinary, ServesMetricsAndStopsOnSigterm) {
@@ -127,17 +134,23 @@ TEST(VentServerBinary, ServesMetricsAndStopsOnSigterm) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   uint16_t port = vent::testing::FreePort();
   uint16_t mport = vent::testing::FreePort();
-  Child c = Spawn({"--listen", absl::StrCat("127.0.0.1:", port), "--redis", (*redis)->url(),
-                   "--metrics-listen", absl::StrCat("127.0.0.1:", mport), "--api-keys",
+  Child c = Spawn({"--listen", absl::StrCat("127.0.0.1:", port), "--redis",
+                   (*redis)->url(), "--metrics-listen",
+                   absl::StrCat("127.0.0.1:", mport), "--api-keys",
                    "sekrit-key-123"});
-  EXPECT_TRUE(WaitUntil([&] { return HttpGet(mport, "/healthz").find("200 OK") != std::string::npos; },
-                        absl::Seconds(10)))
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return HttpGet(mport, "/healthz").find("200 OK") != std::string::npos;
+      },
+      absl::Seconds(10)))
       << c.err();
   std::string metrics = HttpGet(mport, "/metrics");
   EXPECT_THAT(metrics, HasSubstr("vent_redis_connected 1"));
-  EXPECT_THAT(metrics, HasSubstr("vent_emit_total{rpc=\"Emit\",code=\"OK\"} 0"));
+  EXPECT_THAT(metrics,
+              HasSubstr("vent_emit_total{rpc=\"Emit\",code=\"OK\"} 0"));
   EXPECT_THAT(metrics, HasSubstr("vent_publish_latency_seconds_bucket"));
-  EXPECT_THAT(metrics, HasSubstr("vent_auth_refusals_total{reason=\"unknown_key\"} 0"));
+  EXPECT_THAT(metrics,
+              HasSubstr("vent_auth_refusals_total{reason=\"unknown_key\"} 0"));
   EXPECT_THAT(HttpGet(mport, "/nope"), HasSubstr("404"));
 
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);

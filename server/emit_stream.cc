@@ -6,8 +6,8 @@
 namespace vent::server {
 
 EmitStreamReactor::EmitStreamReactor(grpc::CallbackServerContext* ctx,
-                                     v1::EmitStreamResponse* response, Emitter* emitter,
-                                     Options options)
+                                     v1::EmitStreamResponse* response,
+                                     Emitter* emitter, Options options)
     : ctx_(ctx),
       response_(response),
       emitter_(emitter),
@@ -51,8 +51,8 @@ void EmitStreamReactor::HandleMessageLocked() {
   const int64_t first = next_index_;
   if (n > max_message_) {
     FailLocked(absl::InvalidArgumentError(absl::StrCat(
-        "events[", first, "]: a message of ", n, " events is over the ", max_message_,
-        "-event limit (--max-batch)")));
+        "events[", first, "]: a message of ", n, " events is over the ",
+        max_message_, "-event limit (--max-batch)")));
     events->Clear();
     return;
   }
@@ -62,9 +62,10 @@ void EmitStreamReactor::HandleMessageLocked() {
   prepared.reserve(n);
   absl::Status bad;
   for (size_t i = 0; i < n; ++i) {
-    auto p = emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))), who_,
-                                 "events", first + static_cast<int64_t>(i),
-                                 /*assign_id=*/false);
+    auto p =
+        emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))),
+                            who_, "events", first + static_cast<int64_t>(i),
+                            /*assign_id=*/false);
     if (!p.ok()) {
       bad = p.status();
       break;
@@ -80,7 +81,8 @@ void EmitStreamReactor::HandleMessageLocked() {
 
 void EmitStreamReactor::DispatchPendingLocked() {
   waiting_ = false;
-  if (!error_.ok()) pending_.clear();  // the call already failed or was cancelled
+  if (!error_.ok())
+    pending_.clear();  // the call already failed or was cancelled
   const size_t k = pending_.size();
   if (k > 0) {
     if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(k)); !s.ok()) {
@@ -91,8 +93,8 @@ void EmitStreamReactor::DispatchPendingLocked() {
         return;
       }
       pending_.clear();
-      FailLocked(
-          absl::Status(s.code(), absl::StrCat("events[", pending_first_, "]: ", s.message())));
+      FailLocked(absl::Status(s.code(), absl::StrCat("events[", pending_first_,
+                                                     "]: ", s.message())));
       return;
     }
     inflight_ += k;
@@ -103,9 +105,9 @@ void EmitStreamReactor::DispatchPendingLocked() {
     std::vector<Emitter::Prepared> batch = std::move(pending_);
     pending_.clear();
     mu_.Unlock();
-    emitter_->PublishBatch(std::move(batch), [this](std::vector<Emitter::Outcome> o) {
-      OnPublished(std::move(o));
-    });
+    emitter_->PublishBatch(
+        std::move(batch),
+        [this](std::vector<Emitter::Outcome> o) { OnPublished(std::move(o)); });
     mu_.Lock();
     publishing_ = false;
   }
@@ -168,8 +170,9 @@ void EmitStreamReactor::Leave() {
   finished_ = true;
   absl::Status s = error_;
   if (!s.ok() && s.code() != absl::StatusCode::kUnauthenticated) {
-    s = absl::Status(s.code(), absl::StrCat(s.message(), " (", published_,
-                                            " events before it were published)"));
+    s = absl::Status(s.code(),
+                     absl::StrCat(s.message(), " (", published_,
+                                  " events before it were published)"));
   }
   if (s.ok()) {
     response_->set_published(published_);

@@ -6,11 +6,11 @@
 // numbered across the whole stream for error messages. At most `window`
 // events of one call are in flight (a larger message is let through alone);
 // the next StartRead is issued only while under it, so a fast client is
-// slowed by gRPC's own flow control instead of growing a buffer here. The reply (published, receivers)
-// is sent after the client half-closed and every publish was answered. The
-// first bad event or failed publish stops reading; the call ends with that
-// error once the in-flight publishes are answered, and the message says how
-// many events were published.
+// slowed by gRPC's own flow control instead of growing a buffer here. The reply
+// (published, receivers) is sent after the client half-closed and every publish
+// was answered. The first bad event or failed publish stops reading; the call
+// ends with that error once the in-flight publishes are answered, and the
+// message says how many events were published.
 //
 // Lifetime: gRPC owns the reactor; it deletes itself in OnDone, which can only
 // come after Finish. Finish is called with no publish in flight and as the
@@ -32,14 +32,16 @@
 
 namespace vent::server {
 
-class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitStreamRequest> {
+class EmitStreamReactor final
+    : public grpc::ServerReadReactor<v1::EmitStreamRequest> {
  public:
   struct Options {
-    size_t window = 1024;         // events in flight per call
-    size_t max_message = 10000;   // events per message (--max-batch)
+    size_t window = 1024;        // events in flight per call
+    size_t max_message = 10000;  // events per message (--max-batch)
   };
-  EmitStreamReactor(grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response,
-                    Emitter* emitter, Options options);
+  EmitStreamReactor(grpc::CallbackServerContext* ctx,
+                    v1::EmitStreamResponse* response, Emitter* emitter,
+                    Options options);
 
   void OnReadDone(bool ok) override;
   void OnCancel() override;
@@ -73,10 +75,13 @@ class EmitStreamReactor final : public grpc::ServerReadReactor<v1::EmitStreamReq
   v1::EmitStreamRequest request_;  // the read buffer
 
   absl::Mutex mu_;
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;    // a StartRead is outstanding
-  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // half-close, error or cancel
-  bool publishing_ ABSL_GUARDED_BY(mu_) = false;   // a batch is being handed to Publish
-  bool waiting_ ABSL_GUARDED_BY(mu_) = false;      // pending_ waits for --max-inflight room
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;  // a StartRead is outstanding
+  bool read_closed_ ABSL_GUARDED_BY(mu_) =
+      false;  // half-close, error or cancel
+  bool publishing_ ABSL_GUARDED_BY(mu_) =
+      false;  // a batch is being handed to Publish
+  bool waiting_ ABSL_GUARDED_BY(mu_) =
+      false;  // pending_ waits for --max-inflight room
   // The read message's valid events not yet published, the stream index of
   // its first event, and the error of its first invalid event (if any).
   std::vector<Emitter::Prepared> pending_ ABSL_GUARDED_BY(mu_);

@@ -28,60 +28,74 @@ absl::StatusOr<const Principal*> Emitter::Authenticate(
   }
   auto who = keys_->Authenticate(header);
   if (!who.ok()) {
-    metrics_->CountAuthRefusal(absl::StrContains(who.status().message(), "missing")
-                                   ? AuthRefusal::kMissing
-                                   : AuthRefusal::kUnknown);
+    metrics_->CountAuthRefusal(
+        absl::StrContains(who.status().message(), "missing")
+            ? AuthRefusal::kMissing
+            : AuthRefusal::kUnknown);
   }
   return who;
 }
 
-absl::Status Emitter::CheckScope(const Principal* who, absl::string_view channel,
+absl::Status Emitter::CheckScope(const Principal* who,
+                                 absl::string_view channel,
                                  absl::string_view where) const {
   absl::Status s = ApiKeys::CheckScope(who, channel, where);
   if (!s.ok()) metrics_->CountAuthRefusal(AuthRefusal::kScope);
   return s;
 }
 
-absl::StatusOr<Emitter::Prepared> Emitter::Prepare(v1::Event&& ev, const Principal* who,
-                                                   absl::string_view where) const {
-  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, where));
-  VENT_ASSIGN_OR_RETURN(
-      auto msg, event::Encode(std::move(*ev.mutable_channel()), std::move(*ev.mutable_json()),
-                              ev.has_data() ? &ev.data() : nullptr, options_.limits, where));
+absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
+    v1::Event&& ev, const Principal* who, absl::string_view where) const {
+  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(),
+                                                     options_.limits, where));
+  VENT_ASSIGN_OR_RETURN(auto msg,
+                        event::Encode(std::move(*ev.mutable_channel()),
+                                      std::move(*ev.mutable_json()),
+                                      ev.has_data() ? &ev.data() : nullptr,
+                                      options_.limits, where));
   VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
   return Prepared{std::move(msg), event::NewEventId(),
                   std::move(*ev.mutable_idempotency_key())};
 }
 
-absl::StatusOr<Emitter::Prepared> Emitter::Prepare(const v1::Event& ev, const Principal* who,
-                                                   absl::string_view where) const {
-  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, where));
-  VENT_ASSIGN_OR_RETURN(auto msg, event::Encode(ev.channel(), ev.json(),
-                                                ev.has_data() ? &ev.data() : nullptr,
-                                                options_.limits, where));
+absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
+    const v1::Event& ev, const Principal* who, absl::string_view where) const {
+  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(),
+                                                     options_.limits, where));
+  VENT_ASSIGN_OR_RETURN(auto msg,
+                        event::Encode(ev.channel(), ev.json(),
+                                      ev.has_data() ? &ev.data() : nullptr,
+                                      options_.limits, where));
   VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
   return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key()};
 }
 
-absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev, const Principal* who,
-                                                     absl::string_view list, int64_t index,
+absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev,
+                                                     const Principal* who,
+                                                     absl::string_view list,
+                                                     int64_t index,
                                                      bool assign_id) const {
   // Validated with an empty prefix; every message starts with it, so the
   // "<list>[<index>]" is prepended only on failure.
   auto prefixed = [&](const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat(list, "[", index, "]", s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat(list, "[", index, "]", s.message()));
   };
-  if (absl::Status s = event::ValidateIdempotencyKey(ev.idempotency_key(), options_.limits, "");
+  if (absl::Status s = event::ValidateIdempotencyKey(ev.idempotency_key(),
+                                                     options_.limits, "");
       !s.ok()) {
     return prefixed(s);
   }
-  auto msg = event::Encode(std::move(*ev.mutable_channel()), std::move(*ev.mutable_json()),
-                           ev.has_data() ? &ev.data() : nullptr, options_.limits, "");
+  auto msg = event::Encode(
+      std::move(*ev.mutable_channel()), std::move(*ev.mutable_json()),
+      ev.has_data() ? &ev.data() : nullptr, options_.limits, "");
   if (!msg.ok()) return prefixed(msg.status());
   if (who != nullptr) {
-    if (absl::Status s = CheckScope(who, msg->channel, ""); !s.ok()) return prefixed(s);
+    if (absl::Status s = CheckScope(who, msg->channel, ""); !s.ok())
+      return prefixed(s);
   }
-  Prepared p{std::move(*msg), std::string(), std::move(*ev.mutable_idempotency_key())};
+  Prepared p{std::move(*msg), std::string(),
+             std::move(*ev.mutable_idempotency_key())};
   if (assign_id || !p.idempotency_key.empty()) p.id = event::NewEventId();
   return p;
 }
@@ -90,11 +104,13 @@ absl::Status Emitter::Reserve(int64_t n) {
   int64_t cur = inflight_.load(std::memory_order_relaxed);
   do {
     if (cur + n > options_.max_inflight) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "too many publishes in flight (", cur, " + ", n, " over the limit of ",
-          options_.max_inflight, ", --max-inflight); back off and retry"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("too many publishes in flight (", cur, " + ", n,
+                       " over the limit of ", options_.max_inflight,
+                       ", --max-inflight); back off and retry"));
     }
-  } while (!inflight_.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  } while (!inflight_.compare_exchange_weak(cur, cur + n,
+                                            std::memory_order_relaxed));
   metrics_->inflight->Add(n);
   return absl::OkStatus();
 }
@@ -109,43 +125,47 @@ void Emitter::Finished(int64_t n) {
 void Emitter::Publish(Prepared p, Done done) {
   const bool keyed = !p.idempotency_key.empty();
   if (keyed) {
-    auto claim = idempotency_.ClaimKey(p.message.channel, p.idempotency_key, p.id);
+    auto claim =
+        idempotency_.ClaimKey(p.message.channel, p.idempotency_key, p.id);
     if (claim.duplicate) {
       Finished(1);
       metrics_->duplicates->Add();
-      std::move(done)(Outcome{absl::OkStatus(), claim.receivers, std::move(claim.id), true});
+      std::move(done)(Outcome{absl::OkStatus(), claim.receivers,
+                              std::move(claim.id), true});
       return;
     }
   }
   if (!sink_->connected()) {
     if (keyed) idempotency_.Release(p.message.channel, p.idempotency_key, p.id);
     Finished(1);
-    std::move(done)(Outcome{
-        absl::UnavailableError("redis is not connected; nothing was published, retry"), 0,
-        std::move(p.id), false});
+    std::move(done)(
+        Outcome{absl::UnavailableError(
+                    "redis is not connected; nothing was published, retry"),
+                0, std::move(p.id), false});
     return;
   }
   absl::Time start = absl::Now();
   // The channel is needed after the publish only for the idempotency record.
   std::string channel_copy = keyed ? p.message.channel : std::string();
-  sink_->Publish(
-      std::move(p.message.channel), std::move(p.message.message),
-      [this, start, keyed, channel = std::move(channel_copy), key = std::move(p.idempotency_key),
-       id = std::move(p.id), done = std::move(done)](absl::StatusOr<int64_t> r) mutable {
-        Finished(1);
-        Outcome o;
-        if (r.ok()) {
-          metrics_->events->Add();
-          metrics_->publish_latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-          if (keyed) idempotency_.Complete(channel, key, id, *r);
-          o.receivers = *r;
-        } else {
-          if (keyed) idempotency_.Release(channel, key, id);
-          o.status = r.status();
-        }
-        o.id = std::move(id);
-        std::move(done)(std::move(o));
-      });
+  sink_->Publish(std::move(p.message.channel), std::move(p.message.message),
+                 [this, start, keyed, channel = std::move(channel_copy),
+                  key = std::move(p.idempotency_key), id = std::move(p.id),
+                  done = std::move(done)](absl::StatusOr<int64_t> r) mutable {
+                   Finished(1);
+                   Outcome o;
+                   if (r.ok()) {
+                     metrics_->events->Add();
+                     metrics_->publish_latency->Observe(
+                         absl::ToDoubleSeconds(absl::Now() - start));
+                     if (keyed) idempotency_.Complete(channel, key, id, *r);
+                     o.receivers = *r;
+                   } else {
+                     if (keyed) idempotency_.Release(channel, key, id);
+                     o.status = r.status();
+                   }
+                   o.id = std::move(id);
+                   std::move(done)(std::move(o));
+                 });
 }
 
 void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
@@ -184,14 +204,15 @@ void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
   messages.reserve(n);
   for (auto& p : ps) {
     ids.push_back(std::move(p.id));
-    messages.push_back({std::move(p.message.channel), std::move(p.message.message)});
+    messages.push_back(
+        {std::move(p.message.channel), std::move(p.message.message)});
   }
   if (!sink_->connected()) {
     Finished(static_cast<int64_t>(n));
     std::vector<Outcome> out(n);
     for (size_t i = 0; i < n; ++i) {
-      out[i].status =
-          absl::UnavailableError("redis is not connected; nothing was published, retry");
+      out[i].status = absl::UnavailableError(
+          "redis is not connected; nothing was published, retry");
       out[i].id = std::move(ids[i]);
     }
     std::move(done)(std::move(out));
@@ -218,7 +239,8 @@ void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
         if (ok > 0) {
           metrics_->events->Add(ok);
           // One observation per batch: the batch's publish latency.
-          metrics_->publish_latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+          metrics_->publish_latency->Observe(
+              absl::ToDoubleSeconds(absl::Now() - start));
         }
         std::move(done)(std::move(out));
       });

@@ -28,7 +28,7 @@ namespace vent::server {
 
 struct EmitterOptions {
   event::Limits limits;
-  int64_t max_inflight = 10000;               // --max-inflight
+  int64_t max_inflight = 10000;  // --max-inflight
   absl::Duration idempotency_window = absl::Minutes(5);
   size_t idempotency_max_keys = 100000;
 };
@@ -42,7 +42,8 @@ class Emitter {
 
   // The caller's principal from the call's `authorization` metadata (nullptr
   // when keys are off); UNAUTHENTICATED otherwise (counted).
-  absl::StatusOr<const Principal*> Authenticate(const grpc::CallbackServerContext* ctx) const;
+  absl::StatusOr<const Principal*> Authenticate(
+      const grpc::CallbackServerContext* ctx) const;
   // PERMISSION_DENIED naming the channel when `who` may not use it (counted).
   absl::Status CheckScope(const Principal* who, absl::string_view channel,
                           absl::string_view where) const;

@@ -4,12 +4,14 @@
 
 namespace vent::server {
 
-IdempotencyCache::IdempotencyCache(absl::Duration window, size_t max_keys, Clock clock)
+IdempotencyCache::IdempotencyCache(absl::Duration window, size_t max_keys,
+                                   Clock clock)
     : window_(window),
       max_keys_(max_keys),
       clock_(clock ? std::move(clock) : Clock([] { return absl::Now(); })) {}
 
-std::string IdempotencyCache::MapKey(absl::string_view channel, absl::string_view key) {
+std::string IdempotencyCache::MapKey(absl::string_view channel,
+                                     absl::string_view key) {
   // Channels never contain NUL (validated), so this separator is unambiguous.
   return absl::StrCat(channel, absl::string_view("\0", 1), key);
 }
@@ -38,8 +40,9 @@ IdempotencyCache::Claim IdempotencyCache::ClaimKey(absl::string_view channel,
   return Claim{false, std::string(new_id), 0};
 }
 
-void IdempotencyCache::Complete(absl::string_view channel, absl::string_view key,
-                                absl::string_view id, int64_t receivers) {
+void IdempotencyCache::Complete(absl::string_view channel,
+                                absl::string_view key, absl::string_view id,
+                                int64_t receivers) {
   absl::MutexLock lock(&mu_);
   if (auto it = index_.find(MapKey(channel, key));
       it != index_.end() && it->second->id == id) {

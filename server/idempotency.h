@@ -23,7 +23,8 @@ namespace vent::server {
 class IdempotencyCache {
  public:
   using Clock = std::function<absl::Time()>;
-  IdempotencyCache(absl::Duration window, size_t max_keys, Clock clock = nullptr);
+  IdempotencyCache(absl::Duration window, size_t max_keys,
+                   Clock clock = nullptr);
   IdempotencyCache(const IdempotencyCache&) = delete;
   IdempotencyCache& operator=(const IdempotencyCache&) = delete;
 
@@ -33,12 +34,14 @@ class IdempotencyCache {
     int64_t receivers = 0;   // the earlier reply's receivers (0 while pending)
   };
   // Claims (channel, key) for `new_id` unless a live entry exists.
-  Claim ClaimKey(absl::string_view channel, absl::string_view key, absl::string_view new_id);
+  Claim ClaimKey(absl::string_view channel, absl::string_view key,
+                 absl::string_view new_id);
   // Records the publish result of the claim holding `id`.
-  void Complete(absl::string_view channel, absl::string_view key, absl::string_view id,
-                int64_t receivers);
+  void Complete(absl::string_view channel, absl::string_view key,
+                absl::string_view id, int64_t receivers);
   // Drops the claim if it is still held by `id` (its publish failed).
-  void Release(absl::string_view channel, absl::string_view key, absl::string_view id);
+  void Release(absl::string_view channel, absl::string_view key,
+               absl::string_view id);
 
   size_t size() const;
 
@@ -57,7 +60,8 @@ class IdempotencyCache {
   const size_t max_keys_;
   const Clock clock_;
   mutable absl::Mutex mu_;
-  List order_ ABSL_GUARDED_BY(mu_);  // oldest first (insertion order = time order)
+  List order_
+      ABSL_GUARDED_BY(mu_);  // oldest first (insertion order = time order)
   absl::flat_hash_map<std::string, List::iterator> index_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -2,11 +2,10 @@
 // Options: see `vent-server --help` and server/README.md. Exit codes: 0 after
 // a clean shutdown (SIGTERM/SIGINT), 1 when serving could not start, 2 for a
 // configuration error.
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-
-#include <boost/asio/signal_set.hpp>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -25,7 +24,8 @@ int main(int argc, char** argv) {
   vent::server::RegisterOptions(options, &config);
   auto parsed = options.Parse(argc, argv);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "vent-server: %s\nRun 'vent-server --help' for the options.\n",
+    std::fprintf(stderr,
+                 "vent-server: %s\nRun 'vent-server --help' for the options.\n",
                  std::string(parsed.status().message()).c_str());
     return 2;
   }
@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (absl::Status s = vent::log::SetLevel(config.log_level); !s.ok()) {
-    std::fprintf(stderr, "vent-server: log-level: %s\n", std::string(s.message()).c_str());
+    std::fprintf(stderr, "vent-server: log-level: %s\n",
+                 std::string(s.message()).c_str());
     return 2;
   }
   if (absl::Status s = vent::server::Validate(config); !s.ok()) {
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   }
   auto server = vent::server::VentServer::Start(config);
   if (!server.ok()) {
-    std::fprintf(stderr, "vent-server: %s\n", std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "vent-server: %s\n",
+                 std::string(server.status().message()).c_str());
     VENT_LOG_ERROR("vent-server could not start", "error", server.status());
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
   boost::asio::signal_set signals((*server)->io(), SIGINT, SIGTERM);
   signals.async_wait([&stop](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    VENT_LOG_INFO("signal received", "signal", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    VENT_LOG_INFO("signal received", "signal",
+                  signo == SIGTERM ? "SIGTERM" : "SIGINT");
     stop.Notify();
   });
   stop.WaitForNotification();

@@ -19,7 +19,8 @@ using tcp = net::ip::tcp;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<const MetricsHttpServer::Handlers> handlers)
+  Session(tcp::socket socket,
+          std::shared_ptr<const MetricsHttpServer::Handlers> handlers)
       : stream_(std::move(socket)), handlers_(std::move(handlers)) {}
   void Run() { DoRead(); }
 
@@ -43,14 +44,16 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(req.keep_alive());
     res->set(http::field::server, "vent-server");
     absl::string_view target(req.target().data(), req.target().size());
-    if (size_t q = target.find('?'); q != absl::string_view::npos) target = target.substr(0, q);
+    if (size_t q = target.find('?'); q != absl::string_view::npos)
+      target = target.substr(0, q);
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res->result(http::status::method_not_allowed);
       res->set(http::field::allow, "GET, HEAD");
       res->body() = "method not allowed\n";
     } else if (target == "/metrics") {
       res->result(http::status::ok);
-      res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res->set(http::field::content_type,
+               "text/plain; version=0.0.4; charset=utf-8");
       res->body() = handlers_->metrics();
     } else if (target == "/healthz") {
       bool ok = handlers_->healthy();
@@ -64,15 +67,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res->prepare_payload();
     if (req.method() == http::verb::head) res->body().clear();
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (ec || !res->keep_alive()) {
-                          beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                          return;
-                        }
-                        self->DoRead();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res](beast::error_code ec, size_t) {
+          if (ec || !res->keep_alive()) {
+            beast::error_code ignored;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_send,
+                                            ignored);
+            return;
+          }
+          self->DoRead();
+        });
   }
 
   beast::tcp_stream stream_;
@@ -86,13 +91,15 @@ class Session : public std::enable_shared_from_this<Session> {
 class MetricsHttpServer::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(net::io_context& io, Handlers handlers)
-      : acceptor_(io), handlers_(std::make_shared<const Handlers>(std::move(handlers))) {}
+      : acceptor_(io),
+        handlers_(std::make_shared<const Handlers>(std::move(handlers))) {}
 
   absl::Status Listen(const std::string& listen) {
     size_t colon = listen.rfind(':');
     int port = 0;
-    if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-        port < 0 || port > 65535) {
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
       return absl::InvalidArgumentError(
           absl::StrCat("metrics-listen: \"", listen, "\" is not HOST:PORT"));
     }
@@ -103,8 +110,9 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<Impl> {
     beast::error_code ec;
     auto addr = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
     if (ec) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "metrics-listen: \"", host, "\" is not an IP address (", ec.message(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("metrics-listen: \"", host, "\" is not an IP address (",
+                       ec.message(), ")"));
     }
     tcp::endpoint ep(addr, static_cast<uint16_t>(port));
     acceptor_.open(ep.protocol(), ec);
@@ -112,25 +120,26 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<Impl> {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("metrics-listen: cannot listen on ", listen, ": ", ec.message()));
+      return absl::UnavailableError(absl::StrCat(
+          "metrics-listen: cannot listen on ", listen, ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
     return absl::OkStatus();
   }
 
   void DoAccept() {
-    acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-      if (ec) {
-        if (ec != net::error::operation_aborted) {
-          VENT_LOG_WARN("metrics accept failed", "error", ec.message());
-        }
-        if (!self->acceptor_.is_open()) return;
-      } else {
-        std::make_shared<Session>(std::move(s), self->handlers_)->Run();
-      }
-      self->DoAccept();
-    });
+    acceptor_.async_accept(
+        [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+          if (ec) {
+            if (ec != net::error::operation_aborted) {
+              VENT_LOG_WARN("metrics accept failed", "error", ec.message());
+            }
+            if (!self->acceptor_.is_open()) return;
+          } else {
+            std::make_shared<Session>(std::move(s), self->handlers_)->Run();
+          }
+          self->DoAccept();
+        });
   }
 
   void Stop() {
@@ -152,7 +161,8 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   auto impl = std::make_shared<Impl>(io, std::move(handlers));
   if (absl::Status s = impl->Listen(listen); !s.ok()) return s;
   impl->DoAccept();
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(std::move(impl)));
+  return std::unique_ptr<MetricsHttpServer>(
+      new MetricsHttpServer(std::move(impl)));
 }
 
 MetricsHttpServer::~MetricsHttpServer() = default;

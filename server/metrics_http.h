@@ -3,18 +3,17 @@
 // Beast code in vent-server.
 //
 // Threading: runs on the given io_context (one thread); Start before the
-// io thread runs or on it; Stop is thread-safe (posts). Handlers (`metrics`, `healthy`)
-// run on the io thread and must be cheap. Each connection reads one request
-// at a time (8 KiB header limit, 10 s timeout) and keeps alive.
+// io thread runs or on it; Stop is thread-safe (posts). Handlers (`metrics`,
+// `healthy`) run on the io thread and must be cheap. Each connection reads one
+// request at a time (8 KiB header limit, 10 s timeout) and keeps alive.
 #ifndef VENT_SERVER_METRICS_HTTP_H_
 #define VENT_SERVER_METRICS_HTTP_H_
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/status/statusor.h"
 
@@ -28,7 +27,8 @@ class MetricsHttpServer {
   };
   // Binds "HOST:PORT" (port 0 = any) and starts accepting.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      boost::asio::io_context& io, const std::string& listen, Handlers handlers);
+      boost::asio::io_context& io, const std::string& listen,
+      Handlers handlers);
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
@@ -40,7 +40,8 @@ class MetricsHttpServer {
   class Impl;
 
  private:
-  explicit MetricsHttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  explicit MetricsHttpServer(std::shared_ptr<Impl> impl)
+      : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };
 

@@ -35,9 +35,12 @@ class RawSubscriber {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     SetTimeout(absl::Seconds(10));
-    std::string cmd = absl::StrCat("*", channels.size() + 1, "\r\n$9\r\nSUBSCRIBE\r\n");
-    for (const auto& c : channels) absl::StrAppend(&cmd, "$", c.size(), "\r\n", c, "\r\n");
-    ok_ = ok_ && ::write(fd_, cmd.data(), cmd.size()) == static_cast<ssize_t>(cmd.size());
+    std::string cmd =
+        absl::StrCat("*", channels.size() + 1, "\r\n$9\r\nSUBSCRIBE\r\n");
+    for (const auto& c : channels)
+      absl::StrAppend(&cmd, "$", c.size(), "\r\n", c, "\r\n");
+    ok_ = ok_ && ::write(fd_, cmd.data(), cmd.size()) ==
+                     static_cast<ssize_t>(cmd.size());
     for (size_t i = 0; ok_ && i < channels.size(); ++i) {
       auto reply = ReadArray();
       ok_ = reply && reply->size() == 3 && (*reply)[0] == "subscribe";
@@ -92,7 +95,8 @@ class RawSubscriber {
     }
     auto head = Line();
     int64_t n = 0;
-    if (!head || head->empty() || (*head)[0] != '*' || !absl::SimpleAtoi(head->substr(1), &n)) {
+    if (!head || head->empty() || (*head)[0] != '*' ||
+        !absl::SimpleAtoi(head->substr(1), &n)) {
       return std::nullopt;
     }
     std::vector<std::string> out;

@@ -12,13 +12,17 @@ namespace vent::server {
 class PublisherSink final : public EventSink {
  public:
   explicit PublisherSink(redis::Publisher* publisher) : publisher_(publisher) {}
-  void Publish(std::string channel, std::string message, Callback done) override {
-    publisher_->Publish(std::move(channel), std::move(message), std::move(done));
+  void Publish(std::string channel, std::string message,
+               Callback done) override {
+    publisher_->Publish(std::move(channel), std::move(message),
+                        std::move(done));
   }
-  void PublishBatch(std::vector<Message> messages, BatchCallback done) override {
+  void PublishBatch(std::vector<Message> messages,
+                    BatchCallback done) override {
     std::vector<redis::Publisher::Message> m;
     m.reserve(messages.size());
-    for (auto& x : messages) m.push_back({std::move(x.channel), std::move(x.message)});
+    for (auto& x : messages)
+      m.push_back({std::move(x.channel), std::move(x.message)});
     publisher_->PublishBatch(std::move(m), std::move(done));
   }
   bool connected() const override { return publisher_->connected(); }
@@ -29,12 +33,15 @@ class PublisherSink final : public EventSink {
 
 class SubscriberSource final : public ChannelSource {
  public:
-  explicit SubscriberSource(redis::Subscriber* subscriber) : subscriber_(subscriber) {}
+  explicit SubscriberSource(redis::Subscriber* subscriber)
+      : subscriber_(subscriber) {}
   void Subscribe(const std::string& channel,
                  absl::AnyInvocable<void(absl::Status) &&> on_ack) override {
     subscriber_->Subscribe(channel, std::move(on_ack));
   }
-  void Unsubscribe(const std::string& channel) override { subscriber_->Unsubscribe(channel); }
+  void Unsubscribe(const std::string& channel) override {
+    subscriber_->Unsubscribe(channel);
+  }
   bool connected() const override { return subscriber_->connected(); }
 
  private:

@@ -6,43 +6,62 @@ namespace vent::server {
 namespace {
 
 const char* CodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-      "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   return kNames[code];
 }
 
 const char* RpcName(int rpc) {
-  static constexpr const char* kNames[] = {"Emit", "EmitBatch", "EmitStream", "Subscribe"};
+  static constexpr const char* kNames[] = {"Emit", "EmitBatch", "EmitStream",
+                                           "Subscribe"};
   return kNames[rpc];
 }
 
 }  // namespace
 
-ServerMetrics::ServerMetrics(metrics::Registry& registry) : registry_(registry) {
+ServerMetrics::ServerMetrics(metrics::Registry& registry)
+    : registry_(registry) {
   events = registry.GetCounter("vent_emit_events_total",
                                "Events published to Redis (all Emit RPCs).");
-  duplicates = registry.GetCounter("vent_emit_duplicates_total",
-                                   "Events not published because their idempotency key repeated.");
+  duplicates = registry.GetCounter(
+      "vent_emit_duplicates_total",
+      "Events not published because their idempotency key repeated.");
   publish_latency = registry.GetHistogram(
-      "vent_publish_latency_seconds", "Time from accepting an event to Redis's PUBLISH reply.",
+      "vent_publish_latency_seconds",
+      "Time from accepting an event to Redis's PUBLISH reply.",
       metrics::Registry::LatencyBounds());
-  redis_connected = registry.GetGauge("vent_redis_connected",
-                                      "1 when the Redis publisher connection is up.");
-  inflight = registry.GetGauge("vent_inflight", "Publishes sent to Redis and not yet answered.");
-  subscribe_active = registry.GetGauge("vent_subscribe_active", "Open Subscribe calls.");
-  subscribe_events = registry.GetCounter("vent_subscribe_events_total",
-                                         "Events delivered to Subscribe calls.");
-  subscribe_overflows = registry.GetCounter(
-      "vent_subscribe_overflows_total",
-      "Subscribe calls ended with RESOURCE_EXHAUSTED because the client read too slowly.");
+  redis_connected = registry.GetGauge(
+      "vent_redis_connected", "1 when the Redis publisher connection is up.");
+  inflight = registry.GetGauge("vent_inflight",
+                               "Publishes sent to Redis and not yet answered.");
+  subscribe_active =
+      registry.GetGauge("vent_subscribe_active", "Open Subscribe calls.");
+  subscribe_events = registry.GetCounter(
+      "vent_subscribe_events_total", "Events delivered to Subscribe calls.");
+  subscribe_overflows =
+      registry.GetCounter("vent_subscribe_overflows_total",
+                          "Subscribe calls ended with RESOURCE_EXHAUSTED "
+                          "because the client read too slowly.");
   const char* reasons[] = {"missing_key", "unknown_key", "scope"};
   for (int i = 0; i < 3; ++i) {
-    auth_refusals_[i] = registry.GetCounter("vent_auth_refusals_total",
-                                            "Calls refused by API-key authentication.",
-                                            {{"reason", reasons[i]}});
+    auth_refusals_[i] = registry.GetCounter(
+        "vent_auth_refusals_total", "Calls refused by API-key authentication.",
+        {{"reason", reasons[i]}});
   }
   // Pre-register the common outcomes so dashboards see zeros.
   for (int rpc = 0; rpc < 4; ++rpc) {
@@ -60,13 +79,16 @@ metrics::Counter* ServerMetrics::Cell(Rpc rpc, int c) {
   auto& cell = calls_[r][c];
   metrics::Counter* counter = cell.load(std::memory_order_acquire);
   if (counter == nullptr) {
-    // GetCounter returns the same object for the same labels, so a race is harmless.
+    // GetCounter returns the same object for the same labels, so a race is
+    // harmless.
     if (rpc == Rpc::kSubscribe) {
-      counter = registry_.GetCounter("vent_subscribe_total", "Finished Subscribe calls.",
+      counter = registry_.GetCounter("vent_subscribe_total",
+                                     "Finished Subscribe calls.",
                                      {{"code", CodeName(c)}});
     } else {
-      counter = registry_.GetCounter("vent_emit_total", "Finished Emit* calls.",
-                                     {{"rpc", RpcName(r)}, {"code", CodeName(c)}});
+      counter =
+          registry_.GetCounter("vent_emit_total", "Finished Emit* calls.",
+                               {{"rpc", RpcName(r)}, {"code", CodeName(c)}});
     }
     cell.store(counter, std::memory_order_release);
   }

@@ -22,17 +22,20 @@ class ServerMetrics {
   ServerMetrics(const ServerMetrics&) = delete;
   ServerMetrics& operator=(const ServerMetrics&) = delete;
 
-  // vent_emit_total{rpc,code} (Emit*) / vent_subscribe_total{code}: one per finished call.
+  // vent_emit_total{rpc,code} (Emit*) / vent_subscribe_total{code}: one per
+  // finished call.
   void CountCall(Rpc rpc, grpc::StatusCode code);
-  void CountAuthRefusal(AuthRefusal why) { auth_refusals_[static_cast<int>(why)]->Add(); }
+  void CountAuthRefusal(AuthRefusal why) {
+    auth_refusals_[static_cast<int>(why)]->Add();
+  }
 
-  metrics::Counter* events;            // vent_emit_events_total
-  metrics::Counter* duplicates;        // vent_emit_duplicates_total
-  metrics::Histogram* publish_latency; // vent_publish_latency_seconds
-  metrics::Gauge* redis_connected;     // vent_redis_connected
-  metrics::Gauge* inflight;            // vent_inflight
-  metrics::Gauge* subscribe_active;    // vent_subscribe_active
-  metrics::Counter* subscribe_events;  // vent_subscribe_events_total
+  metrics::Counter* events;               // vent_emit_events_total
+  metrics::Counter* duplicates;           // vent_emit_duplicates_total
+  metrics::Histogram* publish_latency;    // vent_publish_latency_seconds
+  metrics::Gauge* redis_connected;        // vent_redis_connected
+  metrics::Gauge* inflight;               // vent_inflight
+  metrics::Gauge* subscribe_active;       // vent_subscribe_active
+  metrics::Counter* subscribe_events;     // vent_subscribe_events_total
   metrics::Counter* subscribe_overflows;  // vent_subscribe_overflows_total
 
  private:

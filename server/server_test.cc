@@ -40,7 +40,8 @@ TEST_F(ServerTest, EmitStructDataAsCompactJson) {
   ASSERT_TRUE(sub.ok());
   v1::EmitRequest req;
   req.mutable_event()->set_channel("c");
-  (*req.mutable_event()->mutable_data()->mutable_fields())["a"].set_string_value("b");
+  (*req.mutable_event()->mutable_data()->mutable_fields())["a"]
+      .set_string_value("b");
   grpc::ClientContext ctx;
   v1::EmitResponse resp;
   ASSERT_TRUE(stub_->Emit(&ctx, req, &resp).ok());
@@ -87,10 +88,12 @@ TEST_F(ServerTest, EmitBatchRefusesWholeBatchOnOneBadEvent) {
   v1::EmitBatchResponse resp;
   grpc::Status s = stub_->EmitBatch(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), StartsWith("events[3].json: not valid JSON at offset 7"));
+  EXPECT_THAT(s.error_message(),
+              StartsWith("events[3].json: not valid JSON at offset 7"));
   grpc::ClientContext ctx2;
   v1::EmitBatchRequest empty;
-  EXPECT_EQ(stub_->EmitBatch(&ctx2, empty, &resp).error_message(), "events: empty batch");
+  EXPECT_EQ(stub_->EmitBatch(&ctx2, empty, &resp).error_message(),
+            "events: empty batch");
 }
 
 TEST_F(ServerTest, EmitStreamOf100kArrivesComplete) {
@@ -135,7 +138,8 @@ TEST_F(ServerTest, EmitStreamOf100kArrivesComplete) {
   EXPECT_EQ(received.load(), kEvents);
   EXPECT_TRUE(in_order.load());
   std::printf("[ metric ] EmitStream %d events in %s: %.0f events/s\n", kEvents,
-              absl::FormatDuration(took).c_str(), kEvents / absl::ToDoubleSeconds(took));
+              absl::FormatDuration(took).c_str(),
+              kEvents / absl::ToDoubleSeconds(took));
 }
 
 TEST_F(ServerTest, EmitStreamStopsAtFirstBadEvent) {
@@ -145,7 +149,8 @@ TEST_F(ServerTest, EmitStreamStopsAtFirstBadEvent) {
   grpc::ClientContext ctx;
   v1::EmitStreamResponse resp;
   auto writer = stub_->EmitStream(&ctx, &resp);
-  auto add = [](v1::EmitStreamRequest& r, const std::string& ch, const std::string& json) {
+  auto add = [](v1::EmitStreamRequest& r, const std::string& ch,
+                const std::string& json) {
     v1::Event* e = r.add_events();
     e->set_channel(ch);
     e->set_json(json);
@@ -154,7 +159,7 @@ TEST_F(ServerTest, EmitStreamStopsAtFirstBadEvent) {
   add(first, "c", "1");
   add(first, "c", "2");
   add(second, "c", "3");
-  add(second, "", "4");  // events[3]
+  add(second, "", "4");   // events[3]
   add(second, "c", "5");  // after the bad one: not published
   writer->Write(first);
   writer->Write(second);
@@ -162,7 +167,8 @@ TEST_F(ServerTest, EmitStreamStopsAtFirstBadEvent) {
   grpc::Status s = writer->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
-            "events[3].channel: must not be empty (3 events before it were published)");
+            "events[3].channel: must not be empty (3 events before it were "
+            "published)");
   for (const char* want : {"1", "2", "3"}) {
     auto m = sub.Next();
     ASSERT_TRUE(m);
@@ -186,11 +192,11 @@ TEST_F(ServerTest, EmitStreamAcceptsOldStyleEmitRequestMessages) {
   ASSERT_TRUE(sub.ok());
   grpc::ClientContext ctx;
   v1::EmitStreamResponse resp;
-  const grpc::internal::RpcMethod method("/vent.v1.Vent/EmitStream",
-                                         grpc::internal::RpcMethod::CLIENT_STREAMING);
+  const grpc::internal::RpcMethod method(
+      "/vent.v1.Vent/EmitStream", grpc::internal::RpcMethod::CLIENT_STREAMING);
   std::unique_ptr<grpc::ClientWriter<v1::EmitRequest>> writer(
-      grpc::internal::ClientWriterFactory<v1::EmitRequest>::Create(channel_.get(), method, &ctx,
-                                                                   &resp));
+      grpc::internal::ClientWriterFactory<v1::EmitRequest>::Create(
+          channel_.get(), method, &ctx, &resp));
   v1::EmitRequest req;
   req.mutable_event()->set_channel("old");
   for (int i = 0; i < kEvents; ++i) {
@@ -202,9 +208,11 @@ TEST_F(ServerTest, EmitStreamAcceptsOldStyleEmitRequestMessages) {
   writer->WritesDone();
   grpc::Status s = writer->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(s.error_message(),
-            absl::StrCat("events[", kEvents, "].json: not valid JSON at offset 1: ",
-                         "syntax error (", kEvents, " events before it were published)"))
+  EXPECT_EQ(
+      s.error_message(),
+      absl::StrCat("events[", kEvents,
+                   "].json: not valid JSON at offset 1: ", "syntax error (",
+                   kEvents, " events before it were published)"))
       << s.error_message();
   for (int i = 0; i < kEvents; ++i) {
     auto m = sub.Next();
@@ -256,7 +264,8 @@ TEST_F(ServerTest, EmitStreamMessageLimitAndIdempotencyKeys) {
   grpc::Status s = writer->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
-            "events[0]: a message of 4 events is over the 3-event limit (--max-batch) "
+            "events[0]: a message of 4 events is over the 3-event limit "
+            "(--max-batch) "
             "(0 events before it were published)");
 }
 
@@ -308,7 +317,8 @@ TEST_F(ServerTest, SubscribeValidation) {
   } cases[] = {
       {{}, "channels: at least one channel is required"},
       {{"ok", ""}, "channels[1]: must not be empty"},
-      {{"a\nb"}, "channels[0]: control character U+000A at byte 1 is not allowed"},
+      {{"a\nb"},
+       "channels[0]: control character U+000A at byte 1 is not allowed"},
   };
   for (const auto& c : cases) {
     grpc::ClientContext ctx;
@@ -333,12 +343,14 @@ TEST_F(ServerTest, InvalidEmitsGetCodeAndMessage) {
       {"", "{}", "event.channel: must not be empty"},
       {std::string(1025, 'c'), "{}",
        "event.channel: 1025 bytes is over the 1024-byte limit (--max-channel)"},
-      {"a\x01", "{}", "event.channel: control character U+0001 at byte 1 is not allowed"},
+      {"a\x01", "{}",
+       "event.channel: control character U+0001 at byte 1 is not allowed"},
       {"c", "", "event: no payload (set json or data)"},
       {"c", "{\"a\":", "event.json: not valid JSON at offset 5: "},
       {"c", std::string(201, '1'),
        "event.json: 201 bytes is over the 200-byte limit (--max-payload)"},
-      {"c", std::string(65, '[') + std::string(65, ']'), "event.json: nesting deeper than 64 levels"},
+      {"c", std::string(65, '[') + std::string(65, ']'),
+       "event.json: nesting deeper than 64 levels"},
   };
   for (const auto& c : cases) {
     v1::EmitResponse resp;
@@ -348,7 +360,8 @@ TEST_F(ServerTest, InvalidEmitsGetCodeAndMessage) {
   }
   v1::EmitResponse resp;
   grpc::Status s = Emit("c", "1", &resp, "", std::string(129, 'k'));
-  EXPECT_EQ(s.error_message(), "event.idempotency_key: 129 bytes is over the 128-byte limit");
+  EXPECT_EQ(s.error_message(),
+            "event.idempotency_key: 129 bytes is over the 128-byte limit");
 }
 
 TEST_F(ServerTest, IdempotencyKeyPublishesOnce) {
@@ -446,7 +459,8 @@ TEST_F(ServerTest, MaxBatch) {
   v1::EmitBatchResponse resp;
   grpc::Status s = stub_->EmitBatch(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(s.error_message(), "events: 4 events is over the 3-event limit (--max-batch)");
+  EXPECT_EQ(s.error_message(),
+            "events: 4 events is over the 3-event limit (--max-batch)");
 }
 
 TEST_F(ServerTest, ApiKeys) {
@@ -502,7 +516,8 @@ TEST_F(ServerTest, RedisDownThenUp) {
       absl::Seconds(10)))
       << last.error_message();
   EXPECT_THAT(last.error_message(), HasSubstr("redis"));
-  EXPECT_TRUE(WaitUntil([&] { return HealthStatus() == 2; }, absl::Seconds(10)));
+  EXPECT_TRUE(
+      WaitUntil([&] { return HealthStatus() == 2; }, absl::Seconds(10)));
   // The active Subscribe ended with UNAVAILABLE.
   while (reader->Read(&msg)) {
   }
@@ -516,7 +531,8 @@ TEST_F(ServerTest, RedisDownThenUp) {
         return Emit("x", "1", &r).ok();
       },
       absl::Seconds(15)));
-  EXPECT_TRUE(WaitUntil([&] { return HealthStatus() == 1; }, absl::Seconds(10)));
+  EXPECT_TRUE(
+      WaitUntil([&] { return HealthStatus() == 1; }, absl::Seconds(10)));
 }
 
 TEST_F(ServerTest, SlowSubscriberEndsWithResourceExhausted) {
@@ -530,7 +546,8 @@ TEST_F(ServerTest, SlowSubscriberEndsWithResourceExhausted) {
   v1::SubscribeResponse msg;
   ASSERT_TRUE(reader->Read(&msg));
   ASSERT_TRUE(msg.ready());
-  // Big events that the client does not read fill the transport windows, then the queue.
+  // Big events that the client does not read fill the transport windows, then
+  // the queue.
   std::string big = "\"" + std::string(60000, 'x') + "\"";
   v1::EmitBatchRequest batch;
   for (int i = 0; i < 200; ++i) {

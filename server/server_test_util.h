@@ -24,7 +24,8 @@ namespace vent::server::testing {
 
 // Polls `cond` until true or `timeout` passes (for states reached
 // asynchronously, such as a reconnect); returns the last result.
-inline bool WaitUntil(const std::function<bool()>& cond, absl::Duration timeout) {
+inline bool WaitUntil(const std::function<bool()>& cond,
+                      absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (!cond()) {
     if (absl::Now() > deadline) return false;
@@ -50,11 +51,13 @@ class ServerFixture : public ::testing::Test {
     config.listen = "127.0.0.1:0";
     config.metrics_listen = "127.0.0.1:0";
     config.redis = redis_->url();
-    vent::log::SetLevel(vent::log::Level::kWarn);  // main() applies log-level; tests do it here
+    vent::log::SetLevel(
+        vent::log::Level::kWarn);  // main() applies log-level; tests do it here
     auto s = VentServer::Start(config);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
-    ASSERT_TRUE(WaitUntil([&] { return server_->redis_connected(); }, absl::Seconds(10)));
+    ASSERT_TRUE(WaitUntil([&] { return server_->redis_connected(); },
+                          absl::Seconds(10)));
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
     stub_ = v1::Vent::NewStub(channel_);
@@ -64,7 +67,8 @@ class ServerFixture : public ::testing::Test {
                     v1::EmitResponse* resp, const std::string& key = "",
                     const std::string& idem = "") {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
     if (!key.empty()) ctx.AddMetadata("authorization", "Bearer " + key);
     v1::EmitRequest req;
     req.mutable_event()->set_channel(channel);
@@ -78,20 +82,22 @@ class ServerFixture : public ::testing::Test {
   int HealthStatus() {
     grpc::GenericStub generic(channel_);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
     grpc::ByteBuffer req;  // empty HealthCheckRequest{service: ""}
     grpc::Slice empty("", 0);
     req = grpc::ByteBuffer(&empty, 1);
     grpc::ByteBuffer resp;
     std::promise<grpc::Status> done;
-    generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                      [&](grpc::Status s) { done.set_value(s); });
+    generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                      &req, &resp, [&](grpc::Status s) { done.set_value(s); });
     grpc::Status s = done.get_future().get();
     if (!s.ok()) return -1;
     std::vector<grpc::Slice> slices;
     if (!resp.Dump(&slices).ok()) return -1;
     std::string bytes;
-    for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    for (auto& sl : slices)
+      bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
     if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
     return bytes.empty() ? 0 : -1;
   }

@@ -22,7 +22,8 @@ void FinishUnary(Emitter* emitter, Rpc rpc, grpc::ServerUnaryReactor* reactor,
 
 // Fills an EmitBatch reply from the outcomes and returns the call's status:
 // the first failed index, and how many events were published.
-absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes, v1::EmitBatchResponse* response) {
+absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes,
+                         v1::EmitBatchResponse* response) {
   const size_t n = outcomes.size();
   size_t published = 0;
   int64_t error_index = -1;
@@ -40,13 +41,15 @@ absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes, v1::EmitBatchR
   }
   if (error_index < 0) return absl::OkStatus();
   const absl::Status& e = outcomes[static_cast<size_t>(error_index)].status;
-  return absl::Status(e.code(), absl::StrCat("events[", error_index, "]: ", e.message(), " (",
-                                             published, " of ", n, " events were published)"));
+  return absl::Status(
+      e.code(), absl::StrCat("events[", error_index, "]: ", e.message(), " (",
+                             published, " of ", n, " events were published)"));
 }
 
 }  // namespace
 
-VentService::VentService(ServiceOptions options, Emitter* emitter, SubscriptionHub* hub)
+VentService::VentService(ServiceOptions options, Emitter* emitter,
+                         SubscriptionHub* hub)
     : options_(options), emitter_(emitter), hub_(hub) {}
 
 grpc::ServerUnaryReactor* VentService::Emit(grpc::CallbackServerContext* ctx,
@@ -60,7 +63,8 @@ grpc::ServerUnaryReactor* VentService::Emit(grpc::CallbackServerContext* ctx,
   }
   // The request belongs to this call and is not read again: move, not copy.
   auto prepared = emitter_->Prepare(
-      std::move(*const_cast<v1::EmitRequest*>(request)->mutable_event()), *who, "event");
+      std::move(*const_cast<v1::EmitRequest*>(request)->mutable_event()), *who,
+      "event");
   if (!prepared.ok()) {
     FinishUnary(emitter_, Rpc::kEmit, reactor, prepared.status());
     return reactor;
@@ -69,17 +73,17 @@ grpc::ServerUnaryReactor* VentService::Emit(grpc::CallbackServerContext* ctx,
     FinishUnary(emitter_, Rpc::kEmit, reactor, s);
     return reactor;
   }
-  emitter_->Publish(std::move(*prepared),
-                    [emitter = emitter_, reactor, response](Emitter::Outcome o) {
-                      if (o.status.ok()) FillResponse(o, response);
-                      FinishUnary(emitter, Rpc::kEmit, reactor, o.status);
-                    });
+  emitter_->Publish(std::move(*prepared), [emitter = emitter_, reactor,
+                                           response](Emitter::Outcome o) {
+    if (o.status.ok()) FillResponse(o, response);
+    FinishUnary(emitter, Rpc::kEmit, reactor, o.status);
+  });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* VentService::EmitBatch(grpc::CallbackServerContext* ctx,
-                                                 const v1::EmitBatchRequest* request,
-                                                 v1::EmitBatchResponse* response) {
+grpc::ServerUnaryReactor* VentService::EmitBatch(
+    grpc::CallbackServerContext* ctx, const v1::EmitBatchRequest* request,
+    v1::EmitBatchResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   auto fail = [&](const absl::Status& s) {
     FinishUnary(emitter_, Rpc::kEmitBatch, reactor, s);
@@ -90,9 +94,9 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(grpc::CallbackServerContext* ct
   const size_t n = static_cast<size_t>(request->events_size());
   if (n == 0) return fail(absl::InvalidArgumentError("events: empty batch"));
   if (n > options_.max_batch) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        "events: ", n, " events is over the ", options_.max_batch,
-        "-event limit (--max-batch)")));
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("events: ", n, " events is over the ", options_.max_batch,
+                     "-event limit (--max-batch)")));
   }
   // The request belongs to this call and is not read again: its strings are
   // moved into the publishes instead of copied.
@@ -100,16 +104,20 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(grpc::CallbackServerContext* ct
   std::vector<Emitter::Prepared> prepared;
   prepared.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    auto p = emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))), *who,
-                                 "events", static_cast<int64_t>(i));
+    auto p =
+        emitter_->PrepareAt(std::move(*events->Mutable(static_cast<int>(i))),
+                            *who, "events", static_cast<int64_t>(i));
     if (!p.ok()) return fail(p.status());
     prepared.push_back(std::move(*p));
   }
-  if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(n)); !s.ok()) return fail(s);
-  emitter_->PublishBatch(std::move(prepared), [emitter = emitter_, reactor, response](
-                                                  std::vector<Emitter::Outcome> outcomes) {
-    FinishUnary(emitter, Rpc::kEmitBatch, reactor, BatchResult(outcomes, response));
-  });
+  if (absl::Status s = emitter_->Reserve(static_cast<int64_t>(n)); !s.ok())
+    return fail(s);
+  emitter_->PublishBatch(std::move(prepared),
+                         [emitter = emitter_, reactor,
+                          response](std::vector<Emitter::Outcome> outcomes) {
+                           FinishUnary(emitter, Rpc::kEmitBatch, reactor,
+                                       BatchResult(outcomes, response));
+                         });
   return reactor;
 }
 
@@ -121,8 +129,9 @@ grpc::ServerReadReactor<v1::EmitStreamRequest>* VentService::EmitStream(
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* VentService::Subscribe(
     grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) {
-  return SubscribeReactor::Start(ctx, request, emitter_, hub_,
-                                 {options_.max_subscribe_channels, options_.subscribe_queue});
+  return SubscribeReactor::Start(
+      ctx, request, emitter_, hub_,
+      {options_.max_subscribe_channels, options_.subscribe_queue});
 }
 
 }  // namespace vent::server

@@ -17,10 +17,12 @@
 namespace vent::server {
 
 struct ServiceOptions {
-  size_t max_batch = 10000;             // --max-batch: events per EmitBatch / EmitStream message
+  size_t max_batch =
+      10000;  // --max-batch: events per EmitBatch / EmitStream message
   size_t stream_window = 1024;          // events in flight per EmitStream call
   size_t max_subscribe_channels = 256;  // channels per Subscribe call
-  size_t subscribe_queue = 1024;        // --subscribe-queue: events queued per Subscribe call
+  size_t subscribe_queue =
+      1024;  // --subscribe-queue: events queued per Subscribe call
 };
 
 class VentService final : public v1::Vent::CallbackService {
@@ -34,9 +36,11 @@ class VentService final : public v1::Vent::CallbackService {
                                       const v1::EmitBatchRequest* request,
                                       v1::EmitBatchResponse* response) override;
   grpc::ServerReadReactor<v1::EmitStreamRequest>* EmitStream(
-      grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response) override;
+      grpc::CallbackServerContext* ctx,
+      v1::EmitStreamResponse* response) override;
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) override;
+      grpc::CallbackServerContext* ctx,
+      const v1::SubscribeRequest* request) override;
 
  private:
   const ServiceOptions options_;

@@ -4,8 +4,8 @@
 #ifndef VENT_SERVER_SINKS_H_
 #define VENT_SERVER_SINKS_H_
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,12 +19,15 @@ namespace vent::server {
 
 // Where Emit* publishes. Thread-safe; Publish never blocks and calls `done`
 // exactly once (on any thread, possibly before Publish returns) with
-// OK(receivers) or an error (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED...).
+// OK(receivers) or an error (UNAVAILABLE, RESOURCE_EXHAUSTED,
+// DEADLINE_EXCEEDED...).
 class EventSink {
  public:
-  using Callback = absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
+  using Callback =
+      absl::AnyInvocable<void(absl::StatusOr<int64_t> receivers) &&>;
   virtual ~EventSink() = default;
-  virtual void Publish(std::string channel, std::string message, Callback done) = 0;
+  virtual void Publish(std::string channel, std::string message,
+                       Callback done) = 0;
   virtual bool connected() const = 0;
 
   struct Message {
@@ -52,14 +55,15 @@ class EventSink {
     state->remaining.store(messages.size());
     state->done = std::move(done);
     for (size_t i = 0; i < messages.size(); ++i) {
-      Publish(std::move(messages[i].channel), std::move(messages[i].message),
-              [state, i](absl::StatusOr<int64_t> r) {
-                state->results[i] = std::move(r);
-                // Completions may come from several threads.
-                if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                  std::move(state->done)(std::move(state->results));
-                }
-              });
+      Publish(
+          std::move(messages[i].channel), std::move(messages[i].message),
+          [state, i](absl::StatusOr<int64_t> r) {
+            state->results[i] = std::move(r);
+            // Completions may come from several threads.
+            if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+              std::move(state->done)(std::move(state->results));
+            }
+          });
     }
   }
 };

@@ -16,7 +16,8 @@ inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (code < 0 || code > static_cast<int>(grpc::StatusCode::UNAUTHENTICATED)) {
     code = static_cast<int>(grpc::StatusCode::UNKNOWN);
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(s.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(code),
+                      std::string(s.message()));
 }
 
 }  // namespace vent::server

@@ -13,8 +13,10 @@ TEST(ToGrpcStatus, KeepsCodeAndMessage) {
   } cases[] = {
       {absl::InvalidArgumentError("bad"), grpc::StatusCode::INVALID_ARGUMENT},
       {absl::UnavailableError("down"), grpc::StatusCode::UNAVAILABLE},
-      {absl::ResourceExhaustedError("full"), grpc::StatusCode::RESOURCE_EXHAUSTED},
-      {absl::DeadlineExceededError("late"), grpc::StatusCode::DEADLINE_EXCEEDED},
+      {absl::ResourceExhaustedError("full"),
+       grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {absl::DeadlineExceededError("late"),
+       grpc::StatusCode::DEADLINE_EXCEEDED},
       {absl::UnauthenticatedError("who"), grpc::StatusCode::UNAUTHENTICATED},
       {absl::PermissionDeniedError("no"), grpc::StatusCode::PERMISSION_DENIED},
       {absl::CancelledError("c"), grpc::StatusCode::CANCELLED},
@@ -25,7 +27,8 @@ TEST(ToGrpcStatus, KeepsCodeAndMessage) {
     EXPECT_EQ(g.error_code(), c.code);
     EXPECT_EQ(g.error_message(), c.in.message());
   }
-  EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "x")).error_code(),
+  EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "x"))
+                .error_code(),
             grpc::StatusCode::UNKNOWN);
 }
 

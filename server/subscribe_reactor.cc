@@ -7,13 +7,14 @@
 
 namespace vent::server {
 
-SubscribeReactor::SubscribeReactor(Emitter* emitter, SubscriptionHub* hub, Limits limits)
+SubscribeReactor::SubscribeReactor(Emitter* emitter, SubscriptionHub* hub,
+                                   Limits limits)
     : emitter_(emitter), hub_(hub), limits_(limits) {}
 
 SubscribeReactor* SubscribeReactor::Start(grpc::CallbackServerContext* ctx,
                                           const v1::SubscribeRequest* request,
-                                          Emitter* emitter, SubscriptionHub* hub,
-                                          Limits limits) {
+                                          Emitter* emitter,
+                                          SubscriptionHub* hub, Limits limits) {
   auto* r = new SubscribeReactor(emitter, hub, limits);
   if (absl::Status s = r->Validate(ctx, *request); !s.ok()) {
     {
@@ -25,7 +26,8 @@ SubscribeReactor* SubscribeReactor::Start(grpc::CallbackServerContext* ctx,
   }
   r->registered_ = true;
   emitter->metrics().subscribe_active->Add(1);
-  hub->Add(r, std::vector<std::string>(request->channels().begin(), request->channels().end()));
+  hub->Add(r, std::vector<std::string>(request->channels().begin(),
+                                       request->channels().end()));
   return r;
 }
 
@@ -33,19 +35,24 @@ absl::Status SubscribeReactor::Validate(grpc::CallbackServerContext* ctx,
                                         const v1::SubscribeRequest& req) {
   VENT_ASSIGN_OR_RETURN(const Principal* who, emitter_->Authenticate(ctx));
   const size_t n = static_cast<size_t>(req.channels_size());
-  if (n == 0) return absl::InvalidArgumentError("channels: at least one channel is required");
+  if (n == 0)
+    return absl::InvalidArgumentError(
+        "channels: at least one channel is required");
   if (n > limits_.max_channels) {
-    return absl::InvalidArgumentError(absl::StrCat("channels: ", n, " channels is over the ",
-                                                   limits_.max_channels, "-channel limit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("channels: ", n, " channels is over the ",
+                     limits_.max_channels, "-channel limit"));
   }
   for (size_t i = 0; i < n; ++i) {
     std::string where = absl::StrCat("channels[", i, "]");
     const std::string& ch = req.channels(static_cast<int>(i));
-    absl::Status s = event::ValidateChannel(ch, emitter_->options().limits, where);
+    absl::Status s =
+        event::ValidateChannel(ch, emitter_->options().limits, where);
     if (!s.ok()) {
-      // ValidateChannel names the field "<where>.channel"; here it is "<where>".
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, s.message().substr(where.size() + sizeof(".channel") - 1)));
+      // ValidateChannel names the field "<where>.channel"; here it is
+      // "<where>".
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, s.message().substr(where.size() + sizeof(".channel") - 1)));
     }
     VENT_RETURN_IF_ERROR(emitter_->CheckScope(who, ch, where));
   }
@@ -59,7 +66,8 @@ void SubscribeReactor::OnReady() {
   WriteNextLocked();
 }
 
-void SubscribeReactor::OnEvent(const event::ReceivedEvent& e, absl::Time received) {
+void SubscribeReactor::OnEvent(const event::ReceivedEvent& e,
+                               absl::Time received) {
   absl::Status overflow;
   {
     absl::MutexLock lock(&mu_);
@@ -75,8 +83,9 @@ void SubscribeReactor::OnEvent(const event::ReceivedEvent& e, absl::Time receive
       v1::Event* ev = m.mutable_event();
       ev->set_channel(e.channel);
       ev->set_json(*e.json);
-      *ev->mutable_emitted_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-          absl::ToUnixNanos(received));
+      *ev->mutable_emitted_at() =
+          google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+              absl::ToUnixNanos(received));
       WriteNextLocked();
       return;
     }

@@ -26,16 +26,18 @@
 
 namespace vent::server {
 
-class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse>,
-                               public SubscriptionHub::Listener {
+class SubscribeReactor final
+    : public grpc::ServerWriteReactor<v1::SubscribeResponse>,
+      public SubscriptionHub::Listener {
  public:
   struct Limits {
     size_t max_channels = 256;
     size_t queue_limit = 1024;
   };
   static SubscribeReactor* Start(grpc::CallbackServerContext* ctx,
-                                 const v1::SubscribeRequest* request, Emitter* emitter,
-                                 SubscriptionHub* hub, Limits limits);
+                                 const v1::SubscribeRequest* request,
+                                 Emitter* emitter, SubscriptionHub* hub,
+                                 Limits limits);
 
   // SubscriptionHub::Listener (io thread).
   void OnReady() override;
@@ -49,7 +51,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
 
  private:
   SubscribeReactor(Emitter* emitter, SubscriptionHub* hub, Limits limits);
-  absl::Status Validate(grpc::CallbackServerContext* ctx, const v1::SubscribeRequest& req);
+  absl::Status Validate(grpc::CallbackServerContext* ctx,
+                        const v1::SubscribeRequest& req);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the call finished; the caller then calls FinishNow(status) unlocked.
   bool BeginFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

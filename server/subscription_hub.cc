@@ -1,7 +1,6 @@
 #include "server/subscription_hub.h"
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 #include "absl/time/clock.h"
@@ -10,20 +9,26 @@ namespace vent::server {
 
 SubscriptionHub::SubscriptionHub(boost::asio::io_context& io) : io_(io) {}
 
-void SubscriptionHub::Add(Listener* listener, std::vector<std::string> channels) {
-  boost::asio::post(io_, [this, listener, channels = std::move(channels)]() mutable {
-    DoAdd(listener, std::move(channels));
-  });
+void SubscriptionHub::Add(Listener* listener,
+                          std::vector<std::string> channels) {
+  boost::asio::post(io_,
+                    [this, listener, channels = std::move(channels)]() mutable {
+                      DoAdd(listener, std::move(channels));
+                    });
 }
 
-void SubscriptionHub::Remove(Listener* listener, absl::AnyInvocable<void() &&> removed) {
-  boost::asio::post(io_, [this, listener, removed = std::move(removed)]() mutable {
-    if (auto it = ids_.find(listener); it != ids_.end()) Drop(it->second, absl::OkStatus());
-    std::move(removed)();
-  });
+void SubscriptionHub::Remove(Listener* listener,
+                             absl::AnyInvocable<void() &&> removed) {
+  boost::asio::post(io_,
+                    [this, listener, removed = std::move(removed)]() mutable {
+                      if (auto it = ids_.find(listener); it != ids_.end())
+                        Drop(it->second, absl::OkStatus());
+                      std::move(removed)();
+                    });
 }
 
-void SubscriptionHub::DoAdd(Listener* listener, std::vector<std::string> channels) {
+void SubscriptionHub::DoAdd(Listener* listener,
+                            std::vector<std::string> channels) {
   if (source_ == nullptr || !source_->connected()) {
     listener->OnClosed(absl::UnavailableError("redis is not connected; retry"));
     return;
@@ -37,7 +42,8 @@ void SubscriptionHub::DoAdd(Listener* listener, std::vector<std::string> channel
   e.channels = channels;
   for (const auto& ch : channels) {
     by_channel_[ch].insert(id);
-    source_->Subscribe(ch, [this, id](absl::Status s) { OnAck(id, std::move(s)); });
+    source_->Subscribe(ch,
+                       [this, id](absl::Status s) { OnAck(id, std::move(s)); });
   }
 }
 
@@ -74,15 +80,18 @@ void SubscriptionHub::OnMessage(const std::string& channel,
   if (it == by_channel_.end()) return;
   event::ReceivedEvent ev = event::Decode(channel, std::move(payload));
   absl::Time now = absl::Now();
-  // OnEvent never re-enters the hub synchronously (Remove posts), so the set is stable.
+  // OnEvent never re-enters the hub synchronously (Remove posts), so the set is
+  // stable.
   for (uint64_t id : it->second) {
-    if (auto l = listeners_.find(id); l != listeners_.end()) l->second.listener->OnEvent(ev, now);
+    if (auto l = listeners_.find(id); l != listeners_.end())
+      l->second.listener->OnEvent(ev, now);
   }
 }
 
 void SubscriptionHub::OnState(bool up) {
   if (up) return;
-  CloseAll(absl::UnavailableError("redis connection lost; re-subscribe to resume"));
+  CloseAll(
+      absl::UnavailableError("redis connection lost; re-subscribe to resume"));
 }
 
 void SubscriptionHub::CloseAll(absl::Status why) {

@@ -8,7 +8,8 @@
 // A listener gets OnReady once Redis acknowledged every channel of its Add,
 // OnEvent for each message on its channels (possibly before OnReady, for
 // channels already acknowledged), and at most one OnClosed when the hub drops
-// it (Redis down, subscribe refused, hub stopped); after OnClosed no more calls.
+// it (Redis down, subscribe refused, hub stopped); after OnClosed no more
+// calls.
 //
 // Ownership: the hub never owns listeners. A listener must stay alive until
 // the `removed` callback of its Remove has run (that is where it may delete
@@ -16,12 +17,11 @@
 #ifndef VENT_SERVER_SUBSCRIPTION_HUB_H_
 #define VENT_SERVER_SUBSCRIPTION_HUB_H_
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -39,7 +39,8 @@ class SubscriptionHub {
    public:
     virtual ~Listener() = default;
     virtual void OnReady() = 0;
-    virtual void OnEvent(const event::ReceivedEvent& e, absl::Time received) = 0;
+    virtual void OnEvent(const event::ReceivedEvent& e,
+                         absl::Time received) = 0;
     virtual void OnClosed(absl::Status why) = 0;
   };
 
@@ -57,7 +58,8 @@ class SubscriptionHub {
   void Remove(Listener* listener, absl::AnyInvocable<void() &&> removed);
 
   // io thread: the source's message and connection-state callbacks.
-  void OnMessage(const std::string& channel, std::shared_ptr<const std::string> payload);
+  void OnMessage(const std::string& channel,
+                 std::shared_ptr<const std::string> payload);
   void OnState(bool up);
   // io thread: closes every listener with `why` (shutdown).
   void CloseAll(absl::Status why);

@@ -1,12 +1,11 @@
 #include "server/vent_server.h"
 
-#include <fstream>
-#include <sstream>
-#include <thread>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,9 +30,12 @@
 namespace vent::server {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view option) {
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view option) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, ": cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -50,8 +52,8 @@ class VentServer::Impl {
   // Members in construction order; destroyed in reverse (gRPC first).
   ServerConfig config_;
   boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
-      io_.get_executor()};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      work_{io_.get_executor()};
   metrics::Registry registry_;
   ServerMetrics metrics_{registry_};
   ApiKeys keys_;
@@ -77,7 +79,8 @@ class VentServer::Impl {
 absl::Status VentServer::Impl::Init() {
   VENT_RETURN_IF_ERROR(Validate(config_));
   VENT_ASSIGN_OR_RETURN(keys_, ApiKeys::Parse(config_.api_keys));
-  VENT_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::ParseUrl(config_.redis));
+  VENT_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
+                        redis::ParseUrl(config_.redis));
   metrics::RegisterProcessMetrics(registry_);
 
   redis::Options ro;
@@ -89,11 +92,13 @@ absl::Status VentServer::Impl::Init() {
   publisher_ = std::make_unique<redis::Publisher>(io_, ro);
   ro.client_name = "vent-server-sub";
   redis::Subscriber::Handlers handlers;
-  handlers.on_message = [this](const std::string& ch, std::shared_ptr<const std::string> p) {
+  handlers.on_message = [this](const std::string& ch,
+                               std::shared_ptr<const std::string> p) {
     hub_.OnMessage(ch, std::move(p));
   };
   handlers.on_state = [this](bool up) { hub_.OnState(up); };
-  subscriber_ = std::make_unique<redis::Subscriber>(io_, ro, std::move(handlers));
+  subscriber_ =
+      std::make_unique<redis::Subscriber>(io_, ro, std::move(handlers));
   sink_ = std::make_unique<PublisherSink>(publisher_.get());
   source_ = std::make_unique<SubscriberSource>(subscriber_.get());
   hub_.SetSource(source_.get());
@@ -111,11 +116,14 @@ absl::Status VentServer::Impl::Init() {
   so.subscribe_queue = static_cast<size_t>(config_.subscribe_queue);
   service_ = std::make_unique<VentService>(so, emitter_.get(), &hub_);
 
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      grpc::InsecureServerCredentials();
   if (!config_.tls_cert.empty()) {
     grpc::SslServerCredentialsOptions ssl;
-    VENT_ASSIGN_OR_RETURN(std::string cert, ReadFile(config_.tls_cert, "tls-cert"));
-    VENT_ASSIGN_OR_RETURN(std::string key, ReadFile(config_.tls_key, "tls-key"));
+    VENT_ASSIGN_OR_RETURN(std::string cert,
+                          ReadFile(config_.tls_cert, "tls-cert"));
+    VENT_ASSIGN_OR_RETURN(std::string key,
+                          ReadFile(config_.tls_key, "tls-key"));
     ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
     creds = grpc::SslServerCredentials(ssl);
   }
@@ -137,7 +145,8 @@ absl::Status VentServer::Impl::Init() {
     MetricsHttpServer::Handlers h;
     h.metrics = [this] { return registry_.Render(); };
     h.healthy = [this] { return healthy_.load(); };
-    VENT_ASSIGN_OR_RETURN(http_, MetricsHttpServer::Start(io_, config_.metrics_listen, h));
+    VENT_ASSIGN_OR_RETURN(
+        http_, MetricsHttpServer::Start(io_, config_.metrics_listen, h));
   }
   publisher_->Start();
   subscriber_->Start();
@@ -148,12 +157,12 @@ absl::Status VentServer::Impl::Init() {
   for (const auto& item : config_.api_keys) {
     key_ids.push_back(ApiKeys::KeyId(item.substr(0, item.find('='))));
   }
-  VENT_LOG_INFO("vent-server started", "listen", absl::StrCat(config_.listen), "port", port_,
-                "redis", endpoint.Redacted(), "metrics",
-                http_ ? config_.metrics_listen : std::string("off"), "metrics_port",
-                http_ ? http_->port() : 0,
-                "tls", !config_.tls_cert.empty(), "api_keys",
-                key_ids.empty() ? std::string("off") : absl::StrJoin(key_ids, ","));
+  VENT_LOG_INFO(
+      "vent-server started", "listen", absl::StrCat(config_.listen), "port",
+      port_, "redis", endpoint.Redacted(), "metrics",
+      http_ ? config_.metrics_listen : std::string("off"), "metrics_port",
+      http_ ? http_->port() : 0, "tls", !config_.tls_cert.empty(), "api_keys",
+      key_ids.empty() ? std::string("off") : absl::StrJoin(key_ids, ","));
   return absl::OkStatus();
 }
 
@@ -182,10 +191,11 @@ void VentServer::Impl::WatchRedis() {
 void VentServer::Impl::Shutdown(absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
-  VENT_LOG_INFO("vent-server shutting down", "grace", absl::FormatDuration(grace),
-                "inflight", emitter_->inflight());
+  VENT_LOG_INFO("vent-server shutting down", "grace",
+                absl::FormatDuration(grace), "inflight", emitter_->inflight());
   boost::asio::post(io_, [this] {
-    hub_.CloseAll(absl::UnavailableError("vent-server is shutting down; re-subscribe elsewhere"));
+    hub_.CloseAll(absl::UnavailableError(
+        "vent-server is shutting down; re-subscribe elsewhere"));
   });
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
@@ -195,13 +205,12 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
   drained.WaitForNotificationWithTimeout(grace + absl::Seconds(1));
   subscriber_->Stop();
   if (http_) http_->Stop();
-  boost::asio::post(io_, [this] {
-    state_timer_.cancel();
-  });
+  boost::asio::post(io_, [this] { state_timer_.cancel(); });
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();
-  VENT_LOG_INFO("vent-server stopped", "events_published", metrics_.events->value());
+  VENT_LOG_INFO("vent-server stopped", "events_published",
+                metrics_.events->value());
 }
 
 VentServer::VentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -210,7 +219,8 @@ VentServer::~VentServer() {
   if (impl_) impl_->Shutdown(absl::ZeroDuration());
 }
 
-absl::StatusOr<std::unique_ptr<VentServer>> VentServer::Start(const ServerConfig& config) {
+absl::StatusOr<std::unique_ptr<VentServer>> VentServer::Start(
+    const ServerConfig& config) {
   auto impl = std::make_unique<Impl>(config);
   absl::Status s = impl->Init();
   if (!s.ok()) {
@@ -221,7 +231,9 @@ absl::StatusOr<std::unique_ptr<VentServer>> VentServer::Start(const ServerConfig
 }
 
 int VentServer::port() const { return impl_->port_; }
-int VentServer::metrics_port() const { return impl_->http_ ? impl_->http_->port() : 0; }
+int VentServer::metrics_port() const {
+  return impl_->http_ ? impl_->http_->port() : 0;
+}
 bool VentServer::redis_connected() const { return impl_->healthy_.load(); }
 boost::asio::io_context& VentServer::io() { return impl_->io_; }
 void VentServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }

@@ -7,9 +7,8 @@
 #ifndef VENT_SERVER_VENT_SERVER_H_
 #define VENT_SERVER_VENT_SERVER_H_
 
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -22,13 +21,14 @@ class VentServer {
   // Validates the config, connects nothing synchronously (Redis connects in
   // the background; Emit answers UNAVAILABLE until it is up), binds the gRPC
   // and metrics ports. Errors: InvalidArgument (config), Unavailable (bind).
-  static absl::StatusOr<std::unique_ptr<VentServer>> Start(const ServerConfig& config);
+  static absl::StatusOr<std::unique_ptr<VentServer>> Start(
+      const ServerConfig& config);
   ~VentServer();  // Shutdown(0) if not done
   VentServer(const VentServer&) = delete;
   VentServer& operator=(const VentServer&) = delete;
 
-  int port() const;             // bound gRPC port
-  int metrics_port() const;     // 0 when disabled
+  int port() const;              // bound gRPC port
+  int metrics_port() const;      // 0 when disabled
   bool redis_connected() const;  // publisher and subscriber both up
 
   // The io_context of the Redis thread (main uses it for signal handling).

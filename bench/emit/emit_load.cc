@@ -15,17 +15,20 @@ namespace {
 constexpr absl::Duration kCallDeadline = absl::Seconds(60);
 
 void PrepareContext(const LoadSpec& spec, grpc::ClientContext* ctx) {
-  if (!spec.api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + spec.api_key);
+  if (!spec.api_key.empty())
+    ctx->AddMetadata("authorization", "Bearer " + spec.api_key);
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
 }
 
 std::string Describe(const grpc::Status& s) {
-  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", s.error_message());
+  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ",
+                      s.error_message());
 }
 
 double Percentile(std::vector<uint32_t>& v, double q) {
   if (v.empty()) return 0;
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
+  const size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
   std::nth_element(v.begin(), v.begin() + i, v.end());
   return v[i];
 }
@@ -36,12 +39,13 @@ template <typename Req, typename Resp>
 class CallbackLoad {
  public:
   using Done = std::function<void(grpc::Status)>;
-  using Start = std::function<void(grpc::ClientContext*, const Req*, Resp*, Done)>;
+  using Start =
+      std::function<void(grpc::ClientContext*, const Req*, Resp*, Done)>;
   // Returns how many events a successful reply confirms.
   using Confirmed = std::function<int64_t(const Resp&)>;
 
-  CallbackLoad(const LoadSpec& spec, Req request, int64_t events_per_call, Start start,
-               Confirmed confirmed)
+  CallbackLoad(const LoadSpec& spec, Req request, int64_t events_per_call,
+               Start start, Confirmed confirmed)
       : spec_(spec),
         request_(std::move(request)),
         call_budget_((spec.max_events + events_per_call - 1) / events_per_call),
@@ -78,8 +82,8 @@ class CallbackLoad {
   };
 
   void Issue() {
-    if (stop_.load(std::memory_order_relaxed) || issued_.fetch_add(1) >= call_budget_ ||
-        absl::Now() >= end_) {
+    if (stop_.load(std::memory_order_relaxed) ||
+        issued_.fetch_add(1) >= call_budget_ || absl::Now() >= end_) {
       absl::MutexLock lock(&mu_);
       --active_;
       return;
@@ -92,12 +96,14 @@ class CallbackLoad {
   }
 
   void OnDone(Call* call, const grpc::Status& status) {
-    const auto us = static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - call->started));
+    const auto us = static_cast<uint32_t>(
+        absl::ToInt64Microseconds(absl::Now() - call->started));
     if (status.ok()) {
       const int64_t n = confirmed_(call->response);
       events_.fetch_add(n);
       calls_.fetch_add(1);
-      if (spec_.progress) spec_.progress->fetch_add(n, std::memory_order_relaxed);
+      if (spec_.progress)
+        spec_.progress->fetch_add(n, std::memory_order_relaxed);
     } else {
       errors_.fetch_add(1);
       stop_.store(true);
@@ -140,8 +146,8 @@ LoadResult RunUnary(v1::Vent::Stub* stub, const LoadSpec& spec) {
   *req.mutable_event() = MakeEvent(spec);
   CallbackLoad<v1::EmitRequest, v1::EmitResponse> load(
       spec, std::move(req), 1,
-      [stub](grpc::ClientContext* ctx, const v1::EmitRequest* rq, v1::EmitResponse* rs,
-             std::function<void(grpc::Status)> done) {
+      [stub](grpc::ClientContext* ctx, const v1::EmitRequest* rq,
+             v1::EmitResponse* rs, std::function<void(grpc::Status)> done) {
         stub->async()->Emit(ctx, rq, rs, std::move(done));
       },
       [](const v1::EmitResponse&) { return int64_t{1}; });
@@ -155,10 +161,13 @@ LoadResult RunBatch(v1::Vent::Stub* stub, const LoadSpec& spec) {
   CallbackLoad<v1::EmitBatchRequest, v1::EmitBatchResponse> load(
       spec, std::move(req), spec.batch_size,
       [stub](grpc::ClientContext* ctx, const v1::EmitBatchRequest* rq,
-             v1::EmitBatchResponse* rs, std::function<void(grpc::Status)> done) {
+             v1::EmitBatchResponse* rs,
+             std::function<void(grpc::Status)> done) {
         stub->async()->EmitBatch(ctx, rq, rs, std::move(done));
       },
-      [](const v1::EmitBatchResponse& r) { return static_cast<int64_t>(r.results_size()); });
+      [](const v1::EmitBatchResponse& r) {
+        return static_cast<int64_t>(r.results_size());
+      });
   return load.Run();
 }
 
@@ -179,7 +188,8 @@ LoadResult RunStream(v1::Vent::Stub* stub, const LoadSpec& spec) {
   for (int s = 0; s < spec.concurrency; ++s) {
     threads.emplace_back([&] {
       grpc::ClientContext ctx;
-      if (!spec.api_key.empty()) ctx.AddMetadata("authorization", "Bearer " + spec.api_key);
+      if (!spec.api_key.empty())
+        ctx.AddMetadata("authorization", "Bearer " + spec.api_key);
       v1::EmitStreamResponse resp;
       std::unique_ptr<grpc::ClientWriter<v1::EmitStreamRequest>> writer =
           stub->EmitStream(&ctx, &resp);
@@ -211,7 +221,8 @@ LoadResult RunStream(v1::Vent::Stub* stub, const LoadSpec& spec) {
       errors.fetch_add(1);
       absl::MutexLock lock(&mu);
       if (first_error.empty()) {
-        first_error = status.ok() ? absl::StrCat("published ", resp.published(), " of ", written)
+        first_error = status.ok() ? absl::StrCat("published ", resp.published(),
+                                                 " of ", written)
                                   : Describe(status);
       }
     });
@@ -228,7 +239,8 @@ LoadResult RunStream(v1::Vent::Stub* stub, const LoadSpec& spec) {
 
 }  // namespace
 
-LoadResult RunLoad(const std::shared_ptr<grpc::Channel>& channel, const LoadSpec& spec) {
+LoadResult RunLoad(const std::shared_ptr<grpc::Channel>& channel,
+                   const LoadSpec& spec) {
   auto stub = v1::Vent::NewStub(channel);
   switch (spec.kind) {
     case LoadKind::kUnary:

@@ -44,10 +44,10 @@ struct LoadSpec {
 };
 
 struct LoadResult {
-  int64_t events = 0;    // events the server confirmed as published
-  double seconds = 0;    // wall time from first call to last reply
-  int64_t calls = 0;     // successful RPCs
-  int64_t errors = 0;    // failed RPCs
+  int64_t events = 0;  // events the server confirmed as published
+  double seconds = 0;  // wall time from first call to last reply
+  int64_t calls = 0;   // successful RPCs
+  int64_t errors = 0;  // failed RPCs
   std::string first_error;
   // Per-call latency (unary/batch; 0 for streams), microseconds.
   double p50_us = 0;
@@ -55,7 +55,8 @@ struct LoadResult {
   double EventsPerSecond() const { return seconds > 0 ? events / seconds : 0; }
 };
 
-LoadResult RunLoad(const std::shared_ptr<grpc::Channel>& channel, const LoadSpec& spec);
+LoadResult RunLoad(const std::shared_ptr<grpc::Channel>& channel,
+                   const LoadSpec& spec);
 
 }  // namespace vent::bench
 

@@ -37,7 +37,8 @@ void AppendMaskedText(std::string& out, std::string_view payload) {
     out.push_back(static_cast<char>(n & 0xff));
   } else {
     out.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   }
   out.append(4, '\0');
   out.append(payload);
@@ -50,7 +51,10 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 Client::Client(ThreadCtx& ctx, ClientSpec spec, int channel_index)
-    : ctx_(ctx), spec_(std::move(spec)), channel_index_(channel_index), socket_(ctx.io) {}
+    : ctx_(ctx),
+      spec_(std::move(spec)),
+      channel_index_(channel_index),
+      socket_(ctx.io) {}
 
 void Client::Start() {
   state_ = State::kConnecting;
@@ -59,13 +63,15 @@ void Client::Start() {
   if (ec) return Fail("open: " + ec.message());
   if (spec_.bind_source) {
     int one = 1;
-    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-                 sizeof(one));
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+                 &one, sizeof(one));
     socket_.bind(tcp::endpoint(spec_.source, 0), ec);
-    if (ec) return Fail("bind " + spec_.source.to_string() + ": " + ec.message());
+    if (ec)
+      return Fail("bind " + spec_.source.to_string() + ": " + ec.message());
   }
-  socket_.async_connect(spec_.server,
-                        [this](const boost::system::error_code& e) { OnConnected(e); });
+  socket_.async_connect(
+      spec_.server,
+      [this](const boost::system::error_code& e) { OnConnected(e); });
 }
 
 void Client::OnConnected(const boost::system::error_code& ec) {
@@ -84,8 +90,9 @@ void Client::OnConnected(const boost::system::error_code& ec) {
 }
 
 void Client::ArmRead() {
-  socket_.async_wait(tcp::socket::wait_read,
-                     [this](const boost::system::error_code& ec) { OnReadable(ec); });
+  socket_.async_wait(
+      tcp::socket::wait_read,
+      [this](const boost::system::error_code& ec) { OnReadable(ec); });
 }
 
 void Client::OnReadable(const boost::system::error_code& ec) {
@@ -96,7 +103,9 @@ void Client::OnReadable(const boost::system::error_code& ec) {
     boost::system::error_code rec;
     size_t n = socket_.read_some(boost::asio::buffer(ctx_.rbuf), rec);
     if (rec == boost::asio::error::would_block) break;
-    if (rec) return Fail(rec == boost::asio::error::eof ? "closed by server" : rec.message());
+    if (rec)
+      return Fail(rec == boost::asio::error::eof ? "closed by server"
+                                                 : rec.message());
     if (!Consume(ctx_.rbuf.data(), n, now)) return;
     if (n < ctx_.rbuf.size()) break;
   }
@@ -114,15 +123,17 @@ bool Client::Consume(const char* data, size_t n, int64_t now_ns) {
   size_t off = 0;
   while (off < len) {
     size_t used = 0;
-    bool ok = state_ == State::kUpgrading ? HandleHandshake(p + off, len - off, &used)
-                                          : HandleFrames(p + off, len - off, &used, now_ns);
+    bool ok = state_ == State::kUpgrading
+                  ? HandleHandshake(p + off, len - off, &used)
+                  : HandleFrames(p + off, len - off, &used, now_ns);
     if (!ok) return false;
     if (used == 0) break;
     off += used;
   }
   std::string rest(p + off, len - off);
   partial_ = std::move(rest);
-  if (partial_.capacity() > 4096 && partial_.size() < 1024) partial_.shrink_to_fit();
+  if (partial_.capacity() > 4096 && partial_.size() < 1024)
+    partial_.shrink_to_fit();
   return true;
 }
 
@@ -143,14 +154,17 @@ bool Client::HandleHandshake(const char* data, size_t n, size_t* used) {
   }
   *used = end + 4;
   state_ = State::kSubscribing;
-  AppendMaskedText(out_, R"({"msg":"connect","version":"1","support":["1","pre2","pre1"]})");
-  AppendMaskedText(out_, R"({"msg":"sub","id":"s1","name":"bench","params":["r1",{"ch":")" +
-                             spec_.channel_param + "\"}]}");
+  AppendMaskedText(
+      out_, R"({"msg":"connect","version":"1","support":["1","pre2","pre1"]})");
+  AppendMaskedText(
+      out_, R"({"msg":"sub","id":"s1","name":"bench","params":["r1",{"ch":")" +
+                spec_.channel_param + "\"}]}");
   Flush();
   return true;
 }
 
-bool Client::HandleFrames(const char* data, size_t n, size_t* used, int64_t now_ns) {
+bool Client::HandleFrames(const char* data, size_t n, size_t* used,
+                          int64_t now_ns) {
   const auto* u = reinterpret_cast<const unsigned char*>(data);
   if (n < 2) return *used = 0, true;
   uint8_t op = u[0] & 0x0f;
@@ -196,7 +210,8 @@ bool Client::HandleFrames(const char* data, size_t n, size_t* used, int64_t now_
 bool Client::HandleText(const char* p, size_t n, int64_t now_ns) {
   std::string_view s(p, n);
   size_t vb = s.find("\"vb\":[");
-  if (vb != std::string_view::npos && StartsWith(s, R"({"msg":"changed","__vent":"1")")) {
+  if (vb != std::string_view::npos &&
+      StartsWith(s, R"({"msg":"changed","__vent":"1")")) {
     const char* q = p + vb + 6;
     const char* end = p + n;
     int64_t sent = 0, seq = 0;
@@ -221,7 +236,8 @@ bool Client::HandleText(const char* p, size_t n, int64_t now_ns) {
   if (StartsWith(s, R"({"msg":"ping")")) {
     size_t id = s.find("\"id\":");
     if (id != std::string_view::npos) {
-      AppendMaskedText(out_, "{\"msg\":\"pong\"," + std::string(s.substr(id, n - id)));
+      AppendMaskedText(
+          out_, "{\"msg\":\"pong\"," + std::string(s.substr(id, n - id)));
     } else {
       AppendMaskedText(out_, R"({"msg":"pong"})");
     }
@@ -242,7 +258,8 @@ bool Client::HandleText(const char* p, size_t n, int64_t now_ns) {
     Fail("nosub: " + std::string(s.substr(0, 200)));
     return false;
   }
-  if (StartsWith(s, R"({"msg":"failed")") || StartsWith(s, R"({"msg":"error")")) {
+  if (StartsWith(s, R"({"msg":"failed")") ||
+      StartsWith(s, R"({"msg":"error")")) {
     Fail(std::string(s.substr(0, 200)));
     return false;
   }

@@ -32,10 +32,10 @@ namespace vent::bench {
 
 struct ThreadCtx {
   boost::asio::io_context io{1};
-  Histogram latency;           // io thread only
+  Histogram latency;                                       // io thread only
   std::vector<char> rbuf = std::vector<char>(256 * 1024);  // shared read buffer
-  int64_t duplicates = 0;      // io thread only
-  int64_t gaps = 0;            // io thread only: events skipped in sequence
+  int64_t duplicates = 0;                                  // io thread only
+  int64_t gaps = 0;  // io thread only: events skipped in sequence
   std::atomic<int64_t> connected{0};
   std::atomic<int64_t> ready{0};
   std::atomic<int64_t> delivered{0};
@@ -51,14 +51,21 @@ struct ClientSpec {
   boost::asio::ip::tcp::endpoint server;
   boost::asio::ip::address source;  // unspecified: no bind
   bool bind_source = false;
-  std::string host_header;  // "host:port"
-  std::string path;         // "/websocket"
+  std::string host_header;    // "host:port"
+  std::string path;           // "/websocket"
   std::string channel_param;  // value of the "ch" param
 };
 
 class Client {
  public:
-  enum class State { kIdle, kConnecting, kUpgrading, kSubscribing, kReady, kClosed };
+  enum class State {
+    kIdle,
+    kConnecting,
+    kUpgrading,
+    kSubscribing,
+    kReady,
+    kClosed
+  };
 
   Client(ThreadCtx& ctx, ClientSpec spec, int channel_index);
   Client(const Client&) = delete;

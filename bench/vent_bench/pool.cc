@@ -19,7 +19,8 @@ struct ParsedUrl {
 absl::StatusOr<ParsedUrl> ParseWsUrl(const std::string& url) {
   const std::string prefix = "ws://";
   if (url.rfind(prefix, 0) != 0) {
-    return absl::InvalidArgumentError("--url must start with ws:// (use a TLS proxy for wss)");
+    return absl::InvalidArgumentError(
+        "--url must start with ws:// (use a TLS proxy for wss)");
   }
   std::string rest = url.substr(prefix.size());
   ParsedUrl u;
@@ -51,18 +52,22 @@ absl::Status ClientPool::Start() {
   boost::system::error_code ec;
   auto results = resolver.resolve(url->host, url->port, ec);
   if (ec || results.empty()) {
-    return absl::UnavailableError(absl::StrCat("resolve ", url->host, ": ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("resolve ", url->host, ": ", ec.message()));
   }
   tcp::endpoint server = *results.begin();
 
   std::vector<boost::asio::ip::address> sources;
   for (const auto& s : options_.source_addrs) {
     auto a = boost::asio::ip::make_address(s, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("--source-addrs: bad address ", s));
+    if (ec)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--source-addrs: bad address ", s));
     sources.push_back(a);
   }
   int64_t nthreads = std::max<int64_t>(1, options_.threads);
-  for (int64_t i = 0; i < nthreads; ++i) threads_.push_back(std::make_unique<Thread>());
+  for (int64_t i = 0; i < nthreads; ++i)
+    threads_.push_back(std::make_unique<Thread>());
   for (int64_t i = 0; i < options_.clients; ++i) {
     ClientSpec spec;
     spec.server = server;
@@ -72,7 +77,8 @@ absl::Status ClientPool::Start() {
     spec.channel_param = absl::StrCat("c", ch);
     if (!sources.empty()) {
       spec.bind_source = true;
-      spec.source = sources[(i / options_.connections_per_source) % sources.size()];
+      spec.source =
+          sources[(i / options_.connections_per_source) % sources.size()];
     }
     Thread& t = *threads_[i % nthreads];
     t.clients.push_back(std::make_unique<Client>(t.ctx, std::move(spec), ch));
@@ -110,14 +116,16 @@ PoolTotals ClientPool::Totals() const {
 }
 
 std::vector<int64_t> ClientPool::ReadyPerChannel() {
-  std::vector<int64_t> out(static_cast<size_t>(std::max<int64_t>(1, options_.channels)), 0);
+  std::vector<int64_t> out(
+      static_cast<size_t>(std::max<int64_t>(1, options_.channels)), 0);
   for (auto& tp : threads_) {
     Thread* t = tp.get();
     std::promise<void> done;
     auto fut = done.get_future();
     boost::asio::post(t->ctx.io, [t, &out, &done] {
       for (const auto& c : t->clients) {
-        if (c->state() == Client::State::kReady) ++out[static_cast<size_t>(c->channel_index())];
+        if (c->state() == Client::State::kReady)
+          ++out[static_cast<size_t>(c->channel_index())];
       }
       done.set_value();
     });

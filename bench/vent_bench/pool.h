@@ -21,7 +21,8 @@
 namespace vent::bench {
 
 struct PoolTotals {
-  int64_t connected = 0, ready = 0, delivered = 0, failed = 0, dropped = 0, nosub = 0;
+  int64_t connected = 0, ready = 0, delivered = 0, failed = 0, dropped = 0,
+          nosub = 0;
 };
 
 class ClientPool {

@@ -28,7 +28,8 @@ double ProcessCpuSeconds(pid_t pid) {
     if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
   }
   long hz = sysconf(_SC_CLK_TCK);
-  return static_cast<double>(utime + stime) / static_cast<double>(hz > 0 ? hz : 100);
+  return static_cast<double>(utime + stime) /
+         static_cast<double>(hz > 0 ? hz : 100);
 }
 
 int64_t ProcessRssBytes(pid_t pid) {
@@ -54,11 +55,13 @@ std::unordered_set<std::string> ListeningInodes(uint16_t port) {
     while (std::getline(f, line)) {
       std::istringstream in(line);
       std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
-      in >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+      in >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >>
+          timeout >> inode;
       if (st != "0A") continue;
       size_t colon = local.rfind(':');
       if (colon == std::string::npos) continue;
-      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) != port) continue;
+      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) != port)
+        continue;
       inodes.insert(inode);
     }
   }
@@ -87,7 +90,8 @@ pid_t FindPidListeningOn(uint16_t port) {
       if (n <= 0) continue;
       target[n] = '\0';
       std::string t(target);
-      if (t.rfind("socket:[", 0) == 0 && inodes.count(t.substr(8, t.size() - 9))) {
+      if (t.rfind("socket:[", 0) == 0 &&
+          inodes.count(t.substr(8, t.size() - 9))) {
         found = static_cast<pid_t>(pid);
         break;
       }

@@ -6,8 +6,9 @@
 #ifndef VENT_BENCH_VENT_BENCH_PROC_STATS_H_
 #define VENT_BENCH_VENT_BENCH_PROC_STATS_H_
 
-#include <cstdint>
 #include <sys/types.h>
+
+#include <cstdint>
 
 namespace vent::bench {
 

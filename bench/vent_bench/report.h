@@ -14,7 +14,8 @@ namespace vent::bench {
 
 boost::json::object ToJson(const RunResult& r);
 // Writes `value` (pretty enough: one line) to `path`, replacing the file.
-absl::Status WriteJson(const std::string& path, const boost::json::value& value);
+absl::Status WriteJson(const std::string& path,
+                       const boost::json::value& value);
 // Appends one row for `r` to the CSV file at `path`.
 absl::Status AppendCsv(const std::string& path, const RunResult& r);
 std::string Table(const RunResult& r);

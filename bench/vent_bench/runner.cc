@@ -14,9 +14,9 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/vent_bench/pool.h"
 #include "bench/vent_bench/proc_stats.h"
+#include "grpcpp/grpcpp.h"
 #include "vent/redis/publisher.h"
 #include "vent/redis/url.h"
-#include "grpcpp/grpcpp.h"
 #include "vent/v1/vent.grpc.pb.h"
 
 namespace vent::bench {
@@ -31,7 +31,8 @@ double SecondsSince(Clock::time_point t) {
 pid_t ResolveBridgePid(const BenchOptions& o) {
   if (o.bridge_pid > 0) return static_cast<pid_t>(o.bridge_pid);
   // ws://host:port/...: only meaningful when the bridge runs here.
-  std::string rest = o.url.substr(o.url.find("://") == std::string::npos ? 0 : o.url.find("://") + 3);
+  std::string rest = o.url.substr(
+      o.url.find("://") == std::string::npos ? 0 : o.url.find("://") + 3);
   std::string hostport = rest.substr(0, rest.find('/'));
   size_t colon = hostport.rfind(':');
   if (colon == std::string::npos) return 0;
@@ -40,13 +41,15 @@ pid_t ResolveBridgePid(const BenchOptions& o) {
   return FindPidListeningOn(static_cast<uint16_t>(port));
 }
 
-void PrintProgress(double t, const PoolTotals& s, int64_t published, int64_t last_delivered,
-                   double dt) {
+void PrintProgress(double t, const PoolTotals& s, int64_t published,
+                   int64_t last_delivered, double dt) {
   std::fprintf(stderr,
-               "[%6.1fs] connected %lld ready %lld failed %lld dropped %lld | published %lld "
+               "[%6.1fs] connected %lld ready %lld failed %lld dropped %lld | "
+               "published %lld "
                "delivered %lld (%.0f/s)\n",
-               t, (long long)s.connected, (long long)s.ready, (long long)s.failed,
-               (long long)s.dropped, (long long)published, (long long)s.delivered,
+               t, (long long)s.connected, (long long)s.ready,
+               (long long)s.failed, (long long)s.dropped, (long long)published,
+               (long long)s.delivered,
                dt > 0 ? (s.delivered - last_delivered) / dt : 0.0);
 }
 
@@ -68,11 +71,11 @@ absl::Status ConnectAll(ClientPool& pool, const BenchOptions& o, RunResult& r) {
   r.connect_seconds = SecondsSince(start);
   PoolTotals s = pool.Totals();
   r.ready = s.ready;
-  std::fprintf(stderr, "connected: %lld ready, %lld failed in %.1fs\n", (long long)s.ready,
-               (long long)s.failed, r.connect_seconds);
+  std::fprintf(stderr, "connected: %lld ready, %lld failed in %.1fs\n",
+               (long long)s.ready, (long long)s.failed, r.connect_seconds);
   if (s.ready == 0) {
-    return absl::UnavailableError(absl::StrCat("no client became ready; first error: ",
-                                               pool.FirstError()));
+    return absl::UnavailableError(absl::StrCat(
+        "no client became ready; first error: ", pool.FirstError()));
   }
   return absl::OkStatus();
 }
@@ -84,7 +87,8 @@ class Load {
     redis::Options ro;
     ro.endpoint = std::move(ep);
     ro.client_name = "vent-bench";
-    ro.max_pending = static_cast<size_t>(std::max<int64_t>(o.max_inflight * 2, 1000));
+    ro.max_pending =
+        static_cast<size_t>(std::max<int64_t>(o.max_inflight * 2, 1000));
     publisher_ = std::make_unique<redis::Publisher>(io_, ro);
     if (o.via == "grpc") {
       stub_ = v1::Vent::NewStub(
@@ -92,7 +96,8 @@ class Load {
     }
     int64_t c = std::max<int64_t>(1, o.channels);
     seqs_.assign(static_cast<size_t>(c), 0);
-    for (int64_t i = 0; i < c; ++i) names_.push_back(absl::StrCat("bench::c", i));
+    for (int64_t i = 0; i < c; ++i)
+      names_.push_back(absl::StrCat("bench::c", i));
   }
   ~Load() {
     io_.stop();
@@ -129,7 +134,9 @@ class Load {
   }
   void End() { stop_.store(true); }
   bool Quiet() const { return inflight_.load() == 0; }
-  int64_t published() const { return published_.load(std::memory_order_relaxed); }
+  int64_t published() const {
+    return published_.load(std::memory_order_relaxed);
+  }
   int64_t errors() const { return errors_.load(); }
   // Only after Quiet() and End(): per-channel count of issued events.
   const std::vector<int64_t>& seqs() const { return seqs_; }
@@ -151,11 +158,14 @@ class Load {
   void Issue() {
     int64_t target = INT64_MAX;
     if (o_.rate > 0) {
-      target = static_cast<int64_t>(SecondsSince(start_) * static_cast<double>(o_.rate));
+      target = static_cast<int64_t>(SecondsSince(start_) *
+                                    static_cast<double>(o_.rate));
     }
-    while (issued_ < target && inflight_.load(std::memory_order_relaxed) < o_.max_inflight &&
+    while (issued_ < target &&
+           inflight_.load(std::memory_order_relaxed) < o_.max_inflight &&
            !stop_.load(std::memory_order_relaxed)) {
-      size_t ch = static_cast<size_t>(issued_ % static_cast<int64_t>(seqs_.size()));
+      size_t ch =
+          static_cast<size_t>(issued_ % static_cast<int64_t>(seqs_.size()));
       int64_t seq = seqs_[ch]++;
       ++issued_;
       int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -170,10 +180,11 @@ class Load {
         EmitViaGrpc(names_[ch], std::move(msg));
         continue;
       }
-      publisher_->Publish(names_[ch], std::move(msg), [this](absl::StatusOr<int64_t> r) {
-        Done(r.status());
-        if (o_.rate == 0) Issue();
-      });
+      publisher_->Publish(names_[ch], std::move(msg),
+                          [this](absl::StatusOr<int64_t> r) {
+                            Done(r.status());
+                            if (o_.rate == 0) Issue();
+                          });
     }
   }
 
@@ -194,17 +205,21 @@ class Load {
       v1::EmitResponse resp;
     };
     auto* call = new Call;
-    if (!o_.api_key.empty()) call->ctx.AddMetadata("authorization", "Bearer " + o_.api_key);
-    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!o_.api_key.empty())
+      call->ctx.AddMetadata("authorization", "Bearer " + o_.api_key);
+    call->ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(10));
     call->req.mutable_event()->set_channel(channel);
     call->req.mutable_event()->set_json(std::move(json));
-    stub_->async()->Emit(&call->ctx, &call->req, &call->resp, [this, call](grpc::Status st) {
-      Done(st.ok() ? absl::OkStatus()
-                   : absl::Status(static_cast<absl::StatusCode>(st.error_code()),
-                                  st.error_message()));
-      delete call;
-      if (o_.rate == 0) boost::asio::post(io_, [this] { Issue(); });
-    });
+    stub_->async()->Emit(
+        &call->ctx, &call->req, &call->resp, [this, call](grpc::Status st) {
+          Done(st.ok() ? absl::OkStatus()
+                       : absl::Status(
+                             static_cast<absl::StatusCode>(st.error_code()),
+                             st.error_message()));
+          delete call;
+          if (o_.rate == 0) boost::asio::post(io_, [this] { Issue(); });
+        });
   }
 
   const BenchOptions o_;
@@ -244,9 +259,11 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
 
   double cpu0 = r.bridge_pid > 0 ? ProcessCpuSeconds(r.bridge_pid) : -1;
   r.rss_before = r.bridge_pid > 0 ? ProcessRssBytes(r.bridge_pid) : -1;
-  r.rss_after = r.rss_before;  // fanout: the peak seen while publishing/draining
+  r.rss_after =
+      r.rss_before;  // fanout: the peak seen while publishing/draining
   auto sample_rss = [&r] {
-    if (r.bridge_pid > 0) r.rss_after = std::max(r.rss_after, ProcessRssBytes(r.bridge_pid));
+    if (r.bridge_pid > 0)
+      r.rss_after = std::max(r.rss_after, ProcessRssBytes(r.bridge_pid));
   };
   double self0 = SelfCpuSeconds();
   auto start = Clock::now();
@@ -259,7 +276,8 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
     if (SecondsSince(last) >= 1.0) {
       PoolTotals s = pool.Totals();
       sample_rss();
-      PrintProgress(SecondsSince(start), s, load.published(), last_delivered, SecondsSince(last));
+      PrintProgress(SecondsSince(start), s, load.published(), last_delivered,
+                    SecondsSince(last));
       last_delivered = s.delivered;
       last = Clock::now();
     }
@@ -306,7 +324,8 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   r.duplicates = pool.Duplicates();
   for (const auto& c : pool.PerClient()) {
     if (!c.was_ready) continue;
-    r.lost += std::max<int64_t>(0, load.seqs()[static_cast<size_t>(c.channel)] - c.unique);
+    r.lost += std::max<int64_t>(
+        0, load.seqs()[static_cast<size_t>(c.channel)] - c.unique);
   }
   r.first_error = pool.FirstError();
   if (r.first_error.empty()) r.first_error = load.first_error();
@@ -317,7 +336,8 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   r.max_us = h.max() / 1e3;
   if (cpu0 >= 0 && cpu1 >= 0) {
     r.bridge_cpu_seconds = cpu1 - cpu0;
-    if (r.delivered > 0) r.bridge_cpu_per_million = r.bridge_cpu_seconds / (r.delivered / 1e6);
+    if (r.delivered > 0)
+      r.bridge_cpu_per_million = r.bridge_cpu_seconds / (r.delivered / 1e6);
   }
   return r;
 }
@@ -353,7 +373,8 @@ absl::StatusOr<RunResult> RunIdle(const BenchOptions& o) {
   r.nosub = s.nosub;
   r.first_error = pool.FirstError();
   if (r.rss_before >= 0 && r.rss_after >= 0 && r.ready > 0) {
-    r.bytes_per_connection = static_cast<double>(r.rss_after - r.rss_before) / r.ready;
+    r.bytes_per_connection =
+        static_cast<double>(r.rss_after - r.rss_before) / r.ready;
   }
   r.publish_seconds = SecondsSince(start);
   return r;

@@ -4,10 +4,11 @@
 // most `max_handshakes` handshakes in flight) subscribed round-robin to
 // `channels` channels (client i listens on channel "c<i % channels>" through
 // publication `bench`), waits until all settled, then publishes events of
-// `size` bytes through Redis directly (or gRPC Emit) at `rate` events/s in total (0: as fast
-// as Redis answers, at most `max_inflight` unanswered), round-robin over the
-// channels, for `duration`; then waits for the tail to drain and reports.
-// Each event is {"vb":[steady_clock_ns,seq_in_channel],"p":"xx.."}.
+// `size` bytes through Redis directly (or gRPC Emit) at `rate` events/s in
+// total (0: as fast as Redis answers, at most `max_inflight` unanswered),
+// round-robin over the channels, for `duration`; then waits for the tail to
+// drain and reports. Each event is
+// {"vb":[steady_clock_ns,seq_in_channel],"p":"xx.."}.
 //
 // RunIdle: connects and subscribes the same way, measures the bridge's RSS
 // before and after, holds the connections for `duration` (answering pings)

@@ -189,7 +189,9 @@ absl::Status EmitStream::Write(absl::string_view channel,
   Impl& i = *impl_;
   absl::MutexLock lock(&i.mu);
   i.mu.Await(absl::Condition(
-      +[](Impl* i) ABSL_NO_THREAD_SAFETY_ANALYSIS { return i->broken || !i->Full(); }, &i));
+      +[](Impl* i)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return i->broken || !i->Full(); },
+      &i));
   if (i.broken) {
     return absl::AbortedError(
         "EmitStream ended by the server or transport; call Finish()");

@@ -39,7 +39,8 @@ TEST(JsonWriteTest, StringsEscapedLikeJsonStringify) {
   EXPECT_EQ(Str("q\"b\\"), "\"q\\\"b\\\\\"");
   EXPECT_EQ(Str("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
   EXPECT_EQ(Str(absl::string_view("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
-  EXPECT_EQ(Str("h\xc3\xa9llo \xf0\x9f\x98\x80"), "\"h\xc3\xa9llo \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(Str("h\xc3\xa9llo \xf0\x9f\x98\x80"),
+            "\"h\xc3\xa9llo \xf0\x9f\x98\x80\"");
   EXPECT_EQ(Str("/"), "\"/\"");
 }
 

@@ -12,10 +12,14 @@ std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -31,19 +35,26 @@ bool NeedsQuotes(absl::string_view v) {
 
 absl::Status SetLevel(absl::string_view name) {
   std::string n = absl::AsciiStrToLower(name);
-  if (n == "debug") SetLevel(Level::kDebug);
-  else if (n == "info") SetLevel(Level::kInfo);
-  else if (n == "warn" || n == "warning") SetLevel(Level::kWarn);
-  else if (n == "error") SetLevel(Level::kError);
+  if (n == "debug")
+    SetLevel(Level::kDebug);
+  else if (n == "info")
+    SetLevel(Level::kInfo);
+  else if (n == "warn" || n == "warning")
+    SetLevel(Level::kWarn);
+  else if (n == "error")
+    SetLevel(Level::kError);
   else
     return absl::InvalidArgumentError(absl::StrCat(
         "log level must be debug, info, warn or error, got \"", name, "\""));
   return absl::OkStatus();
 }
 void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
-Level GetLevel() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+Level GetLevel() {
+  return static_cast<Level>(g_level.load(std::memory_order_relaxed));
+}
 
-void AppendField(std::string& line, absl::string_view key, absl::string_view value) {
+void AppendField(std::string& line, absl::string_view key,
+                 absl::string_view value) {
   line.push_back(' ');
   line.append(key.data(), key.size());
   line.push_back('=');
@@ -68,9 +79,11 @@ void AppendField(std::string& line, absl::string_view key, absl::string_view val
 }
 
 void Write(Level level, absl::string_view msg, absl::string_view fields) {
-  std::string line = absl::StrCat(
-      "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " level=", LevelName(level));
+  std::string line =
+      absl::StrCat("ts=",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   " level=", LevelName(level));
   AppendField(line, "msg", msg);
   line.append(fields.data(), fields.size());
   line.push_back('\n');

@@ -1,5 +1,6 @@
 // Structured logging: one logfmt line per event on stderr,
-//   ts=2026-11-28T13:46:29.123Z level=info msg="redis connected" addr=127.0.0.1:6379
+//   ts=2026-11-28T13:46:29.123Z level=info msg="redis connected"
+//   addr=127.0.0.1:6379
 // Thread-safe (each line is written with one write(2)). There is no global
 // logger object to construct; the level is process-wide.
 //
@@ -27,7 +28,8 @@ Level GetLevel();
 inline bool Enabled(Level level) { return level >= GetLevel(); }
 
 // Appends ` key=value` to `line`, quoting the value when it needs it.
-void AppendField(std::string& line, absl::string_view key, absl::string_view value);
+void AppendField(std::string& line, absl::string_view key,
+                 absl::string_view value);
 // Writes one complete line (adds ts, level, msg).
 void Write(Level level, absl::string_view msg, absl::string_view fields);
 
@@ -57,9 +59,13 @@ void Log(Level level, absl::string_view msg, const KV&... kv) {
 
 }  // namespace vent::log
 
-#define VENT_LOG_DEBUG(...) ::vent::log::Log(::vent::log::Level::kDebug, __VA_ARGS__)
-#define VENT_LOG_INFO(...) ::vent::log::Log(::vent::log::Level::kInfo, __VA_ARGS__)
-#define VENT_LOG_WARN(...) ::vent::log::Log(::vent::log::Level::kWarn, __VA_ARGS__)
-#define VENT_LOG_ERROR(...) ::vent::log::Log(::vent::log::Level::kError, __VA_ARGS__)
+#define VENT_LOG_DEBUG(...) \
+  ::vent::log::Log(::vent::log::Level::kDebug, __VA_ARGS__)
+#define VENT_LOG_INFO(...) \
+  ::vent::log::Log(::vent::log::Level::kInfo, __VA_ARGS__)
+#define VENT_LOG_WARN(...) \
+  ::vent::log::Log(::vent::log::Level::kWarn, __VA_ARGS__)
+#define VENT_LOG_ERROR(...) \
+  ::vent::log::Log(::vent::log::Level::kError, __VA_ARGS__)
 
 #endif  // VENT_BASE_LOG_H_

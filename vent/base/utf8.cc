@@ -59,7 +59,7 @@ bool IsValidUtf8(absl::string_view s, size_t* bad_offset) {
       if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
     } else {
       return fail();  // 0x80-0xC1 (continuation / overlong 2-byte lead) or
-                     // 0xF5-0xFF
+                      // 0xF5-0xFF
     }
     if (static_cast<size_t>(end - p) < len) return fail();  // truncated
     if (p[1] < lo || p[1] > hi) return fail();

@@ -87,7 +87,8 @@ TEST(Utf8OffsetTest, ReportsTheFirstBadSequence) {
   EXPECT_TRUE(IsValidUtf8("abc", &off));
   EXPECT_FALSE(IsValidUtf8("abcdefghij\xff", &off));
   EXPECT_EQ(off, 10u);
-  EXPECT_FALSE(IsValidUtf8("h\xc3\xa9\xed\xa0\x80x", &off));  // surrogate after a 2-byte char
+  EXPECT_FALSE(IsValidUtf8("h\xc3\xa9\xed\xa0\x80x",
+                           &off));  // surrogate after a 2-byte char
   EXPECT_EQ(off, 3u);
   EXPECT_FALSE(IsValidUtf8("ok\xe2\x82", &off));  // truncated
   EXPECT_EQ(off, 2u);

@@ -43,7 +43,10 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
 absl::StatusOr<int64_t> ParseBytes(absl::string_view text) {
   absl::string_view t = absl::StripAsciiWhitespace(text);
   int64_t mult = 1;
-  struct Suffix { const char* s; int64_t m; };
+  struct Suffix {
+    const char* s;
+    int64_t m;
+  };
   for (const Suffix& s : {Suffix{"KiB", 1 << 10}, Suffix{"MiB", 1 << 20},
                           Suffix{"GiB", int64_t{1} << 30}, Suffix{"KB", 1000},
                           Suffix{"MB", 1000 * 1000}, Suffix{"B", 1}}) {
@@ -79,14 +82,25 @@ std::string OptionSet::EnvName(absl::string_view name) {
 
 std::string OptionSet::Describe(const Option& o) {
   switch (o.kind) {
-    case Kind::kString: return absl::StrCat("\"", *static_cast<std::string*>(o.dest), "\"");
-    case Kind::kSecret: return static_cast<std::string*>(o.dest)->empty() ? "(none)" : "(set)";
-    case Kind::kInt: return absl::StrCat(*static_cast<int64_t*>(o.dest));
-    case Kind::kBytes: return FormatBytes(*static_cast<int64_t*>(o.dest));
-    case Kind::kDuration: return absl::FormatDuration(*static_cast<absl::Duration*>(o.dest));
-    case Kind::kBool: return *static_cast<bool*>(o.dest) ? "true" : "false";
-    case Kind::kList: return absl::StrCat("[", absl::StrJoin(*static_cast<std::vector<std::string>*>(o.dest), ","), "]");
-    case Kind::kSection: return "";
+    case Kind::kString:
+      return absl::StrCat("\"", *static_cast<std::string*>(o.dest), "\"");
+    case Kind::kSecret:
+      return static_cast<std::string*>(o.dest)->empty() ? "(none)" : "(set)";
+    case Kind::kInt:
+      return absl::StrCat(*static_cast<int64_t*>(o.dest));
+    case Kind::kBytes:
+      return FormatBytes(*static_cast<int64_t*>(o.dest));
+    case Kind::kDuration:
+      return absl::FormatDuration(*static_cast<absl::Duration*>(o.dest));
+    case Kind::kBool:
+      return *static_cast<bool*>(o.dest) ? "true" : "false";
+    case Kind::kList:
+      return absl::StrCat(
+          "[",
+          absl::StrJoin(*static_cast<std::vector<std::string>*>(o.dest), ","),
+          "]");
+    case Kind::kSection:
+      return "";
   }
   return "";
 }
@@ -97,14 +111,31 @@ void OptionSet::Add(std::string name, Kind kind, void* dest, std::string help) {
   options_.push_back(std::move(o));
 }
 
-void OptionSet::String(std::string n, std::string* d, std::string h) { Add(std::move(n), Kind::kString, d, std::move(h)); }
-void OptionSet::Secret(std::string n, std::string* d, std::string h) { Add(std::move(n), Kind::kSecret, d, std::move(h)); }
-void OptionSet::Int(std::string n, int64_t* d, std::string h) { Add(std::move(n), Kind::kInt, d, std::move(h)); }
-void OptionSet::Bytes(std::string n, int64_t* d, std::string h) { Add(std::move(n), Kind::kBytes, d, std::move(h)); }
-void OptionSet::Duration(std::string n, absl::Duration* d, std::string h) { Add(std::move(n), Kind::kDuration, d, std::move(h)); }
-void OptionSet::Bool(std::string n, bool* d, std::string h) { Add(std::move(n), Kind::kBool, d, std::move(h)); }
-void OptionSet::List(std::string n, std::vector<std::string>* d, std::string h) { Add(std::move(n), Kind::kList, d, std::move(h)); }
-void OptionSet::Section(std::string n, std::string h) { Add(std::move(n), Kind::kSection, nullptr, std::move(h)); }
+void OptionSet::String(std::string n, std::string* d, std::string h) {
+  Add(std::move(n), Kind::kString, d, std::move(h));
+}
+void OptionSet::Secret(std::string n, std::string* d, std::string h) {
+  Add(std::move(n), Kind::kSecret, d, std::move(h));
+}
+void OptionSet::Int(std::string n, int64_t* d, std::string h) {
+  Add(std::move(n), Kind::kInt, d, std::move(h));
+}
+void OptionSet::Bytes(std::string n, int64_t* d, std::string h) {
+  Add(std::move(n), Kind::kBytes, d, std::move(h));
+}
+void OptionSet::Duration(std::string n, absl::Duration* d, std::string h) {
+  Add(std::move(n), Kind::kDuration, d, std::move(h));
+}
+void OptionSet::Bool(std::string n, bool* d, std::string h) {
+  Add(std::move(n), Kind::kBool, d, std::move(h));
+}
+void OptionSet::List(std::string n, std::vector<std::string>* d,
+                     std::string h) {
+  Add(std::move(n), Kind::kList, d, std::move(h));
+}
+void OptionSet::Section(std::string n, std::string h) {
+  Add(std::move(n), Kind::kSection, nullptr, std::move(h));
+}
 
 const OptionSet::Option* OptionSet::Find(absl::string_view name) const {
   std::string key = NormalizeKey(name);
@@ -128,7 +159,8 @@ absl::Status OptionSet::Apply(const Option& o, absl::string_view value,
     case Kind::kInt: {
       int64_t v;
       if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &v)) {
-        return wrap(absl::InvalidArgumentError(absl::StrCat("\"", value, "\" is not an integer")));
+        return wrap(absl::InvalidArgumentError(
+            absl::StrCat("\"", value, "\" is not an integer")));
       }
       *static_cast<int64_t*>(o.dest) = v;
       return absl::OkStatus();
@@ -154,14 +186,16 @@ absl::Status OptionSet::Apply(const Option& o, absl::string_view value,
     case Kind::kList: {
       auto* list = static_cast<std::vector<std::string>*>(o.dest);
       list->clear();
-      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      for (absl::string_view part :
+           absl::StrSplit(value, ',', absl::SkipWhitespace())) {
         list->emplace_back(absl::StripAsciiWhitespace(part));
       }
       return absl::OkStatus();
     }
     case Kind::kSection:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "option ", o.name, " (from ", source, ") can only be set in the config file"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("option ", o.name, " (from ", source,
+                       ") can only be set in the config file"));
   }
   return absl::OkStatus();
 }
@@ -174,8 +208,9 @@ absl::Status OptionSet::ApplyYaml(const Option& o, const YAML::Node& node,
     list->clear();
     for (const auto& item : node) {
       if (!item.IsScalar()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "option ", o.name, " (from ", source, "): list items must be scalars"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("option ", o.name, " (from ", source,
+                         "): list items must be scalars"));
       }
       list->push_back(item.Scalar());
     }
@@ -205,8 +240,8 @@ absl::StatusOr<Parsed> OptionSet::Parse(
     }
     if (!absl::ConsumePrefix(&arg, "--")) {
       if (positional_usage_.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "unexpected argument \"", arg, "\" (see --help)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("unexpected argument \"", arg, "\" (see --help)"));
       }
       parsed.positional.emplace_back(arg);
       continue;
@@ -221,7 +256,8 @@ absl::StatusOr<Parsed> OptionSet::Parse(
     }
     if (name == "config") {
       if (!value) {
-        if (i + 1 >= argc) return absl::InvalidArgumentError("--config needs a file");
+        if (i + 1 >= argc)
+          return absl::InvalidArgumentError("--config needs a file");
         value = argv[++i];
       }
       parsed.config_path = *value;
@@ -243,7 +279,8 @@ absl::StatusOr<Parsed> OptionSet::Parse(
         value = negated ? "false" : "true";
       } else {
         if (i + 1 >= argc) {
-          return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("--", name, " needs a value"));
         }
         value = argv[++i];
       }
@@ -254,14 +291,15 @@ absl::StatusOr<Parsed> OptionSet::Parse(
 
   // 1. YAML file.
   if (parsed.config_path.empty()) {
-    if (const char* c = env("VENT_CONFIG"); c != nullptr && *c != '\0') parsed.config_path = c;
+    if (const char* c = env("VENT_CONFIG"); c != nullptr && *c != '\0')
+      parsed.config_path = c;
   }
   if (!parsed.config_path.empty()) {
     try {
       parsed.yaml = YAML::LoadFile(parsed.config_path);
     } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "config file ", parsed.config_path, ": ", e.what()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config file ", parsed.config_path, ": ", e.what()));
     }
     if (parsed.yaml && !parsed.yaml.IsNull() && !parsed.yaml.IsMap()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -272,8 +310,9 @@ absl::StatusOr<Parsed> OptionSet::Parse(
         std::string key = kv.first.as<std::string>();
         const Option* o = Find(key);
         if (o == nullptr) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "config file ", parsed.config_path, ": unknown key \"", key, "\""));
+          return absl::InvalidArgumentError(
+              absl::StrCat("config file ", parsed.config_path,
+                           ": unknown key \"", key, "\""));
         }
         VENT_RETURN_IF_ERROR(ApplyYaml(*o, kv.second, parsed.config_path));
       }
@@ -295,18 +334,21 @@ absl::StatusOr<Parsed> OptionSet::Parse(
 }
 
 std::string OptionSet::Help() const {
-  std::string out = absl::StrCat("Usage: ", program_, " [--config FILE] [options]",
-                                 positional_usage_.empty() ? "" : " ", positional_usage_,
-                                 "\n", summary_, "\n\nOptions (flag / environment; ",
-                                 "flags override the environment, which overrides the file):\n");
-  absl::StrAppend(&out, "  --config FILE  /  $VENT_CONFIG\n      YAML config file.\n");
+  std::string out = absl::StrCat(
+      "Usage: ", program_, " [--config FILE] [options]",
+      positional_usage_.empty() ? "" : " ", positional_usage_, "\n", summary_,
+      "\n\nOptions (flag / environment; ",
+      "flags override the environment, which overrides the file):\n");
+  absl::StrAppend(
+      &out, "  --config FILE  /  $VENT_CONFIG\n      YAML config file.\n");
   for (const Option& o : options_) {
     if (o.kind == Kind::kSection) {
-      absl::StrAppend(&out, "  ", o.name, ":  (config file section)\n      ", o.help, "\n");
+      absl::StrAppend(&out, "  ", o.name, ":  (config file section)\n      ",
+                      o.help, "\n");
       continue;
     }
-    absl::StrAppend(&out, "  --", o.name, "  /  $", EnvName(o.name), "\n      ", o.help,
-                    " (default: ", o.default_text, ")\n");
+    absl::StrAppend(&out, "  --", o.name, "  /  $", EnvName(o.name), "\n      ",
+                    o.help, " (default: ", o.default_text, ")\n");
   }
   absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
   return out;

@@ -31,9 +31,9 @@
 namespace vent::config {
 
 struct Parsed {
-  bool help = false;          // --help was given; Help() should be printed.
-  std::string config_path;    // "" when no file was used.
-  YAML::Node yaml;            // the whole file (Null when none).
+  bool help = false;        // --help was given; Help() should be printed.
+  std::string config_path;  // "" when no file was used.
+  YAML::Node yaml;          // the whole file (Null when none).
   std::vector<std::string> positional;  // non-flag arguments, in order.
 };
 
@@ -55,7 +55,9 @@ class OptionSet {
   // A top-level YAML key that is parsed by someone else.
   void Section(std::string name, std::string help);
   // Accept positional (non-flag) arguments instead of rejecting them.
-  void AllowPositional(std::string usage) { positional_usage_ = std::move(usage); }
+  void AllowPositional(std::string usage) {
+    positional_usage_ = std::move(usage);
+  }
 
   // `getenv` is injectable for tests. Errors are InvalidArgument with a
   // message naming the option and where its bad value came from.
@@ -69,7 +71,16 @@ class OptionSet {
   static std::string EnvName(absl::string_view name);
 
  private:
-  enum class Kind { kString, kSecret, kInt, kBytes, kDuration, kBool, kList, kSection };
+  enum class Kind {
+    kString,
+    kSecret,
+    kInt,
+    kBytes,
+    kDuration,
+    kBool,
+    kList,
+    kSection
+  };
   struct Option {
     std::string name;
     Kind kind;

@@ -95,7 +95,8 @@ TEST_F(OptionsTest, UnknownFlagAndKeyRefused) {
   std::string path = WriteFile("redsi: x\n");
   auto p = Run({"--config", path.c_str()});
   ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.status().message().find("unknown key \"redsi\""), std::string::npos);
+  EXPECT_NE(p.status().message().find("unknown key \"redsi\""),
+            std::string::npos);
   EXPECT_FALSE(Run({"--config", "/nonexistent/file.yaml"}).ok());
 }
 
@@ -107,7 +108,8 @@ TEST_F(OptionsTest, NegatedBoolAndHelp) {
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->help);
   std::string help = set_.Help();
-  EXPECT_NE(help.find("--max-payload  /  $VENT_MAX_PAYLOAD"), std::string::npos);
+  EXPECT_NE(help.find("--max-payload  /  $VENT_MAX_PAYLOAD"),
+            std::string::npos);
   EXPECT_NE(help.find("(default: 64KiB)"), std::string::npos);
 }
 

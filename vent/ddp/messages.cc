@@ -1,7 +1,5 @@
 #include "vent/ddp/messages.h"
 
-#include "vent/base/json_write.h"
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +10,7 @@
 #include "boost/json/array.hpp"
 #include "boost/json/object.hpp"
 #include "boost/json/string.hpp"
+#include "vent/base/json_write.h"
 
 namespace vent::ddp {
 namespace {
@@ -68,7 +67,9 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   vent::AppendJsonString(out, s);
 }
 
-void AppendJsonNumber(std::string* out, double d) { vent::AppendJsNumber(out, d); }
+void AppendJsonNumber(std::string* out, double d) {
+  vent::AppendJsNumber(out, d);
+}
 
 void AppendJson(std::string* out, const boost::json::value& v) {
   switch (v.kind()) {

@@ -1,11 +1,10 @@
 #include "vent/event/event.h"
 
-#include "vent/base/json_write.h"
-
 #include <charconv>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "vent/base/json_write.h"
 #include "vent/base/status_macros.h"
 
 namespace vent::event {
@@ -15,9 +14,11 @@ using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-absl::Status AppendValue(std::string& out, const Value& v, absl::string_view field);
+absl::Status AppendValue(std::string& out, const Value& v,
+                         absl::string_view field);
 
-absl::Status AppendStruct(std::string& out, const Struct& s, absl::string_view field) {
+absl::Status AppendStruct(std::string& out, const Struct& s,
+                          absl::string_view field) {
   out.push_back('{');
   bool first = true;
   for (const auto& [key, value] : s.fields()) {
@@ -31,7 +32,8 @@ absl::Status AppendStruct(std::string& out, const Struct& s, absl::string_view f
   return absl::OkStatus();
 }
 
-absl::Status AppendList(std::string& out, const ListValue& l, absl::string_view field) {
+absl::Status AppendList(std::string& out, const ListValue& l,
+                        absl::string_view field) {
   out.push_back('[');
   for (int i = 0; i < l.values_size(); ++i) {
     if (i) out.push_back(',');
@@ -43,8 +45,8 @@ absl::Status AppendList(std::string& out, const ListValue& l, absl::string_view 
 
 absl::Status AppendNumber(std::string& out, double d, absl::string_view field) {
   if (!std::isfinite(d)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": number ", d, " (NaN or infinity) is not valid JSON"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": number ", d, " (NaN or infinity) is not valid JSON"));
   }
   if (d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) {
     absl::StrAppend(&out, static_cast<int64_t>(d));
@@ -56,7 +58,8 @@ absl::Status AppendNumber(std::string& out, double d, absl::string_view field) {
   return absl::OkStatus();
 }
 
-absl::Status AppendValue(std::string& out, const Value& v, absl::string_view field) {
+absl::Status AppendValue(std::string& out, const Value& v,
+                         absl::string_view field) {
   switch (v.kind_case()) {
     case Value::kNullValue:
     case Value::KIND_NOT_SET:
@@ -84,7 +87,8 @@ void AppendJsonString(std::string& out, absl::string_view s) {
   vent::AppendJsonString(&out, s);
 }
 
-absl::StatusOr<std::string> StructToJson(const Struct& data, absl::string_view field) {
+absl::StatusOr<std::string> StructToJson(const Struct& data,
+                                         absl::string_view field) {
   std::string out;
   VENT_RETURN_IF_ERROR(AppendStruct(out, data, field));
   return out;
@@ -110,7 +114,8 @@ absl::StatusOr<RedisMessage> Encode(std::string channel, std::string json,
   return RedisMessage{std::move(channel), std::move(json)};
 }
 
-ReceivedEvent Decode(std::string channel, std::shared_ptr<const std::string> message) {
+ReceivedEvent Decode(std::string channel,
+                     std::shared_ptr<const std::string> message) {
   return ReceivedEvent{std::move(channel), std::move(message)};
 }
 

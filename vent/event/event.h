@@ -32,7 +32,8 @@ struct RedisMessage {
 // Errors are InvalidArgument, prefixed with `where` ("event", "events[3]").
 absl::StatusOr<RedisMessage> Encode(std::string channel, std::string json,
                                     const google::protobuf::Struct* data,
-                                    const Limits& limits, absl::string_view where);
+                                    const Limits& limits,
+                                    absl::string_view where);
 
 // An event received from Redis. `json` is the message exactly as published
 // (not re-validated: raw publishers may send anything); it is shared,
@@ -41,7 +42,8 @@ struct ReceivedEvent {
   std::string channel;
   std::shared_ptr<const std::string> json;
 };
-ReceivedEvent Decode(std::string channel, std::shared_ptr<const std::string> message);
+ReceivedEvent Decode(std::string channel,
+                     std::shared_ptr<const std::string> message);
 
 // Compact JSON for a Struct (keys in the map's iteration order, no
 // whitespace). Integral numbers with |x| < 2^53 print without a fraction;

@@ -46,8 +46,10 @@ TEST(Encode, NoPayload) {
 TEST(Encode, ErrorsNameTheField) {
   EXPECT_EQ(Encode("", "1", nullptr, Limits{}, "event").status().message(),
             "event.channel: must not be empty");
-  EXPECT_THAT(std::string(Encode("c", "{", nullptr, Limits{}, "events[3]").status().message()),
-              ::testing::StartsWith("events[3].json: not valid JSON at offset 1"));
+  EXPECT_THAT(
+      std::string(
+          Encode("c", "{", nullptr, Limits{}, "events[3]").status().message()),
+      ::testing::StartsWith("events[3].json: not valid JSON at offset 1"));
   Limits small;
   small.max_payload = 5;
   Struct data;
@@ -70,7 +72,9 @@ TEST(StructToJson, AllKinds) {
   (*s.mutable_fields())["l"] = list;
   auto j = StructToJson(s, "event.data");
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ(*j, "{\"l\":[1.5,true,null,\"q\\\"\\\\\\n\\u0001\",{},-1e+300,9007199254740992]}");
+  EXPECT_EQ(*j,
+            "{\"l\":[1.5,true,null,\"q\\\"\\\\\\n\\u0001\",{},-1e+300,"
+            "9007199254740992]}");
 }
 
 TEST(StructToJson, NonFiniteIsRefused) {
@@ -78,7 +82,8 @@ TEST(StructToJson, NonFiniteIsRefused) {
   (*s.mutable_fields())["x"].set_number_value(std::nan(""));
   auto j = StructToJson(s, "event.data");
   EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(j.status().message()), ::testing::StartsWith("event.data: number"));
+  EXPECT_THAT(std::string(j.status().message()),
+              ::testing::StartsWith("event.data: number"));
 }
 
 TEST(Decode, KeepsBytes) {
@@ -94,12 +99,15 @@ TEST(EventId, ShapeAndUniqueness) {
   for (int i = 0; i < 10000; ++i) {
     std::string id = NewEventId(t);
     ASSERT_EQ(id.size(), kEventIdLength);
-    for (char c : id) ASSERT_NE(std::string("0123456789ABCDEFGHJKMNPQRSTVWXYZ").find(c), std::string::npos);
+    for (char c : id)
+      ASSERT_NE(std::string("0123456789ABCDEFGHJKMNPQRSTVWXYZ").find(c),
+                std::string::npos);
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 10000u);
   // Time prefix sorts by time.
-  EXPECT_LT(NewEventId(t).substr(0, 10), NewEventId(t + absl::Milliseconds(1)).substr(0, 10));
+  EXPECT_LT(NewEventId(t).substr(0, 10),
+            NewEventId(t + absl::Milliseconds(1)).substr(0, 10));
   EXPECT_EQ(NewEventId(t).substr(0, 10), NewEventId(t).substr(0, 10));
 }
 

@@ -1,17 +1,17 @@
 #include "vent/event/validate.h"
 
-#include "vent/base/utf8.h"
-
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "boost/json/basic_parser_impl.hpp"
+#include "vent/base/utf8.h"
 
 namespace vent::event {
 namespace {
 
-// A SAX handler that builds nothing: the parser only checks syntax, UTF-8 and depth.
+// A SAX handler that builds nothing: the parser only checks syntax, UTF-8 and
+// depth.
 struct NullHandler {
   static constexpr std::size_t max_object_size = std::size_t(-1);
   static constexpr std::size_t max_array_size = std::size_t(-1);
@@ -54,17 +54,20 @@ bool IsValidUtf8(absl::string_view text, size_t* bad_offset) {
 absl::Status ValidateChannel(absl::string_view channel, const Limits& limits,
                              absl::string_view where) {
   if (channel.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ".channel: must not be empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ".channel: must not be empty"));
   }
   if (channel.size() > limits.max_channel) {
-    return absl::InvalidArgumentError(TooBig(absl::StrCat(where, ".channel"), channel.size(),
-                                             limits.max_channel, "--max-channel"));
+    return absl::InvalidArgumentError(TooBig(absl::StrCat(where, ".channel"),
+                                             channel.size(), limits.max_channel,
+                                             "--max-channel"));
   }
   for (size_t i = 0; i < channel.size(); ++i) {
     auto c = static_cast<unsigned char>(channel[i]);
     if (c < 0x20 || c == 0x7F) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s.channel: control character U+%04X at byte %d is not allowed", where, c, i));
+          "%s.channel: control character U+%04X at byte %d is not allowed",
+          where, c, i));
     }
   }
   size_t bad = 0;
@@ -82,7 +85,8 @@ absl::Status ValidateJson(absl::string_view json, const Limits& limits,
         TooBig(field, json.size(), limits.max_payload, "--max-payload"));
   }
   if (json.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must not be empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must not be empty"));
   }
   boost::json::parse_options opts;
   opts.max_depth = limits.max_depth;
@@ -92,8 +96,9 @@ absl::Status ValidateJson(absl::string_view json, const Limits& limits,
   if (!ec && consumed != json.size()) ec = boost::json::error::extra_data;
   if (!ec) return absl::OkStatus();
   if (ec == boost::json::error::too_deep) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": nesting deeper than ", limits.max_depth, " levels at offset ", consumed));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": nesting deeper than ", limits.max_depth,
+                     " levels at offset ", consumed));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       field, ": not valid JSON at offset ", consumed, ": ", ec.message()));
@@ -102,10 +107,9 @@ absl::Status ValidateJson(absl::string_view json, const Limits& limits,
 absl::Status ValidateIdempotencyKey(absl::string_view key, const Limits& limits,
                                     absl::string_view where) {
   if (key.size() > limits.max_idempotency_key) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ".idempotency_key: ", key.size(),
-                                                   " bytes is over the ",
-                                                   limits.max_idempotency_key,
-                                                   "-byte limit"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".idempotency_key: ", key.size(), " bytes is over the ",
+        limits.max_idempotency_key, "-byte limit"));
   }
   return absl::OkStatus();
 }

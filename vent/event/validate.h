@@ -17,10 +17,10 @@
 namespace vent::event {
 
 struct Limits {
-  size_t max_channel = 1024;        // bytes (--max-channel)
-  size_t max_payload = 64 * 1024;   // bytes of JSON text (--max-payload)
-  size_t max_depth = 64;            // JSON nesting (arrays + objects)
-  size_t max_idempotency_key = 128; // bytes
+  size_t max_channel = 1024;         // bytes (--max-channel)
+  size_t max_payload = 64 * 1024;    // bytes of JSON text (--max-payload)
+  size_t max_depth = 64;             // JSON nesting (arrays + objects)
+  size_t max_idempotency_key = 128;  // bytes
 };
 
 // Non-empty, <= limits.max_channel bytes, valid UTF-8, no control characters
@@ -38,8 +38,9 @@ absl::Status ValidateJson(absl::string_view json, const Limits& limits,
 absl::Status ValidateIdempotencyKey(absl::string_view key, const Limits& limits,
                                     absl::string_view where);
 
-// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-// On false, *bad_offset (when given) is the byte offset of the first bad sequence.
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, <=
+// U+10FFFF). On false, *bad_offset (when given) is the byte offset of the first
+// bad sequence.
 bool IsValidUtf8(absl::string_view text, size_t* bad_offset = nullptr);
 
 }  // namespace vent::event

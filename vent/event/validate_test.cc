@@ -27,7 +27,9 @@ TEST(ValidateChannel, Empty) {
 
 TEST(ValidateChannel, TooLong) {
   auto s = ValidateChannel(std::string(1025, 'a'), Limits{}, "events[2]");
-  EXPECT_EQ(Msg(s), "events[2].channel: 1025 bytes is over the 1024-byte limit (--max-channel)");
+  EXPECT_EQ(Msg(s),
+            "events[2].channel: 1025 bytes is over the 1024-byte limit "
+            "(--max-channel)");
   Limits small;
   small.max_channel = 4;
   EXPECT_TRUE(ValidateChannel("abcd", small, "e").ok());
@@ -66,7 +68,8 @@ TEST(ValidateJson, AcceptsAnyJsonValue) {
 TEST(ValidateJson, InvalidJsonNamesOffset) {
   auto s = ValidateJson("{\"a\":1,}", Limits{}, "events[3].json");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(s), HasSubstr("events[3].json: not valid JSON at offset 7: "));
+  EXPECT_THAT(Msg(s),
+              HasSubstr("events[3].json: not valid JSON at offset 7: "));
   EXPECT_THAT(Msg(ValidateJson("{\"a\":1} x", Limits{}, "event.json")),
               HasSubstr("not valid JSON at offset 8"));
   EXPECT_THAT(Msg(ValidateJson("{\"a\":", Limits{}, "event.json")),
@@ -77,13 +80,15 @@ TEST(ValidateJson, InvalidJsonNamesOffset) {
 }
 
 TEST(ValidateJson, Empty) {
-  EXPECT_EQ(Msg(ValidateJson("", Limits{}, "event.json")), "event.json: must not be empty");
+  EXPECT_EQ(Msg(ValidateJson("", Limits{}, "event.json")),
+            "event.json: must not be empty");
 }
 
 TEST(ValidateJson, TooBig) {
   std::string big = "\"" + std::string(70000 - 2, 'x') + "\"";
-  EXPECT_EQ(Msg(ValidateJson(big, Limits{}, "event.json")),
-            "event.json: 70000 bytes is over the 65536-byte limit (--max-payload)");
+  EXPECT_EQ(
+      Msg(ValidateJson(big, Limits{}, "event.json")),
+      "event.json: 70000 bytes is over the 65536-byte limit (--max-payload)");
   std::string at_limit = "\"" + std::string(65536 - 2, 'x') + "\"";
   EXPECT_TRUE(ValidateJson(at_limit, Limits{}, "event.json").ok());
 }
@@ -98,9 +103,11 @@ TEST(ValidateJson, Depth) {
 
 TEST(ValidateIdempotencyKey, Limit) {
   EXPECT_TRUE(ValidateIdempotencyKey("", Limits{}, "event").ok());
-  EXPECT_TRUE(ValidateIdempotencyKey(std::string(128, 'k'), Limits{}, "event").ok());
-  EXPECT_EQ(Msg(ValidateIdempotencyKey(std::string(129, 'k'), Limits{}, "event")),
-            "event.idempotency_key: 129 bytes is over the 128-byte limit");
+  EXPECT_TRUE(
+      ValidateIdempotencyKey(std::string(128, 'k'), Limits{}, "event").ok());
+  EXPECT_EQ(
+      Msg(ValidateIdempotencyKey(std::string(129, 'k'), Limits{}, "event")),
+      "event.idempotency_key: 129 bytes is over the 128-byte limit");
 }
 
 }  // namespace

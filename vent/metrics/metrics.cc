@@ -28,7 +28,8 @@ std::string EscapeLabel(const std::string& v) {
 
 std::string RenderLabels(const Labels& labels, const std::string& extra = "") {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : labels) parts.push_back(absl::StrCat(k, "=\"", EscapeLabel(v), "\""));
+  for (const auto& [k, v] : labels)
+    parts.push_back(absl::StrCat(k, "=\"", EscapeLabel(v), "\""));
   if (!extra.empty()) parts.push_back(extra);
   if (parts.empty()) return "";
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
@@ -58,7 +59,9 @@ void Histogram::Observe(double v) {
   while (i < bounds_.size() && v > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
-  if (v > 0) sum_micro_.fetch_add(static_cast<uint64_t>(v * 1e6), std::memory_order_relaxed);
+  if (v > 0)
+    sum_micro_.fetch_add(static_cast<uint64_t>(v * 1e6),
+                         std::memory_order_relaxed);
 }
 
 void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum,
@@ -74,12 +77,12 @@ void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum,
 }
 
 std::vector<double> Registry::LatencyBounds() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   10};
 }
 
-size_t Registry::FindOrAdd(const std::string& name, const std::string& help, Type type,
-                           const Labels& labels, bool* added) {
+size_t Registry::FindOrAdd(const std::string& name, const std::string& help,
+                           Type type, const Labels& labels, bool* added) {
   Family& fam = families_[name];
   if (fam.by_labels.empty()) {
     fam.help = help;
@@ -97,7 +100,8 @@ size_t Registry::FindOrAdd(const std::string& name, const std::string& help, Typ
   return series_.size() - 1;
 }
 
-Counter* Registry::GetCounter(const std::string& name, const std::string& help, Labels labels) {
+Counter* Registry::GetCounter(const std::string& name, const std::string& help,
+                              Labels labels) {
   absl::MutexLock lock(&mu_);
   bool added;
   size_t i = FindOrAdd(name, help, Type::kCounter, labels, &added);
@@ -105,7 +109,8 @@ Counter* Registry::GetCounter(const std::string& name, const std::string& help, 
   return series_[i].counter;
 }
 
-Gauge* Registry::GetGauge(const std::string& name, const std::string& help, Labels labels) {
+Gauge* Registry::GetGauge(const std::string& name, const std::string& help,
+                          Labels labels) {
   absl::MutexLock lock(&mu_);
   bool added;
   size_t i = FindOrAdd(name, help, Type::kGauge, labels, &added);
@@ -113,19 +118,22 @@ Gauge* Registry::GetGauge(const std::string& name, const std::string& help, Labe
   return series_[i].gauge;
 }
 
-Histogram* Registry::GetHistogram(const std::string& name, const std::string& help,
+Histogram* Registry::GetHistogram(const std::string& name,
+                                  const std::string& help,
                                   std::vector<double> bounds, Labels labels) {
   absl::MutexLock lock(&mu_);
   bool added;
   size_t i = FindOrAdd(name, help, Type::kHistogram, labels, &added);
   if (added) {
     series_[i].histogram =
-        histograms_.emplace_back(std::make_unique<Histogram>(std::move(bounds))).get();
+        histograms_.emplace_back(std::make_unique<Histogram>(std::move(bounds)))
+            .get();
   }
   return series_[i].histogram;
 }
 
-void Registry::AddCallbackGauge(const std::string& name, const std::string& help,
+void Registry::AddCallbackGauge(const std::string& name,
+                                const std::string& help,
                                 std::function<double()> fn) {
   absl::MutexLock lock(&mu_);
   bool added;
@@ -140,7 +148,8 @@ std::string Registry::Render() const {
     const char* type = fam.type == Type::kCounter     ? "counter"
                        : fam.type == Type::kHistogram ? "histogram"
                                                       : "gauge";
-    absl::StrAppend(&out, "# HELP ", name, " ", fam.help, "\n# TYPE ", name, " ", type, "\n");
+    absl::StrAppend(&out, "# HELP ", name, " ", fam.help, "\n# TYPE ", name,
+                    " ", type, "\n");
     for (const auto& [labels, idx] : fam.by_labels) {
       const Series& s = series_[idx];
       switch (s.type) {
@@ -151,7 +160,8 @@ std::string Registry::Render() const {
           absl::StrAppend(&out, name, labels, " ", s.gauge->value(), "\n");
           break;
         case Type::kCallback:
-          absl::StrAppend(&out, name, labels, " ", FormatDouble(s.callback()), "\n");
+          absl::StrAppend(&out, name, labels, " ", FormatDouble(s.callback()),
+                          "\n");
           break;
         case Type::kHistogram: {
           std::vector<uint64_t> cum;
@@ -161,10 +171,12 @@ std::string Registry::Render() const {
           const auto& b = s.histogram->bounds();
           for (size_t i = 0; i <= b.size(); ++i) {
             std::string le = i < b.size() ? FormatDouble(b[i]) : "+Inf";
-            absl::StrAppend(&out, name, "_bucket", WithLabel(labels, absl::StrCat("le=\"", le, "\"")),
+            absl::StrAppend(&out, name, "_bucket",
+                            WithLabel(labels, absl::StrCat("le=\"", le, "\"")),
                             " ", cum[i], "\n");
           }
-          absl::StrAppend(&out, name, "_sum", labels, " ", FormatDouble(sum), "\n");
+          absl::StrAppend(&out, name, "_sum", labels, " ", FormatDouble(sum),
+                          "\n");
           absl::StrAppend(&out, name, "_count", labels, " ", count, "\n");
           break;
         }
@@ -175,32 +187,39 @@ std::string Registry::Render() const {
 }
 
 void RegisterProcessMetrics(Registry& registry) {
-  registry.AddCallbackGauge("process_resident_memory_bytes", "Resident memory size in bytes.", [] {
-    std::ifstream f("/proc/self/statm");
-    long pages_total = 0, pages_resident = 0;
-    f >> pages_total >> pages_resident;
-    return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  });
-  registry.AddCallbackGauge("process_cpu_seconds_total", "User and system CPU time in seconds.", [] {
-    std::ifstream f("/proc/self/stat");
-    std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    size_t paren = content.rfind(')');
-    if (paren == std::string::npos) return 0.0;
-    std::vector<std::string> fields = absl::StrSplit(content.substr(paren + 2), ' ');
-    // After "pid (comm) ", field 0 is state; utime/stime are fields 11 and 12.
-    if (fields.size() < 13) return 0.0;
-    double ticks = std::stod(fields[11]) + std::stod(fields[12]);
-    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-  });
-  registry.AddCallbackGauge("process_open_fds", "Number of open file descriptors.", [] {
-    double n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-      while (readdir(d) != nullptr) ++n;
-      closedir(d);
-      n -= 2;  // . and ..
-    }
-    return n;
-  });
+  registry.AddCallbackGauge("process_resident_memory_bytes",
+                            "Resident memory size in bytes.", [] {
+                              std::ifstream f("/proc/self/statm");
+                              long pages_total = 0, pages_resident = 0;
+                              f >> pages_total >> pages_resident;
+                              return static_cast<double>(pages_resident) *
+                                     static_cast<double>(sysconf(_SC_PAGESIZE));
+                            });
+  registry.AddCallbackGauge(
+      "process_cpu_seconds_total", "User and system CPU time in seconds.", [] {
+        std::ifstream f("/proc/self/stat");
+        std::string content((std::istreambuf_iterator<char>(f)),
+                            std::istreambuf_iterator<char>());
+        size_t paren = content.rfind(')');
+        if (paren == std::string::npos) return 0.0;
+        std::vector<std::string> fields =
+            absl::StrSplit(content.substr(paren + 2), ' ');
+        // After "pid (comm) ", field 0 is state; utime/stime are fields 11
+        // and 12.
+        if (fields.size() < 13) return 0.0;
+        double ticks = std::stod(fields[11]) + std::stod(fields[12]);
+        return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+      });
+  registry.AddCallbackGauge("process_open_fds",
+                            "Number of open file descriptors.", [] {
+                              double n = 0;
+                              if (DIR* d = opendir("/proc/self/fd")) {
+                                while (readdir(d) != nullptr) ++n;
+                                closedir(d);
+                                n -= 2;  // . and ..
+                              }
+                              return n;
+                            });
 }
 
 }  // namespace vent::metrics

@@ -48,8 +48,10 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
   void Observe(double v);
-  // Snapshot: per-bucket cumulative counts (bounds.size()+1 with +Inf), sum, count.
-  void Snapshot(std::vector<uint64_t>* cumulative, double* sum, uint64_t* count) const;
+  // Snapshot: per-bucket cumulative counts (bounds.size()+1 with +Inf), sum,
+  // count.
+  void Snapshot(std::vector<uint64_t>* cumulative, double* sum,
+                uint64_t* count) const;
   const std::vector<double>& bounds() const { return bounds_; }
 
  private:
@@ -67,8 +69,10 @@ class Registry {
 
   // Same name + labels returns the same object. `help` is taken from the
   // first registration of a name.
-  Counter* GetCounter(const std::string& name, const std::string& help, Labels labels = {});
-  Gauge* GetGauge(const std::string& name, const std::string& help, Labels labels = {});
+  Counter* GetCounter(const std::string& name, const std::string& help,
+                      Labels labels = {});
+  Gauge* GetGauge(const std::string& name, const std::string& help,
+                  Labels labels = {});
   Histogram* GetHistogram(const std::string& name, const std::string& help,
                           std::vector<double> bounds, Labels labels = {});
   // A gauge computed at scrape time (e.g. resident memory). Called under the
@@ -99,7 +103,8 @@ class Registry {
     std::function<double()> callback;
   };
   size_t FindOrAdd(const std::string& name, const std::string& help, Type type,
-                   const Labels& labels, bool* added) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   const Labels& labels, bool* added)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
@@ -109,7 +114,8 @@ class Registry {
   std::deque<std::unique_ptr<Histogram>> histograms_ ABSL_GUARDED_BY(mu_);
 };
 
-// Standard process gauges (resident memory, CPU seconds, open fds) read from /proc.
+// Standard process gauges (resident memory, CPU seconds, open fds) read from
+// /proc.
 void RegisterProcessMetrics(Registry& registry);
 
 }  // namespace vent::metrics

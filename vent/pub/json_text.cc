@@ -1,7 +1,5 @@
 #include "vent/pub/json_text.h"
 
-#include "vent/base/json_write.h"
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +7,7 @@
 #include <limits>
 
 #include "boost/json/basic_parser_impl.hpp"
+#include "vent/base/json_write.h"
 
 namespace vent::pub {
 namespace {
@@ -97,9 +96,13 @@ JsonScan ScanJson(absl::string_view text) {
   return scan;
 }
 
-void AppendJsNumber(double d, std::string* out) { vent::AppendJsNumber(out, d); }
+void AppendJsNumber(double d, std::string* out) {
+  vent::AppendJsNumber(out, d);
+}
 
-void AppendJsonString(absl::string_view s, std::string* out) { vent::AppendJsonString(out, s); }
+void AppendJsonString(absl::string_view s, std::string* out) {
+  vent::AppendJsonString(out, s);
+}
 
 void AppendJsonValue(const boost::json::value& v, std::string* out) {
   char buf[24];

@@ -80,7 +80,8 @@ class PublisherImpl final : public Connection {
     batch->done = std::move(done);
     // Encoded outside the lock; appended to (or swapped into) the intake.
     size_t size = 0;
-    for (const auto& m : messages) size += m.channel.size() + m.message.size() + 40;
+    for (const auto& m : messages)
+      size += m.channel.size() + m.message.size() + 40;
     std::string bytes;
     bytes.reserve(size);
     for (const auto& m : messages) {
@@ -124,7 +125,8 @@ class PublisherImpl final : public Connection {
   }
 
  private:
-  // A PublishBatch: its replies fill `results` in order; the last one runs `done`.
+  // A PublishBatch: its replies fill `results` in order; the last one runs
+  // `done`.
   struct Batch {
     std::vector<absl::StatusOr<int64_t>> results;
     size_t next = 0;
@@ -138,7 +140,8 @@ class PublisherImpl final : public Connection {
   };
   struct InFlight {
     Publisher::Callback done;
-    std::shared_ptr<Batch> batch;  // replies owed: batch->results.size() - batch->next
+    std::shared_ptr<Batch>
+        batch;  // replies owed: batch->results.size() - batch->next
     Clock::time_point deadline;
   };
 

@@ -1,8 +1,8 @@
 #include "vent/redis/resp.h"
 
-#include <cstring>
-
 #include <hiredis/hiredis.h>
+
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -37,11 +37,13 @@ char* PutBulkHeader(char* p, size_t n) {
 
 }  // namespace
 
-void AppendPublish(std::string& out, absl::string_view channel, absl::string_view message) {
+void AppendPublish(std::string& out, absl::string_view channel,
+                   absl::string_view message) {
   static constexpr absl::string_view kHead = "*3\r\n$7\r\nPUBLISH\r\n";
   const size_t old = out.size();
   // Two headers of at most 24 bytes each, two CRLFs.
-  const size_t max = kHead.size() + 2 * 24 + channel.size() + message.size() + 4;
+  const size_t max =
+      kHead.size() + 2 * 24 + channel.size() + message.size() + 4;
   out.resize(old + max);
   char* p = out.data() + old;
   std::memcpy(p, kHead.data(), kHead.size());

@@ -33,7 +33,8 @@ inline void AppendCommand(std::string& out,
 std::string EncodeCommand(std::initializer_list<absl::string_view> args);
 // Appends `PUBLISH channel message` (same bytes as AppendCommand), with one
 // size computation and no intermediate formatting: the publish hot path.
-void AppendPublish(std::string& out, absl::string_view channel, absl::string_view message);
+void AppendPublish(std::string& out, absl::string_view channel,
+                   absl::string_view message);
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const;

@@ -31,8 +31,8 @@ TEST(EncodeCommand, BinarySafeAndPipelined) {
 
 TEST(AppendPublish, SameBytesAsAppendCommand) {
   std::string bin("a\0\r\nb", 5);
-  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{10}, size_t{99}, size_t{100},
-                   size_t{65536}}) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{10}, size_t{99},
+                   size_t{100}, size_t{65536}}) {
     std::string message(n, 'x');
     std::string want = "prefix";
     AppendCommand(want, {"PUBLISH", bin, message});

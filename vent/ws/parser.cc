@@ -4,8 +4,8 @@
 #include <cstring>
 #include <utility>
 
-#include "vent/ws/mask.h"
 #include "vent/base/utf8.h"
+#include "vent/ws/mask.h"
 
 namespace vent::ws {
 namespace {

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "vent/base/utf8.h"
 #include "vent/ws/frame.h"
 #include "vent/ws/parser.h"
 #include "vent/ws/sockjs.h"
-#include "vent/base/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
