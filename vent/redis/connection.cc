@@ -83,6 +83,7 @@ asio::awaitable<void> Connection::Run() {
     if (st.ok()) {
       backoff.Reset();
       ++session_;
+      bytes_started_ = 0;
       session_up_ = true;
       connected_.store(true, std::memory_order_release);
       SetLastError(absl::OkStatus());
@@ -251,6 +252,7 @@ void Connection::StartWrite() {
   if (writing_ || out_.empty() || !session_up_) return;
   wbuf_.swap(out_);
   out_.clear();
+  bytes_started_ += wbuf_.size();
   writing_ = true;
   asio::async_write(socket_, asio::buffer(wbuf_),
                     [self = shared_from_this(), s = session_](

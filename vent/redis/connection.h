@@ -80,6 +80,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::io_context& io() { return io_; }
   // Session counter; changes on every new session.
   uint64_t session() const { return session_; }
+  // Bytes of the current session handed to the socket (writes started, done
+  // or not). Starts at 0 with each session and keeps its value after the
+  // session drops, until the next one is up: in OnDown, a command whose last
+  // byte lies beyond it never reached the socket, so Redis cannot have run it.
+  uint64_t bytes_started() const { return bytes_started_; }
 
  private:
   boost::asio::awaitable<void> Run();
@@ -110,6 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool deadline_armed_ = false;
   uint64_t session_ = 0;
+  uint64_t bytes_started_ = 0;
   uint64_t attempt_ = 0;
   bool attempt_timed_out_ = false;
   std::string out_;   // queued, not yet written

@@ -1,11 +1,14 @@
 #include "vent/redis/publisher.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "vent/redis/connection.h"
 
@@ -17,7 +20,7 @@ namespace asio = boost::asio;
 class PublisherImpl final : public Connection {
  public:
   PublisherImpl(asio::io_context& io, Options options)
-      : Connection(io, std::move(options), "publisher") {}
+      : Connection(io, std::move(options), "publisher"), stop_timer_(io) {}
 
   void Publish(std::string channel, std::string message,
                Publisher::Callback done) {
@@ -40,8 +43,10 @@ class PublisherImpl final : public Connection {
     bool schedule;
     {
       absl::MutexLock lock(&mu_);
+      const size_t before = intake_.size();
       AppendPublish(intake_, channel, message);
-      intake_done_.push_back(Pending{std::move(done), nullptr});
+      intake_done_.push_back(
+          Pending{std::move(done), nullptr, intake_.size() - before});
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
@@ -88,6 +93,7 @@ class PublisherImpl final : public Connection {
       AppendPublish(bytes, m.channel, m.message);
     }
     bool schedule;
+    const size_t batch_bytes = bytes.size();
     {
       absl::MutexLock lock(&mu_);
       if (intake_.empty()) {
@@ -95,7 +101,7 @@ class PublisherImpl final : public Connection {
       } else {
         intake_.append(bytes);
       }
-      intake_done_.push_back(Pending{nullptr, std::move(batch)});
+      intake_done_.push_back(Pending{nullptr, std::move(batch), batch_bytes});
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
@@ -106,20 +112,31 @@ class PublisherImpl final : public Connection {
 
   size_t pending() const { return pending_.load(std::memory_order_acquire); }
 
-  void Stop(absl::AnyInvocable<void() &&> drained) {
+  void Stop(absl::AnyInvocable<void() &&> drained, absl::Duration timeout) {
     stopping_.store(true, std::memory_order_release);
-    asio::post(io(), [self = Self(), drained = std::move(drained)]() mutable {
-      self->drained_.push_back(std::move(drained));
-      self->Flush();
-      self->MaybeFinishStop();
-    });
+    asio::post(
+        io(), [self = Self(), drained = std::move(drained), timeout]() mutable {
+          self->drained_.push_back(std::move(drained));
+          if (timeout != absl::InfiniteDuration() && !self->stop_timer_armed_) {
+            self->stop_timer_armed_ = true;
+            self->stop_timer_.expires_after(absl::ToChronoNanoseconds(
+                std::max(timeout, absl::ZeroDuration())));
+            self->stop_timer_.async_wait([self](boost::system::error_code ec) {
+              if (ec || self->shut_down()) return;
+              self->FailAll("vent-server stopped before redis answered");
+              self->MaybeFinishStop();
+            });
+          }
+          self->Flush();
+          self->MaybeFinishStop();
+        });
   }
 
   // From ~Publisher: stop without waiting for replies.
   void Abandon() {
     stopping_.store(true, std::memory_order_release);
     asio::post(io(), [self = Self()] {
-      self->FailAll(absl::UnavailableError("redis publisher destroyed"));
+      self->FailAll("redis publisher destroyed");
       self->Shutdown();
     });
   }
@@ -132,17 +149,21 @@ class PublisherImpl final : public Connection {
     size_t next = 0;
     Publisher::BatchCallback done;
   };
-  // One Publish, or one whole PublishBatch (`batch` set).
+  // One Publish, or one whole PublishBatch (`batch` set), and the size of
+  // its encoded commands.
   struct Pending {
     Publisher::Callback done;
     std::shared_ptr<Batch> batch;
+    size_t bytes = 0;
     size_t replies() const { return batch ? batch->results.size() : 1; }
   };
   struct InFlight {
     Publisher::Callback done;
     std::shared_ptr<Batch>
         batch;  // replies owed: batch->results.size() - batch->next
-    Clock::time_point deadline;
+    // Session byte offset just past its commands: sent to the socket iff
+    // end <= bytes_started().
+    uint64_t end = 0;
   };
 
   std::shared_ptr<PublisherImpl> Self() {
@@ -162,20 +183,32 @@ class PublisherImpl final : public Connection {
     if (dones.empty()) return;
     if (!session_up()) {
       for (auto& d : dones) {
-        FailPending(InFlight{std::move(d.done), std::move(d.batch), {}},
-                    absl::UnavailableError("redis not connected"));
+        FailPending(InFlight{std::move(d.done), std::move(d.batch), 0},
+                    absl::UnavailableError(
+                        "redis not connected; the PUBLISH was not sent"));
       }
       return;
     }
-    auto deadline =
-        Clock::now() + absl::ToChronoNanoseconds(options().command_timeout);
     size_t replies = 0;
     for (auto& d : dones) {
       replies += d.replies();
-      in_flight_.push_back({std::move(d.done), std::move(d.batch), deadline});
+      written_ += d.bytes;
+      in_flight_.push_back({std::move(d.done), std::move(d.batch), written_});
     }
     Write(std::move(bytes));
     Expect(replies);
+  }
+
+  // The status for an unanswered publish whose session is over (or being
+  // given up): DEADLINE_EXCEEDED when its bytes reached the socket (Redis may
+  // have executed it), else UNAVAILABLE (it cannot have).
+  absl::Status LostStatus(const InFlight& f, absl::string_view why) const {
+    if (f.end <= bytes_started()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          why, "; the PUBLISH had been sent, so it may have been published"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat(why, "; the PUBLISH was not sent, nothing was published"));
   }
 
   void Complete(Publisher::Callback done, absl::StatusOr<int64_t> result) {
@@ -216,7 +249,7 @@ class PublisherImpl final : public Connection {
     FinishBatch(b);
   }
 
-  void OnUp() override {}
+  void OnUp() override { written_ = 0; }
 
   absl::Status OnReply(ReplyPtr reply) override {
     if (in_flight_.empty()) {
@@ -240,32 +273,49 @@ class PublisherImpl final : public Connection {
   }
 
   void OnDown(const absl::Status& why) override {
-    auto now = Clock::now();
+    std::string reason =
+        absl::IsDeadlineExceeded(why)
+            ? std::string(why.message())
+            : absl::StrCat("redis connection lost (", why.message(), ")");
     std::deque<InFlight> lost;
     lost.swap(in_flight_);
     for (auto& f : lost) {
-      absl::Status st = absl::IsDeadlineExceeded(why) && f.deadline <= now
-                            ? why
-                            : absl::UnavailableError(
-                                  "redis connection lost before the reply: " +
-                                  std::string(why.message()));
+      absl::Status st = LostStatus(f, reason);
       FailPending(std::move(f), st);
     }
-    Flush();  // fails what was queued meanwhile
+    Flush();  // fails what was queued meanwhile (not sent)
     MaybeFinishStop();
   }
 
-  void FailAll(const absl::Status& st) {
-    Flush();
+  // Gives up on every accepted publish: the intake was never sent
+  // (UNAVAILABLE); in-flight ones get LostStatus. The caller shuts down.
+  void FailAll(absl::string_view why) {
+    std::vector<Pending> queued;
+    {
+      absl::MutexLock lock(&mu_);
+      intake_.clear();
+      queued.swap(intake_done_);
+    }
+    for (auto& d : queued) {
+      FailPending(
+          InFlight{std::move(d.done), std::move(d.batch), 0},
+          absl::UnavailableError(absl::StrCat(
+              why, "; the PUBLISH was not sent, nothing was published")));
+    }
     std::deque<InFlight> lost;
     lost.swap(in_flight_);
-    for (auto& f : lost) FailPending(std::move(f), st);
+    for (auto& f : lost) {
+      absl::Status st = LostStatus(f, why);
+      FailPending(std::move(f), st);
+    }
   }
 
   void MaybeFinishStop() {
     if (!stopping_.load(std::memory_order_acquire) || drained_.empty()) return;
+    if (session_up()) Flush();  // a Publish that raced with Stop
     if (session_up() && !in_flight_.empty()) return;
-    FailAll(absl::UnavailableError("redis publisher stopped"));
+    FailAll("redis publisher stopped");
+    stop_timer_.cancel();
     Shutdown();
     std::vector<absl::AnyInvocable<void() &&>> drained;
     drained.swap(drained_);
@@ -282,7 +332,10 @@ class PublisherImpl final : public Connection {
   bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;
   // io thread only.
   std::deque<InFlight> in_flight_;
+  uint64_t written_ = 0;  // bytes passed to Write() this session
   std::vector<absl::AnyInvocable<void() &&>> drained_;
+  asio::steady_timer stop_timer_;
+  bool stop_timer_armed_ = false;
 };
 
 }  // namespace internal
@@ -309,8 +362,9 @@ bool Publisher::connected() const { return impl_->connected(); }
 size_t Publisher::pending() const { return impl_->pending(); }
 absl::Status Publisher::last_error() const { return impl_->last_error(); }
 
-void Publisher::Stop(absl::AnyInvocable<void() &&> drained) {
-  impl_->Stop(std::move(drained));
+void Publisher::Stop(absl::AnyInvocable<void() &&> drained,
+                     absl::Duration timeout) {
+  impl_->Stop(std::move(drained), timeout);
 }
 
 }  // namespace vent::redis

@@ -6,13 +6,20 @@
 //
 // Delivery contract: each Publish's `done` runs exactly once with
 //   OK(receivers)        the PUBLISH integer reply
-//   UNAVAILABLE          not connected now, stopped, or the connection was lost
-//                        before the reply (never a silent drop)
-//   RESOURCE_EXHAUSTED   max_pending (queued + in flight) reached
-//   DEADLINE_EXCEEDED    no reply within command_timeout (connection dropped)
+//   UNAVAILABLE          not executed by Redis: not connected now, stopped, or
+//                        the connection was lost (or Stop's timeout passed)
+//                        before the command was handed to the socket
+//   DEADLINE_EXCEEDED    outcome unknown, Redis may have executed it: the
+//                        command was handed to the socket and no reply came —
+//                        none within command_timeout (connection dropped), the
+//                        connection was lost, or Stop's timeout passed. The
+//                        message says which and "may have been published".
+//   RESOURCE_EXHAUSTED   max_pending (queued + in flight) reached; not sent
 //   FAILED_PRECONDITION / PERMISSION_DENIED  Redis answered -ERR (its message)
-// Order: publishes are written in call order (per calling thread); everything
-// queued since the last write goes out in ONE write.
+// Never a silent drop. Order: publishes are written in call order (per
+// calling thread); everything queued since the last write goes out in ONE
+// write. All messages of a PublishBatch share one outcome class (they are in
+// the same write).
 //
 // Lifetime: destroy after Stop()'s `drained` ran, or with `io` stopped.
 #ifndef VENT_REDIS_PUBLISHER_H_
@@ -27,6 +34,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "vent/redis/options.h"
 
 namespace vent::redis {
@@ -67,9 +75,13 @@ class Publisher {
   // Why the last connect failed / the connection dropped (OK when none).
   absl::Status last_error() const;
   // New publishes fail with UNAVAILABLE; already accepted ones are written and
-  // their replies awaited (bounded by command_timeout); then the connection
-  // closes and `drained` runs on the io thread. No reconnect afterwards.
-  void Stop(absl::AnyInvocable<void() &&> drained);
+  // their replies awaited, bounded by command_timeout and by `timeout`: when
+  // `timeout` passes first, every unanswered publish fails at once
+  // (DEADLINE_EXCEEDED if it was sent, UNAVAILABLE if not). Then the
+  // connection closes and `drained` runs on the io thread. No reconnect
+  // afterwards.
+  void Stop(absl::AnyInvocable<void() &&> drained,
+            absl::Duration timeout = absl::InfiniteDuration());
 
  private:
   std::shared_ptr<internal::PublisherImpl> impl_;

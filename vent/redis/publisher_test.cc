@@ -1,0 +1,300 @@
+// Publisher's delivery contract against a real redis-server: a publish
+// answered UNAVAILABLE was never executed by Redis, one answered OK was, and
+// DEADLINE_EXCEEDED ("may have been published") is the only answer for
+// commands that reached the socket without a reply. Checked with an
+// independent raw SUBSCRIBE connection while Redis is stalled (DEBUG SLEEP,
+// not reading its sockets) under a load larger than the kernel's socket
+// buffers, and across Stop with a timeout.
+#include "vent/redis/publisher.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "server/raw_subscriber_test_util.h"
+#include "vent/testing/redis_server.h"
+
+namespace vent::redis {
+namespace {
+
+namespace asio = boost::asio;
+using server::testing::RawSubscriber;
+using Clock = std::chrono::steady_clock;
+
+// Polls `cond` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& cond, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (!cond()) {
+    if (absl::Now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// True when a fresh connection gets PONG within `timeout` (false while Redis
+// sleeps: the kernel accepts the connection, nobody reads it).
+bool Pings(uint16_t port, absl::Duration timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv = absl::ToTimeval(timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::write(fd, "PING\r\n", 6) == 6) {
+    char buf[16];
+    ok = ::read(fd, buf, sizeof(buf)) > 0;
+  }
+  ::close(fd);
+  return ok;
+}
+
+// Collects every payload a RawSubscriber sees until `end` arrives.
+class Collector {
+ public:
+  Collector(uint16_t port, std::string channel, std::string end)
+      : sub_(port, {channel}), end_(std::move(end)) {
+    ok_ = sub_.ok();
+    if (ok_) thread_ = std::thread([this] { Run(); });
+  }
+  ~Collector() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return ok_; }
+  // Waits for `end`; returns payload -> times received.
+  std::optional<std::map<std::string, int>> Wait() {
+    if (!ok_) return std::nullopt;
+    thread_.join();
+    if (!saw_end_) return std::nullopt;
+    return seen_;
+  }
+
+ private:
+  void Run() {
+    sub_.SetTimeout(absl::Seconds(60));
+    while (auto m = sub_.Next()) {
+      if (m->payload == end_) {
+        saw_end_ = true;
+        return;
+      }
+      ++seen_[m->payload];
+    }
+  }
+  RawSubscriber sub_;
+  std::string end_;
+  bool ok_ = false;
+  bool saw_end_ = false;
+  std::map<std::string, int> seen_;
+  std::thread thread_;
+};
+
+class PublisherTruth : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // DEBUG is needed to stall Redis; pub/sub output buffers unlimited so the
+    // raw subscriber is never disconnected for lagging.
+    auto s = testing::RedisServer::Start({"--enable-debug-command", "local",
+                                          "--client-output-buffer-limit",
+                                          "pubsub 0 0 0"});
+    ASSERT_TRUE(s.ok()) << s.status();
+    redis_ = std::move(*s);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    publisher_.reset();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  Options Opts() {
+    Options o;
+    o.endpoint = *ParseUrl(redis_->url());
+    o.backoff_initial = absl::Milliseconds(20);
+    o.backoff_max = absl::Milliseconds(100);
+    o.connect_timeout = absl::Milliseconds(300);
+    o.client_name = "truth-pub";
+    return o;
+  }
+
+  void StartPublisher(Options o) {
+    publisher_ = std::make_unique<Publisher>(io_, std::move(o));
+    publisher_->Start();
+    ASSERT_TRUE(
+        WaitFor([&] { return publisher_->connected(); }, absl::Seconds(10)));
+  }
+
+  // Redis's client id of the connection named `name`, or -1.
+  int64_t ClientId(const std::string& name) {
+    auto list = redis_->Cli({"CLIENT", "LIST"});
+    if (!list.ok()) return -1;
+    for (absl::string_view line : absl::StrSplit(*list, '\n')) {
+      if (!absl::StrContains(line, absl::StrCat(" name=", name, " "))) continue;
+      for (absl::string_view f : absl::StrSplit(line, ' ')) {
+        int64_t id;
+        if (absl::ConsumePrefix(&f, "id=") && absl::SimpleAtoi(f, &id))
+          return id;
+      }
+    }
+    return -1;
+  }
+  bool ClientGone(int64_t id) {
+    auto list = redis_->Cli({"CLIENT", "LIST"});
+    return list.ok() && !absl::StrContains(*list, absl::StrCat("id=", id, " "));
+  }
+
+  std::unique_ptr<testing::RedisServer> redis_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_{io_.get_executor()};
+  std::thread thread_;
+  std::unique_ptr<Publisher> publisher_;
+};
+
+struct Results {
+  std::mutex mu;
+  std::vector<std::optional<absl::StatusOr<int64_t>>> r;
+  std::promise<void> all;
+  size_t left;
+  explicit Results(size_t n) : r(n), left(n) {}
+  Publisher::Callback At(size_t i) {
+    return [this, i](absl::StatusOr<int64_t> v) {
+      std::lock_guard l(mu);
+      r[i] = std::move(v);
+      if (--left == 0) all.set_value();
+    };
+  }
+};
+
+// Redis sleeps (reads nothing) while 48 MiB of publishes are queued: the
+// kernel takes what fits in the socket buffers, the rest waits in the
+// publisher. The command timeout drops the connection. Every answer must match
+// what Redis then executed.
+TEST_F(PublisherTruth, StalledRedisAnswersMatchWhatRedisExecuted) {
+  Options o = Opts();
+  o.command_timeout = absl::Milliseconds(800);
+  StartPublisher(o);
+  const int64_t old_id = ClientId("truth-pub");
+  ASSERT_GT(old_id, 0);
+  Collector seen(redis_->port(), "truth", "END");
+  ASSERT_TRUE(seen.ok());
+
+  std::thread sleeper([&] {
+    EXPECT_TRUE(redis_->Cli({"DEBUG", "SLEEP", "3"}).ok());
+  });
+  ASSERT_TRUE(
+      WaitFor([&] { return !Pings(redis_->port(), absl::Milliseconds(300)); },
+              absl::Seconds(5)))
+      << "redis never stalled";
+
+  constexpr size_t kN = 768;
+  const std::string pad(64 * 1024, 'x');
+  Results results(kN);
+  for (size_t i = 0; i < kN; ++i) {
+    publisher_->Publish("truth", absl::StrCat(i, ":", pad), results.At(i));
+  }
+  ASSERT_EQ(results.all.get_future().wait_for(std::chrono::seconds(30)),
+            std::future_status::ready);
+  sleeper.join();
+  // Redis has run whatever reached it once the old connection is gone.
+  ASSERT_TRUE(WaitFor([&] { return ClientGone(old_id); }, absl::Seconds(20)));
+  ASSERT_TRUE(redis_->Cli({"PUBLISH", "truth", "END"}).ok());
+  auto got = seen.Wait();
+  ASSERT_TRUE(got.has_value());
+
+  size_t ok = 0, maybe = 0, not_sent = 0;
+  for (size_t i = 0; i < kN; ++i) {
+    const auto& r = *results.r[i];
+    int times = 0;
+    if (auto it = got->find(absl::StrCat(i, ":", pad)); it != got->end())
+      times = it->second;
+    EXPECT_LE(times, 1) << i;
+    if (r.ok()) {
+      ++ok;
+      EXPECT_EQ(times, 1) << i << " answered OK but not executed";
+    } else if (absl::IsUnavailable(r.status())) {
+      ++not_sent;
+      EXPECT_EQ(times, 0) << i << " answered UNAVAILABLE but executed: "
+                          << r.status();
+      EXPECT_TRUE(absl::StrContains(r.status().message(), "not sent"))
+          << r.status();
+    } else {
+      ASSERT_TRUE(absl::IsDeadlineExceeded(r.status())) << i << r.status();
+      EXPECT_TRUE(
+          absl::StrContains(r.status().message(), "may have been published"))
+          << r.status();
+      ++maybe;
+    }
+  }
+  // Both kinds of failure happened: some commands reached the socket, the
+  // rest did not fit into the kernel's buffers.
+  EXPECT_GT(maybe, 0u);
+  EXPECT_GT(not_sent, 0u);
+  EXPECT_EQ(ok + maybe + not_sent, kN);
+}
+
+// Stop with a timeout while Redis sleeps: the unanswered publishes (sent, in
+// Redis's socket buffer) end DEADLINE_EXCEEDED at the timeout; Redis executes
+// them when it wakes.
+TEST_F(PublisherTruth, StopTimeoutAnswersSentPublishesAsMaybe) {
+  StartPublisher(Opts());
+  Collector seen(redis_->port(), "stop", "END");
+  ASSERT_TRUE(seen.ok());
+  std::thread sleeper([&] {
+    EXPECT_TRUE(redis_->Cli({"DEBUG", "SLEEP", "2"}).ok());
+  });
+  ASSERT_TRUE(
+      WaitFor([&] { return !Pings(redis_->port(), absl::Milliseconds(300)); },
+              absl::Seconds(5)))
+      << "redis never stalled";
+  constexpr size_t kN = 20;
+  Results results(kN);
+  for (size_t i = 0; i < kN; ++i) {
+    publisher_->Publish("stop", absl::StrCat("m", i), results.At(i));
+  }
+  std::promise<void> drained;
+  auto start = Clock::now();
+  publisher_->Stop([&] { drained.set_value(); }, absl::Milliseconds(300));
+  ASSERT_EQ(drained.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1500));
+  ASSERT_EQ(results.all.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  for (size_t i = 0; i < kN; ++i) {
+    const auto& r = *results.r[i];
+    ASSERT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(),
+                                  "stopped before redis answered"))
+        << r.status();
+  }
+  std::promise<absl::StatusOr<int64_t>> after;
+  publisher_->Publish("stop", "late",
+                      [&](absl::StatusOr<int64_t> r) { after.set_value(r); });
+  EXPECT_TRUE(absl::IsUnavailable(after.get_future().get().status()));
+  sleeper.join();
+  ASSERT_TRUE(redis_->Cli({"PUBLISH", "stop", "END"}).ok());
+  auto got = seen.Wait();
+  ASSERT_TRUE(got.has_value());
+  for (size_t i = 0; i < kN; ++i) {
+    EXPECT_EQ((*got)[absl::StrCat("m", i)], 1) << i;
+  }
+}
+
+}  // namespace
+}  // namespace vent::redis
