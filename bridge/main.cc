@@ -44,16 +44,13 @@ int Run(int argc, char** argv) {
       "vent-bridge",
       "Serves Vent publications over DDP on WebSocket, fed from Redis.");
   RegisterOptions(set, ctx.options);
-  auto parsed = set.Parse(argc, argv);
-  if (!parsed.ok()) return Fail(parsed.status());
-  if (parsed->help) {
-    std::cout << set.Help();
-    return 0;
+  config::Parsed parsed;
+  if (auto exit_code = set.ParseMain(argc, argv, &parsed)) {
+    return *exit_code;  // error, --help, --version or --print-config
   }
   const BridgeOptions& o = ctx.options;
-  if (auto s = log::SetLevel(o.log_level); !s.ok()) return Fail(s);
   auto catalog = pub::Catalog::FromYaml(
-      parsed->yaml ? parsed->yaml["publications"] : YAML::Node());
+      parsed.yaml ? parsed.yaml["publications"] : YAML::Node());
   if (!catalog.ok()) return Fail(catalog.status());
   ctx.catalog = *catalog;
   auto endpoint = redis::ParseUrl(o.redis);

@@ -9,6 +9,8 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.String("listen", &o.listen, "HTTP/WebSocket address (host:port)");
   set.String("redis", &o.redis, "Redis URL redis://[:password@]host:port[/db]");
   set.String("log-level", &o.log_level, "debug, info, warn or error");
+  set.String("log-format", &o.log_format,
+             "text (logfmt) or json (one JSON object per line)");
   set.String(
       "tls-cert", &o.tls_cert,
       "PEM certificate chain (leaf first); with --tls-key the port serves only "

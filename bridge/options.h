@@ -16,6 +16,7 @@ struct BridgeOptions {
   std::string listen = "127.0.0.1:3000";
   std::string redis = "redis://127.0.0.1:6379";
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string static_dir;  // "" = no static files
   std::string tls_cert;    // PEM chain; with tls_key: serve wss/https only
   std::string tls_key;     // PEM private key

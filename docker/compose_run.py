@@ -179,9 +179,14 @@ def check_static(config):
         check(sorted(got) == sorted(deps), f"{name}: depends_on {sorted(got)}, want {deps}")
         for d in deps:
             check(got[d].get("condition") == "service_healthy", f"{name}: depends_on {d} is not service_healthy")
-    for name in ("vent-server", "vent-bridge", "demo"):
+    stages = dockerfile_stages()
+    targets = {"vent-server": "vent-server", "vent-bridge": "vent-bridge", "demo": "vent-demo"}
+    for name, target in targets.items():
         build = services[name].get("build") or {}
         check(build.get("dockerfile") == "docker/Dockerfile", f"{name}: not built from docker/Dockerfile")
+        check(build.get("target") == target, f"{name}: build target {build.get('target')}, want {target}")
+        check(target in stages, f"Dockerfile has no stage {target}")
+    check_slim(stages)
     for name in ("vent-server", "vent-bridge"):
         check(services[name]["environment"].get("VENT_REDIS") == "redis://redis:6379", f"{name}: VENT_REDIS")
     # Every COPY source of the Dockerfile exists in the checkout (context = repository root).
@@ -191,6 +196,48 @@ def check_static(config):
             if parts[:1] == ["COPY"] and not parts[1].startswith("--from"):
                 for src in parts[1:-1]:
                     check(os.path.exists(os.path.join(ROOT, src)), f"Dockerfile: COPY source {src} is missing")
+
+
+def dockerfile_stages():
+    """{stage name: [its instruction lines]} of docker/Dockerfile."""
+    stages, current = {}, None
+    with open(os.path.join(ROOT, "docker", "Dockerfile")) as f:
+        for line in f:
+            parts = line.split()
+            if parts[:1] == ["FROM"]:
+                check(len(parts) == 4 and parts[2].upper() == "AS", f"Dockerfile: unnamed stage: {line.strip()}")
+                current = parts[3]
+                stages[current] = [line.strip()]
+            elif current and parts:
+                stages[current].append(line.strip())
+    return stages
+
+
+def stage_chain(stages, name):
+    """The stage and the stages it is built FROM, e.g. vent-server, base."""
+    chain = []
+    while name in stages:
+        chain.append(name)
+        name = stages[name][0].split()[1]
+    return chain
+
+
+def check_slim(stages):
+    """One slim image per program: no compiler, no npm, no devDependencies."""
+    for target in ("vent-server", "vent-bridge", "vent-demo"):
+        text = "\n".join(line for st in stage_chain(stages, target) for line in stages[st])
+        for word in ("build-essential", "cmake", " npm ", "npm ci", "playwright", "chromium", "-dev "):
+            check(word not in text, f"Dockerfile: image {target} has {word.strip()!r}")
+        if target != "vent-demo":
+            check("nodejs" not in text and "node_modules" not in text, f"Dockerfile: image {target} has node")
+    demo = "\n".join(stages["vent-demo"])
+    check("--from=demo-deps" in demo, "vent-demo: node_modules not from the demo-deps stage")
+    check("--omit=dev" in "\n".join(stages["demo-deps"]), "demo-deps: npm ci without --omit=dev")
+    with open(os.path.join(ROOT, "clients", "node", "package-lock.json")) as f:
+        lock = json.load(f)
+    for path, meta in lock.get("packages", {}).items():
+        check(not meta.get("dev"), f"clients/node/package-lock.json: devDependency {path}")
+        check("playwright" not in path, f"clients/node/package-lock.json: {path}")
 
 
 def run_checks(stack):

@@ -8,7 +8,8 @@ APT_PKGS=(
   libhiredis-dev libboost1.81-dev libboost-json1.81-dev libabsl-dev libssl-dev
   libre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
-  python3-grpcio python3-protobuf
+  python3-grpcio python3-protobuf python3-pip python3-setuptools python3-wheel python3-venv
+  dpkg-dev fakeroot
   clang libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm chromium docker-compose
 )

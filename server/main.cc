@@ -22,21 +22,9 @@ int main(int argc, char** argv) {
   vent::config::OptionSet options(
       "vent-server", "Emits events to Redis pub/sub over gRPC (vent.v1.Vent).");
   vent::server::RegisterOptions(options, &config);
-  auto parsed = options.Parse(argc, argv);
-  if (!parsed.ok()) {
-    std::fprintf(stderr,
-                 "vent-server: %s\nRun 'vent-server --help' for the options.\n",
-                 std::string(parsed.status().message()).c_str());
-    return 2;
-  }
-  if (parsed->help) {
-    std::fputs(options.Help().c_str(), stdout);
-    return 0;
-  }
-  if (absl::Status s = vent::log::SetLevel(config.log_level); !s.ok()) {
-    std::fprintf(stderr, "vent-server: log-level: %s\n",
-                 std::string(s.message()).c_str());
-    return 2;
+  vent::config::Parsed parsed;
+  if (auto exit_code = options.ParseMain(argc, argv, &parsed)) {
+    return *exit_code;  // error, --help, --version or --print-config
   }
   if (absl::Status s = vent::server::Validate(config); !s.ok()) {
     std::fprintf(stderr, "vent-server: %s\n", std::string(s.message()).c_str());

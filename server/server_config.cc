@@ -11,6 +11,8 @@ void RegisterOptions(config::OptionSet& set, ServerConfig* c) {
   set.String("metrics-listen", &c->metrics_listen,
              "HTTP address for GET /metrics and /healthz (empty disables)");
   set.String("log-level", &c->log_level, "debug | info | warn | error");
+  set.String("log-format", &c->log_format,
+             "text (logfmt) | json (one JSON object per line)");
   set.Bytes("max-payload", &c->max_payload, "maximum JSON payload per event");
   set.Bytes("max-channel", &c->max_channel, "maximum channel name length");
   set.Int("max-inflight", &c->max_inflight,

@@ -1,5 +1,6 @@
 // vent-server's configuration: every option, its default, and its flag
-// (through vent::config::OptionSet: --flag, $VENT_FLAG, or the YAML file).
+// (through vent::config::OptionSet: --flag, $VENT_SERVER_FLAG or a shared
+// $VENT_NAME, or the YAML file).
 #ifndef VENT_SERVER_SERVER_CONFIG_H_
 #define VENT_SERVER_SERVER_CONFIG_H_
 
@@ -18,6 +19,7 @@ struct ServerConfig {
   std::string redis = "redis://127.0.0.1:6379";
   std::string metrics_listen = "127.0.0.1:9464";  // "" disables
   std::string log_level = "info";
+  std::string log_format = "text";
   int64_t max_payload = 64 * 1024;
   int64_t max_channel = 1024;
   int64_t max_inflight = 10000;

@@ -162,6 +162,10 @@ int Main(int argc, char** argv) {
                  std::string(parsed.status().message()).c_str());
     return 2;
   }
+  if (parsed->version) {
+    std::printf("%s\n", opts.VersionLine().c_str());
+    return 0;
+  }
   if (parsed->help) {
     std::printf("%s", opts.Help().c_str());
     return 0;

@@ -164,6 +164,10 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
     return 2;
   }
+  if (parsed->version) {
+    std::cout << set.VersionLine() << "\n";
+    return 0;
+  }
   if (parsed->help || parsed->positional.size() != 1) {
     std::cout << set.Help();
     return parsed->help ? 0 : 2;

@@ -1,8 +1,10 @@
 'use strict';
-// Vent emit client for Node.js: a thin wrapper over @grpc/grpc-js and
-// @grpc/proto-loader for the vent.v1.Vent service (proto/vent/v1/vent.proto).
+// Vent emit client for Node.js (npm package "vent-grpc"): a thin wrapper over
+// @grpc/grpc-js and @grpc/proto-loader for the vent.v1.Vent service. The
+// package carries its copy of proto/vent/v1/vent.proto (kept identical to the
+// repository's by the ctest clients_node_package); types in index.d.ts.
 //
-//   const {VentClient} = require('./vent-client');
+//   const {VentClient} = require('vent-grpc');
 //   const vent = new VentClient('127.0.0.1:50051', {apiKey: 'k1'});
 //   const {receivers, id} = await vent.emit('threads::t1::new_message', {text: 'hi'});
 //
@@ -18,10 +20,11 @@ const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
+// $VENT_PROTO (another vent.proto, e.g. a newer one), else the package's copy.
 function findProto() {
   const candidates = [
     process.env.VENT_PROTO,
-    path.resolve(__dirname, '..', '..', 'proto', 'vent', 'v1', 'vent.proto'),
+    path.join(__dirname, 'proto', 'vent', 'v1', 'vent.proto'),
   ].filter(Boolean);
   for (const p of candidates) {
     if (fs.existsSync(p)) return p;
@@ -307,4 +310,6 @@ class VentClient {
   }
 }
 
-module.exports = {VentClient, status: grpc.status, Metadata: grpc.Metadata, loadService};
+const {version} = require('./package.json');
+
+module.exports = {VentClient, status: grpc.status, Metadata: grpc.Metadata, loadService, version};

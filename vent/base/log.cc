@@ -5,10 +5,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "vent/base/json_write.h"
+#include "vent/base/utf8.h"
 
 namespace vent::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<int> g_format{static_cast<int>(Format::kText)};
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -31,7 +34,40 @@ bool NeedsQuotes(absl::string_view v) {
   }
   return false;
 }
+// A JSON string of `s`; invalid UTF-8 sequences become U+FFFD so the line
+// stays valid JSON whatever a value holds.
+void AppendJsonText(std::string& out, absl::string_view s) {
+  size_t bad;
+  if (IsValidUtf8(s, &bad)) {
+    AppendJsonString(&out, s);
+    return;
+  }
+  std::string clean;
+  while (!IsValidUtf8(s, &bad)) {
+    clean.append(s.data(), bad);
+    clean.append("\xEF\xBF\xBD");
+    s.remove_prefix(bad + 1);
+  }
+  clean.append(s.data(), s.size());
+  AppendJsonString(&out, clean);
+}
 }  // namespace
+
+absl::Status SetFormat(absl::string_view name) {
+  std::string n = absl::AsciiStrToLower(name);
+  if (n == "text" || n == "logfmt")
+    SetFormat(Format::kText);
+  else if (n == "json")
+    SetFormat(Format::kJson);
+  else
+    return absl::InvalidArgumentError(
+        absl::StrCat("log format must be text or json, got \"", name, "\""));
+  return absl::OkStatus();
+}
+void SetFormat(Format format) { g_format.store(static_cast<int>(format)); }
+Format GetFormat() {
+  return static_cast<Format>(g_format.load(std::memory_order_relaxed));
+}
 
 absl::Status SetLevel(absl::string_view name) {
   std::string n = absl::AsciiStrToLower(name);
@@ -54,7 +90,18 @@ Level GetLevel() {
 }
 
 void AppendField(std::string& line, absl::string_view key,
-                 absl::string_view value) {
+                 absl::string_view value, bool literal) {
+  if (GetFormat() == Format::kJson) {
+    line.push_back(',');
+    AppendJsonText(line, key);
+    line.push_back(':');
+    if (literal) {
+      line.append(value.data(), value.size());
+    } else {
+      AppendJsonText(line, value);
+    }
+    return;
+  }
   line.push_back(' ');
   line.append(key.data(), key.size());
   line.push_back('=');
@@ -79,6 +126,19 @@ void AppendField(std::string& line, absl::string_view key,
 }
 
 void Write(Level level, absl::string_view msg, absl::string_view fields) {
+  if (GetFormat() == Format::kJson) {
+    std::string line =
+        absl::StrCat("{\"ts\":\"",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                      absl::UTCTimeZone()),
+                     "\",\"level\":\"", LevelName(level), "\",\"msg\":");
+    AppendJsonText(line, msg);
+    line.append(fields.data(), fields.size());
+    line.append("}\n");
+    ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)unused;
+    return;
+  }
   std::string line =
       absl::StrCat("ts=",
                    absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),

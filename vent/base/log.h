@@ -1,8 +1,14 @@
-// Structured logging: one logfmt line per event on stderr,
+// Structured logging: one line per event on stderr, logfmt by default
 //   ts=2026-11-28T13:46:29.123Z level=info msg="redis connected"
 //   addr=127.0.0.1:6379
+// or, with SetFormat("json"), one JSON object per line (for log shippers):
+//   {"ts":"2026-11-28T13:46:29.123Z","level":"info","msg":"redis connected",
+//    "addr":"127.0.0.1:6379","db":3}
+// In JSON, numbers and booleans are JSON numbers and booleans, everything
+// else a string (invalid UTF-8 replaced by U+FFFD, so every line parses).
 // Thread-safe (each line is written with one write(2)). There is no global
-// logger object to construct; the level is process-wide.
+// logger object to construct; level and format are process-wide and set once
+// at startup (before other threads log).
 //
 // Usage: VENT_LOG_INFO("redis connected", "addr", addr, "db", 3);
 // Keys and values alternate; values are anything absl::StrCat accepts.
@@ -12,6 +18,7 @@
 
 #include <atomic>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -27,10 +34,19 @@ void SetLevel(Level level);
 Level GetLevel();
 inline bool Enabled(Level level) { return level >= GetLevel(); }
 
-// Appends ` key=value` to `line`, quoting the value when it needs it.
+enum class Format { kText = 0, kJson = 1 };
+// Parses "text" (logfmt, the default) | "json".
+absl::Status SetFormat(absl::string_view name);
+void SetFormat(Format format);
+Format GetFormat();
+
+// Appends one field in the current format: ` key=value` (quoted when needed)
+// or `,"key":"value"`. `literal` marks a value that is a JSON number or
+// boolean as written (used unquoted in JSON).
 void AppendField(std::string& line, absl::string_view key,
-                 absl::string_view value);
-// Writes one complete line (adds ts, level, msg).
+                 absl::string_view value, bool literal = false);
+// Writes one complete line (adds ts, level, msg) from fields appended by
+// AppendField in the current format.
 void Write(Level level, absl::string_view msg, absl::string_view fields);
 
 namespace internal {
@@ -38,13 +54,22 @@ namespace internal {
 inline std::string LogValue(const absl::Status& v) { return v.ToString(); }
 template <typename V>
 std::string LogValue(const V& v) {
-  return absl::StrCat(v);
+  if constexpr (std::is_same_v<V, bool>) {
+    return v ? "true" : "false";
+  } else {
+    return absl::StrCat(v);
+  }
+}
+// Integers and booleans are JSON literals (floats may be inf/nan: strings).
+template <typename V>
+constexpr bool IsLiteral() {
+  return std::is_integral_v<V> && !std::is_same_v<V, char>;
 }
 inline void AppendFields(std::string&) {}
 template <typename V, typename... Rest>
 void AppendFields(std::string& line, absl::string_view key, const V& value,
                   const Rest&... rest) {
-  AppendField(line, key, LogValue(value));
+  AppendField(line, key, LogValue(value), IsLiteral<V>());
   AppendFields(line, rest...);
 }
 }  // namespace internal
