@@ -1,26 +1,24 @@
 #!/usr/bin/env bash
-# Builds clients/go/main.go into OUT (default: ./vent-go-example) offline with
-# Debian's Go packages (see README.md): GOPATH mode over /usr/share/gocode,
-# vent/v1 stubs generated at build time by protoc + protoc-gen-go(-grpc).
-#   clients/go/build.sh [OUT]
+# Builds the Go module in clients/go (vent.dev/go) offline with Debian's Go
+# packages (see README.md): GOPATH mode over /usr/share/gocode with a copy of
+# the module at $GOPATH/src/vent.dev/go, the committed stubs in ventv1/.
+#   clients/go/build.sh [OUT]         # go vet ./... and build cmd/vent-go-example into OUT
+#                                     # (default ./vent-go-example)
+#   clients/go/build.sh go ARGS...    # any go command in that GOPATH, from the module's
+#                                     # root (e.g. go test -tags integration ./vent)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-OUT=${1:-$PWD/vent-go-example}
-case "$OUT" in /*) ;; *) OUT=$PWD/$OUT ;; esac
-for tool in go protoc protoc-gen-go protoc-gen-go-grpc; do
-  command -v "$tool" >/dev/null || { echo "build.sh: $tool not found; run clients/go/deps.sh" >&2; exit 1; }
-done
+command -v go >/dev/null || { echo "build.sh: go not found; run clients/go/deps.sh" >&2; exit 1; }
+OUT=
+if [ "${1:-}" != go ]; then
+  OUT=${1:-$PWD/vent-go-example}
+  case "$OUT" in /*) ;; *) OUT=$PWD/$OUT ;; esac
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/gopath/src/vent/v1" "$WORK/gopath/src/vent-go-example"
-# go_package "vent/v1;ventv1": generated files land in $GOPATH/src/vent/v1.
-protoc -I "$ROOT/proto" -I /usr/include \
-  --go_out="$WORK/gopath/src" --go_opt=paths=import \
-  --go-grpc_out="$WORK/gopath/src" --go-grpc_opt=paths=import \
-  "$ROOT/proto/vent/v1/vent.proto"
-cp "$HERE/main.go" "$WORK/gopath/src/vent-go-example/"
-cd "$WORK/gopath/src/vent-go-example"
+MOD=$WORK/gopath/src/vent.dev/go
+mkdir -p "$MOD"
+cp -r "$HERE"/go.mod "$HERE"/vent "$HERE"/ventv1 "$HERE"/cmd "$MOD/"
 # Go's build cache (default ~/.cache/go-build) makes rebuilds fast: the Debian
 # sources under /usr/share/gocode do not change between builds.
 CACHE=${GOCACHE:-}
@@ -31,6 +29,12 @@ if [ -z "$CACHE" ]; then
     CACHE=$WORK/cache
   fi
 fi
-GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH="$WORK/gopath:/usr/share/gocode" \
-  GOCACHE="$CACHE" go build -o "$OUT" .
-echo "built $OUT"
+export GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH="$WORK/gopath:/usr/share/gocode" GOCACHE="$CACHE"
+cd "$MOD"
+if [ "${1:-}" = go ]; then
+  shift
+  exec go "$@"
+fi
+go vet ./...
+go build -o "$OUT" ./cmd/vent-go-example
+echo "built $OUT (go vet ./... clean)"

@@ -1,7 +1,10 @@
 'use strict';
-// Builds the Go example offline with Debian's Go packages (installing them
-// with clients/go/deps.sh when missing: CI runs as root) and checks that its
-// Emit reaches Redis byte for byte through the real vent-server.
+// The Go module (vent.dev/go) built offline with Debian's Go packages
+// (installing them with clients/go/deps.sh when missing: CI runs as root):
+// the committed stubs match proto/ (gen.sh --check), `go vet ./...` is clean,
+// the unit tests and the vent package's integration test (Emit, EmitBatch,
+// EmitStream, Subscribe) pass against the real vent-server, and the example's
+// Emit reaches Redis byte for byte.
 const assert = require('node:assert/strict');
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +24,7 @@ function run(cmd, args, {env = {}, timeoutMs = 600000} = {}) {
   });
 }
 
-describe('Go example (Debian golang-google-grpc-dev, GOPATH mode)', () => {
+describe('Go module vent.dev/go (Debian golang-google-grpc-dev, GOPATH mode)', () => {
   let dir;
   let bin;
   let server;
@@ -37,6 +40,21 @@ describe('Go example (Debian golang-google-grpc-dev, GOPATH mode)', () => {
   after(async () => {
     if (server) await server.stop();
     if (dir) fs.rmSync(dir, {recursive: true, force: true});
+  });
+
+  test('committed ventv1 stubs are up to date with proto/', async () => {
+    const r = await run('bash', [path.join(__dirname, 'gen.sh'), '--check']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  });
+
+  test('vent package: unit tests, then Emit/EmitBatch/EmitStream/Subscribe against vent-server', async () => {
+    const build = path.join(__dirname, 'build.sh');
+    const unit = await run('bash', [build, 'go', 'test', './...']);
+    assert.equal(unit.code, 0, `${unit.stdout}\n${unit.stderr}`);
+    const it = await run('bash', [build, 'go', 'test', '-count=1', '-v', '-tags', 'integration', './vent'],
+        {env: {VENT_SERVER: server.grpcAddress}});
+    assert.equal(it.code, 0, `${it.stdout}\n${it.stderr}`);
+    assert.match(it.stdout, /--- PASS: TestEmitAndSubscribe/);
   });
 
   test('Emit reaches Redis byte for byte', async () => {

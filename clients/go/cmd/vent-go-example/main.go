@@ -1,11 +1,10 @@
-// vent-go-example: emits one event through vent-server's gRPC API
-// (vent.v1.Vent/Emit) and prints the server's reply.
+// vent-go-example: emits one event through vent-server's gRPC API with the
+// vent package (vent.dev/go/vent) and prints the server's reply.
 //
 //	vent-go-example -server 127.0.0.1:50051 -channel threads::t1::new_message -json '{"message":"hi"}'
 //
 // Built by clients/go/build.sh with Debian's Go packages (GOPATH mode, no
-// network); the vent/v1 stubs are generated from proto/vent/v1/vent.proto at
-// build time. Exit 0 on success, 1 on a gRPC error (code and server message
+// network). Exit 0 on success, 1 on a gRPC error (code and server message
 // on stderr), 2 on bad flags.
 package main
 
@@ -16,11 +15,9 @@ import (
 	"os"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	ventv1 "vent/v1"
+	"vent.dev/go/vent"
 )
 
 func main() {
@@ -35,28 +32,22 @@ func main() {
 		os.Exit(2)
 	}
 
-	conn, err := grpc.Dial(*server, grpc.WithInsecure())
+	client, err := vent.Dial(*server, vent.WithAPIKey(*apiKey))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vent-go-example: dial %s: %v\n", *server, err)
 		os.Exit(1)
 	}
-	defer conn.Close()
-	client := ventv1.NewVentClient(conn)
+	defer client.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if *apiKey != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+*apiKey)
-	}
-	resp, err := client.Emit(ctx, &ventv1.EmitRequest{
-		Event: &ventv1.Event{Channel: *channel, Json: *payload},
-	})
+	r, err := client.Emit(ctx, *channel, *payload)
 	if err != nil {
 		st := status.Convert(err)
 		fmt.Fprintf(os.Stderr, "vent-go-example: emit failed: %s: %s\n", st.Code(), st.Message())
 		os.Exit(1)
 	}
-	fmt.Printf("id=%s receivers=%d duplicate=%t\n", resp.GetId(), resp.GetReceivers(), resp.GetDuplicate())
+	fmt.Printf("id=%s receivers=%d duplicate=%t\n", r.ID, r.Receivers, r.Duplicate)
 }
 
 func envOr(name, def string) string {
