@@ -82,8 +82,13 @@ asio::awaitable<void> Connection::Run() {
     if (shutdown_) break;
     if (st.ok()) {
       backoff.Reset();
+      if (settle_due_) {  // never: a cut write completes before any reconnect
+        settle_due_ = false;
+        OnWritesSettled();
+      }
       ++session_;
       bytes_started_ = 0;
+      bytes_written_ = 0;
       session_up_ = true;
       connected_.store(true, std::memory_order_release);
       SetLastError(absl::OkStatus());
@@ -256,10 +261,16 @@ void Connection::StartWrite() {
   writing_ = true;
   asio::async_write(socket_, asio::buffer(wbuf_),
                     [self = shared_from_this(), s = session_](
-                        boost::system::error_code ec, size_t) {
+                        boost::system::error_code ec, size_t n) {
                       self->writing_ = false;
                       self->wbuf_.clear();
-                      if (s == self->session_ && ec) {
+                      if (s != self->session_) return;
+                      self->bytes_written_ += n;  // also the part of a failure
+                      if (!self->session_up_) {   // dropped while writing
+                        self->MaybeSettle();
+                        return;
+                      }
+                      if (ec) {
                         self->Drop(absl::UnavailableError(
                             absl::StrCat("write: ", ec.message())));
                         return;
@@ -310,7 +321,15 @@ void Connection::Drop(absl::Status why) {
   deadline_timer_.cancel();
   owed_.clear();
   out_.clear();
+  settle_due_ = true;
   OnDown(why);
+  MaybeSettle();
+}
+
+void Connection::MaybeSettle() {
+  if (!settle_due_ || writing_) return;
+  settle_due_ = false;
+  OnWritesSettled();
 }
 
 void Connection::Shutdown() {
@@ -330,7 +349,9 @@ void Connection::Shutdown() {
   if (was_up) {
     VENT_LOG_INFO("redis connection closed", "role", role_, "endpoint",
                   options_.endpoint.Redacted());
+    settle_due_ = true;
   }
+  MaybeSettle();
 }
 
 }  // namespace vent::redis::internal

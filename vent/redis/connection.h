@@ -80,11 +80,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::io_context& io() { return io_; }
   // Session counter; changes on every new session.
   uint64_t session() const { return session_; }
-  // Bytes of the current session handed to the socket (writes started, done
-  // or not). Starts at 0 with each session and keeps its value after the
-  // session drops, until the next one is up: in OnDown, a command whose last
-  // byte lies beyond it never reached the socket, so Redis cannot have run it.
+  // Write accounting of the current session, from 0 at each session start;
+  // kept after the session ends until the next one is up.
+  //   bytes_written(): bytes the kernel accepted (exact, including the
+  //     written part of a write that failed or was cut by a drop). A command
+  //     whose last byte lies beyond it cannot have been executed by Redis.
+  //   bytes_started(): bytes handed to writes, finished or not
+  //     (>= bytes_written()).
+  uint64_t bytes_written() const { return bytes_written_; }
   uint64_t bytes_started() const { return bytes_started_; }
+  // Called once per session, after it went down (after OnDown) or was shut
+  // down, as soon as no write of it is in flight: bytes_written() is final.
+  // May run inside Drop()/Shutdown() or from a later write completion.
+  virtual void OnWritesSettled() {}
 
  private:
   boost::asio::awaitable<void> Run();
@@ -93,6 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> ReadLoop(uint64_t session);
   void StartWrite();
   void ArmDeadline();
+  // Runs OnWritesSettled when due and no write is in flight.
+  void MaybeSettle();
   void SetLastError(const absl::Status& s);
 
   boost::asio::io_context& io_;
@@ -116,6 +126,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool deadline_armed_ = false;
   uint64_t session_ = 0;
   uint64_t bytes_started_ = 0;
+  uint64_t bytes_written_ = 0;
+  bool settle_due_ = false;  // the session is over; OnWritesSettled not run
   uint64_t attempt_ = 0;
   bool attempt_timed_out_ = false;
   std::string out_;   // queued, not yet written

@@ -199,16 +199,34 @@ class PublisherImpl final : public Connection {
     Expect(replies);
   }
 
-  // The status for an unanswered publish whose session is over (or being
-  // given up): DEADLINE_EXCEEDED when its bytes reached the socket (Redis may
-  // have executed it), else UNAVAILABLE (it cannot have).
-  absl::Status LostStatus(const InFlight& f, absl::string_view why) const {
-    if (f.end <= bytes_started()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          why, "; the PUBLISH had been sent, so it may have been published"));
+  // Unanswered publishes of a session that is over (or being given up) wait
+  // in unsettled_ until the connection's write accounting is final
+  // (OnWritesSettled), then fail: DEADLINE_EXCEEDED when all their bytes
+  // reached the kernel (Redis may have executed them), else UNAVAILABLE (it
+  // cannot have: Redis runs only complete commands).
+  void Unsettle(std::deque<InFlight> lost, absl::string_view why) {
+    if (lost.empty()) return;
+    if (unsettled_.empty()) unsettled_why_ = std::string(why);
+    for (auto& f : lost) unsettled_.push_back(std::move(f));
+  }
+
+  void OnWritesSettled() override {
+    const uint64_t written = bytes_written();
+    std::deque<InFlight> lost;
+    lost.swap(unsettled_);
+    for (auto& f : lost) {
+      absl::Status st = f.end <= written
+                            ? absl::DeadlineExceededError(absl::StrCat(
+                                  unsettled_why_,
+                                  "; the PUBLISH had been sent, so it may "
+                                  "have been published"))
+                            : absl::UnavailableError(absl::StrCat(
+                                  unsettled_why_,
+                                  "; the PUBLISH was not (completely) sent, "
+                                  "nothing was published"));
+      FailPending(std::move(f), st);
     }
-    return absl::UnavailableError(
-        absl::StrCat(why, "; the PUBLISH was not sent, nothing was published"));
+    MaybeFinishStop();
   }
 
   void Complete(Publisher::Callback done, absl::StatusOr<int64_t> result) {
@@ -279,16 +297,13 @@ class PublisherImpl final : public Connection {
             : absl::StrCat("redis connection lost (", why.message(), ")");
     std::deque<InFlight> lost;
     lost.swap(in_flight_);
-    for (auto& f : lost) {
-      absl::Status st = LostStatus(f, reason);
-      FailPending(std::move(f), st);
-    }
+    Unsettle(std::move(lost), reason);  // settled right after OnDown
     Flush();  // fails what was queued meanwhile (not sent)
     MaybeFinishStop();
   }
 
   // Gives up on every accepted publish: the intake was never sent
-  // (UNAVAILABLE); in-flight ones get LostStatus. The caller shuts down.
+  // (UNAVAILABLE); in-flight ones are settled after the caller's Shutdown().
   void FailAll(absl::string_view why) {
     std::vector<Pending> queued;
     {
@@ -304,19 +319,19 @@ class PublisherImpl final : public Connection {
     }
     std::deque<InFlight> lost;
     lost.swap(in_flight_);
-    for (auto& f : lost) {
-      absl::Status st = LostStatus(f, why);
-      FailPending(std::move(f), st);
-    }
+    Unsettle(std::move(lost), why);
   }
 
   void MaybeFinishStop() {
     if (!stopping_.load(std::memory_order_acquire) || drained_.empty()) return;
-    if (session_up()) Flush();  // a Publish that raced with Stop
-    if (session_up() && !in_flight_.empty()) return;
-    FailAll("redis publisher stopped");
-    stop_timer_.cancel();
-    Shutdown();
+    if (!shut_down()) {
+      if (session_up()) Flush();  // a Publish that raced with Stop
+      if (session_up() && !in_flight_.empty()) return;
+      FailAll("redis publisher stopped");
+      stop_timer_.cancel();
+      Shutdown();  // may settle (and re-enter) at once
+    }
+    if (!unsettled_.empty()) return;  // OnWritesSettled calls again
     std::vector<absl::AnyInvocable<void() &&>> drained;
     drained.swap(drained_);
     for (auto& d : drained) {
@@ -332,7 +347,9 @@ class PublisherImpl final : public Connection {
   bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;
   // io thread only.
   std::deque<InFlight> in_flight_;
-  uint64_t written_ = 0;  // bytes passed to Write() this session
+  uint64_t written_ = 0;            // bytes passed to Write() this session
+  std::deque<InFlight> unsettled_;  // see Unsettle
+  std::string unsettled_why_;
   std::vector<absl::AnyInvocable<void() &&>> drained_;
   asio::steady_timer stop_timer_;
   bool stop_timer_armed_ = false;
