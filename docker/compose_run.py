@@ -9,8 +9,8 @@ No container engine is needed: each service's exact `command` and
   * vent binaries (vent-server, vent-bridge, vent) -> $VENT_BIN_DIR.
 Services start in depends_on order; each must pass its own compose
 healthcheck command (rewritten the same way) before its dependents start,
-like `condition: service_healthy`. Then: /healthz of vent-server and
-vent-bridge answer 200, the bridge serves the demo page, and events emitted
+like `condition: service_healthy`. Then: /readyz and /livez of vent-server
+and /healthz of vent-bridge answer 200, the bridge serves the demo page, and events emitted
 through vent-server (the `vent` CLI) and through the demo backend (HTTP POST)
 reach a Meteor-like DDP client as byte-exact Vent frames.
 
@@ -245,7 +245,8 @@ def run_checks(stack):
     metrics = stack.port(9464)
     grpc = stack.port(50051)
     demo = stack.port(3001)
-    check(http_get(f"http://127.0.0.1:{metrics}/healthz")[0] == 200, "vent-server /healthz")
+    check(http_get(f"http://127.0.0.1:{metrics}/readyz")[0] == 200, "vent-server /readyz")
+    check(http_get(f"http://127.0.0.1:{metrics}/livez")[0] == 200, "vent-server /livez")
     check(http_get(f"http://127.0.0.1:{bridge}/healthz")[0] == 200, "vent-bridge /healthz")
     status, body = http_get(f"http://127.0.0.1:{bridge}/")
     check(status == 200 and b"<html" in body.lower(), "vent-bridge does not serve the demo page at /")

@@ -55,6 +55,7 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(const std::vector<std::string>& items) {
     Entry e;
     e.digest = Digest(key);
     e.principal.key_id = IdOf(e.digest);
+    e.principal.scope = absl::StrCat("k", i);
     if (scoped) {
       for (absl::string_view p : absl::StrSplit(scope, '|')) {
         if (p.empty()) {

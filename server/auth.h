@@ -27,6 +27,8 @@ namespace vent::server {
 struct Principal {
   std::string key_id;                 // first 8 hex digits of SHA-256(key)
   std::vector<std::string> prefixes;  // empty = every channel
+  // Unique per configured key ("k<index>"): separates idempotency claims.
+  std::string scope;
   bool Allows(absl::string_view channel) const;
 };
 

@@ -5,19 +5,43 @@
 
 namespace vent::server {
 
+absl::Status EmitStreamRegistry::Add(EmitStreamReactor* r) {
+  absl::MutexLock lock(&mu_);
+  if (!stopped_.ok()) return stopped_;
+  open_.insert(r);
+  return absl::OkStatus();
+}
+
+void EmitStreamRegistry::Remove(EmitStreamReactor* r) {
+  absl::MutexLock lock(&mu_);
+  open_.erase(r);
+}
+
+void EmitStreamRegistry::StopAll(absl::Status why) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_.ok()) stopped_ = why;
+  for (EmitStreamReactor* r : open_) r->Stop(why);
+}
+
 EmitStreamReactor::EmitStreamReactor(grpc::CallbackServerContext* ctx,
                                      v1::EmitStreamResponse* response,
-                                     Emitter* emitter, Options options)
+                                     Emitter* emitter,
+                                     EmitStreamRegistry* registry,
+                                     Options options)
     : ctx_(ctx),
       response_(response),
       emitter_(emitter),
+      registry_(registry),
       window_(options.window == 0 ? 1 : options.window),
       max_message_(options.max_message == 0 ? 1 : options.max_message) {
+  absl::Status stopped = registry_->Add(this);
   auto who = emitter_->Authenticate(ctx_);
   mu_.Lock();
   ++active_;
   bool read = false;
-  if (!who.ok()) {
+  if (!stopped.ok()) {
+    FailLocked(std::move(stopped));
+  } else if (!who.ok()) {
     FailLocked(who.status());
   } else {
     who_ = *who;
@@ -126,6 +150,7 @@ void EmitStreamReactor::OnPublished(std::vector<Emitter::Outcome> outcomes) {
       if (!o.duplicate) ++published_;
       receivers_ += o.receivers;
     } else {
+      if (MayHavePublished(o.status)) ++maybe_;
       FailLocked(std::move(o.status));
     }
   }
@@ -137,10 +162,22 @@ void EmitStreamReactor::OnPublished(std::vector<Emitter::Outcome> outcomes) {
   Leave();
 }
 
+void EmitStreamReactor::OnDone() {
+  registry_->Remove(this);
+  delete this;
+}
+
 void EmitStreamReactor::OnCancel() {
   mu_.Lock();
   ++active_;
   FailLocked(absl::CancelledError("call cancelled"));
+  Leave();
+}
+
+void EmitStreamReactor::Stop(absl::Status why) {
+  mu_.Lock();
+  ++active_;
+  FailLocked(std::move(why));
   Leave();
 }
 
@@ -170,9 +207,27 @@ void EmitStreamReactor::Leave() {
   finished_ = true;
   absl::Status s = error_;
   if (!s.ok() && s.code() != absl::StatusCode::kUnauthenticated) {
-    s = absl::Status(s.code(),
-                     absl::StrCat(s.message(), " (", published_,
-                                  " events before it were published)"));
+    // Events are published in stream order, so the counts say which ones a
+    // client must resend: the first `published_` made it, the next `maybe_`
+    // may have, the rest did not.
+    const bool at_event = s.code() == absl::StatusCode::kInvalidArgument ||
+                          s.code() == absl::StatusCode::kPermissionDenied;
+    // Events whose outcome is unknown make the whole call's outcome unknown:
+    // UNAVAILABLE (or any "nothing happened" code) would invite a blind
+    // resend.
+    s = absl::Status(
+        maybe_ > 0 ? absl::StatusCode::kDeadlineExceeded : s.code(),
+        absl::StrCat(s.message(), " (", published_,
+                     at_event ? " events before it were published"
+                              : " events were published",
+                     maybe_ > 0
+                         ? absl::StrCat("; ", maybe_,
+                                        " more were sent to Redis without a "
+                                        "reply and may have been published")
+                         : std::string(),
+                     ")"));
+    ctx_->AddTrailingMetadata("vent-published", absl::StrCat(published_));
+    ctx_->AddTrailingMetadata("vent-maybe-published", absl::StrCat(maybe_));
   }
   if (s.ok()) {
     response_->set_published(published_);

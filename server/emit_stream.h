@@ -25,12 +25,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/emitter.h"
 #include "vent/v1/vent.pb.h"
 
 namespace vent::server {
+
+class EmitStreamRegistry;
 
 class EmitStreamReactor final
     : public grpc::ServerReadReactor<v1::EmitStreamRequest> {
@@ -39,13 +42,18 @@ class EmitStreamReactor final
     size_t window = 1024;        // events in flight per call
     size_t max_message = 10000;  // events per message (--max-batch)
   };
+  // Registers with `registry` (which must outlive the call) until OnDone.
   EmitStreamReactor(grpc::CallbackServerContext* ctx,
                     v1::EmitStreamResponse* response, Emitter* emitter,
-                    Options options);
+                    EmitStreamRegistry* registry, Options options);
 
   void OnReadDone(bool ok) override;
   void OnCancel() override;
-  void OnDone() override { delete this; }
+  void OnDone() override;
+  // Thread-safe: stops reading; the call ends with `why` once its publishes
+  // in flight are answered (shutdown). Only until OnDone (the service keeps
+  // a registry under a lock that OnDone also takes).
+  void Stop(absl::Status why);
 
  private:
   void OnPublished(std::vector<Emitter::Outcome> outcomes);
@@ -69,6 +77,7 @@ class EmitStreamReactor final
   grpc::CallbackServerContext* const ctx_;
   v1::EmitStreamResponse* const response_;
   Emitter* const emitter_;
+  EmitStreamRegistry* const registry_;
   const size_t window_;
   const size_t max_message_;
   const Principal* who_ = nullptr;
@@ -93,8 +102,29 @@ class EmitStreamReactor final
   size_t inflight_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t published_ ABSL_GUARDED_BY(mu_) = 0;
+  // Failed publishes that may have reached Redis (MayHavePublished).
+  int64_t maybe_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t receivers_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+// The open EmitStream calls, so a shutdown can end them. Thread-safe.
+// gRPC never runs OnDone inline from Finish (its finish tag is not
+// inlineable), so Stop may be called under the registry's lock while OnDone
+// waits for it to Remove.
+class EmitStreamRegistry {
+ public:
+  // Returns the status a new call must end with at once (set by StopAll), or
+  // OK.
+  absl::Status Add(EmitStreamReactor* r);
+  void Remove(EmitStreamReactor* r);
+  // Stops every open call with `why`; later Adds get `why` too.
+  void StopAll(absl::Status why);
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_set<EmitStreamReactor*> open_ ABSL_GUARDED_BY(mu_);
+  absl::Status stopped_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vent::server

@@ -8,6 +8,16 @@
 #include "vent/event/event_id.h"
 
 namespace vent::server {
+namespace {
+
+// Appended to "may have been published" messages.
+constexpr absl::string_view kRetryKeyed =
+    " (a retry with the same idempotency_key is answered as a duplicate, not "
+    "published again)";
+constexpr absl::string_view kRetryUnkeyed =
+    " (a retry may publish it twice; set idempotency_key to retry safely)";
+
+}  // namespace
 
 Emitter::Emitter(EmitterOptions options, EventSink* sink, const ApiKeys* keys,
                  ServerMetrics* metrics, IdempotencyCache::Clock clock)
@@ -55,7 +65,7 @@ absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
                                       options_.limits, where));
   VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
   return Prepared{std::move(msg), event::NewEventId(),
-                  std::move(*ev.mutable_idempotency_key())};
+                  std::move(*ev.mutable_idempotency_key()), who};
 }
 
 absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
@@ -67,7 +77,8 @@ absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
                                       ev.has_data() ? &ev.data() : nullptr,
                                       options_.limits, where));
   VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
-  return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key()};
+  return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key(),
+                  who};
 }
 
 absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev,
@@ -95,7 +106,7 @@ absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev,
       return prefixed(s);
   }
   Prepared p{std::move(*msg), std::string(),
-             std::move(*ev.mutable_idempotency_key())};
+             std::move(*ev.mutable_idempotency_key()), who};
   if (assign_id || !p.idempotency_key.empty()) p.id = event::NewEventId();
   return p;
 }
@@ -124,9 +135,10 @@ void Emitter::Finished(int64_t n) {
 
 void Emitter::Publish(Prepared p, Done done) {
   const bool keyed = !p.idempotency_key.empty();
+  const std::string scope = p.who != nullptr ? p.who->scope : std::string();
   if (keyed) {
-    auto claim =
-        idempotency_.ClaimKey(p.message.channel, p.idempotency_key, p.id);
+    auto claim = idempotency_.ClaimKey(
+        {scope, p.message.channel, p.idempotency_key}, p.id);
     if (claim.duplicate) {
       Finished(1);
       metrics_->duplicates->Add();
@@ -136,7 +148,8 @@ void Emitter::Publish(Prepared p, Done done) {
     }
   }
   if (!sink_->connected()) {
-    if (keyed) idempotency_.Release(p.message.channel, p.idempotency_key, p.id);
+    if (keyed)
+      idempotency_.Release({scope, p.message.channel, p.idempotency_key}, p.id);
     Finished(1);
     std::move(done)(
         Outcome{absl::UnavailableError(
@@ -148,7 +161,8 @@ void Emitter::Publish(Prepared p, Done done) {
   // The channel is needed after the publish only for the idempotency record.
   std::string channel_copy = keyed ? p.message.channel : std::string();
   sink_->Publish(std::move(p.message.channel), std::move(p.message.message),
-                 [this, start, keyed, channel = std::move(channel_copy),
+                 [this, start, keyed, scope = std::move(scope),
+                  channel = std::move(channel_copy),
                   key = std::move(p.idempotency_key), id = std::move(p.id),
                   done = std::move(done)](absl::StatusOr<int64_t> r) mutable {
                    Finished(1);
@@ -157,11 +171,21 @@ void Emitter::Publish(Prepared p, Done done) {
                      metrics_->events->Add();
                      metrics_->publish_latency->Observe(
                          absl::ToDoubleSeconds(absl::Now() - start));
-                     if (keyed) idempotency_.Complete(channel, key, id, *r);
+                     if (keyed)
+                       idempotency_.Complete({scope, channel, key}, id, *r);
                      o.receivers = *r;
                    } else {
-                     if (keyed) idempotency_.Release(channel, key, id);
-                     o.status = r.status();
+                     if (!MayHavePublished(r.status())) {
+                       if (keyed)
+                         idempotency_.Release({scope, channel, key}, id);
+                       o.status = r.status();
+                     } else {
+                       metrics_->maybe_published->Add();
+                       o.status = absl::Status(
+                           r.status().code(),
+                           absl::StrCat(r.status().message(),
+                                        keyed ? kRetryKeyed : kRetryUnkeyed));
+                     }
                    }
                    o.id = std::move(id);
                    std::move(done)(std::move(o));
@@ -227,15 +251,22 @@ void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
         Finished(static_cast<int64_t>(m));
         std::vector<Outcome> out(m);
         uint64_t ok = 0;
+        uint64_t maybe = 0;
         for (size_t i = 0; i < m; ++i) {
           if (results[i].ok()) {
             ++ok;
             out[i].receivers = *results[i];
+          } else if (MayHavePublished(results[i].status())) {
+            ++maybe;
+            out[i].status = absl::Status(
+                results[i].status().code(),
+                absl::StrCat(results[i].status().message(), kRetryUnkeyed));
           } else {
             out[i].status = results[i].status();
           }
           if (i < ids.size()) out[i].id = std::move(ids[i]);
         }
+        if (maybe > 0) metrics_->maybe_published->Add(maybe);
         if (ok > 0) {
           metrics_->events->Add(ok);
           // One observation per batch: the batch's publish latency.
@@ -244,6 +275,20 @@ void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
         }
         std::move(done)(std::move(out));
       });
+}
+
+bool MayHavePublished(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kUnauthenticated:
+      return false;
+    default:
+      return true;
+  }
 }
 
 void FillResponse(const Emitter::Outcome& o, v1::EmitResponse* resp) {

@@ -48,11 +48,13 @@ class Emitter {
   absl::Status CheckScope(const Principal* who, absl::string_view channel,
                           absl::string_view where) const;
 
-  // A validated, authorized event ready to publish.
+  // A validated, authorized event ready to publish. `who` (null without API
+  // keys) scopes its idempotency key.
   struct Prepared {
     event::RedisMessage message;
     std::string id;
     std::string idempotency_key;
+    const Principal* who = nullptr;
   };
   // Validates `ev` (INVALID_ARGUMENT prefixed with `where`), checks scope, and
   // assigns an id. Moves the strings out of `ev`.
@@ -81,9 +83,11 @@ class Emitter {
   };
   using Done = absl::AnyInvocable<void(Outcome) &&>;
   // Publishes one prepared event, consuming one reserved slot. A repeated
-  // idempotency key completes at once with duplicate=true and the first id.
-  // Redis down -> UNAVAILABLE without queueing. `done` runs exactly once, on
-  // the sink's thread or inline.
+  // idempotency key (same API key and channel) completes at once with
+  // duplicate=true and the first id. Redis down -> UNAVAILABLE without
+  // queueing. A failure that may have published (MayHavePublished) keeps the
+  // key's claim, so a retry with it is a duplicate; any other failure
+  // releases it. `done` runs exactly once, on the sink's thread or inline.
   void Publish(Prepared p, Done done);
   using BatchDone = absl::AnyInvocable<void(std::vector<Outcome>) &&>;
   // Publishes `ps` in order, consuming ps.size() reserved slots, and calls
@@ -111,6 +115,11 @@ class Emitter {
 
 // Fills a reply from an Outcome.
 void FillResponse(const Emitter::Outcome& o, v1::EmitResponse* resp);
+
+// False when a failed publish certainly did not reach Redis (UNAVAILABLE,
+// RESOURCE_EXHAUSTED, a Redis -ERR reply, a refused request); true for
+// DEADLINE_EXCEEDED and any other code whose outcome is unknown. OK -> true.
+bool MayHavePublished(const absl::Status& s);
 
 }  // namespace vent::server
 

@@ -10,10 +10,11 @@ IdempotencyCache::IdempotencyCache(absl::Duration window, size_t max_keys,
       max_keys_(max_keys),
       clock_(clock ? std::move(clock) : Clock([] { return absl::Now(); })) {}
 
-std::string IdempotencyCache::MapKey(absl::string_view channel,
-                                     absl::string_view key) {
-  // Channels never contain NUL (validated), so this separator is unambiguous.
-  return absl::StrCat(channel, absl::string_view("\0", 1), key);
+std::string IdempotencyCache::MapKey(const Ref& ref) {
+  // Scopes and channels never contain NUL (validated), so this separator is
+  // unambiguous.
+  const absl::string_view nul("\0", 1);
+  return absl::StrCat(ref.scope, nul, ref.channel, nul, ref.key);
 }
 
 void IdempotencyCache::EvictLocked(absl::Time now) {
@@ -24,11 +25,10 @@ void IdempotencyCache::EvictLocked(absl::Time now) {
   }
 }
 
-IdempotencyCache::Claim IdempotencyCache::ClaimKey(absl::string_view channel,
-                                                   absl::string_view key,
+IdempotencyCache::Claim IdempotencyCache::ClaimKey(const Ref& ref,
                                                    absl::string_view new_id) {
   absl::Time now = clock_();
-  std::string mk = MapKey(channel, key);
+  std::string mk = MapKey(ref);
   absl::MutexLock lock(&mu_);
   EvictLocked(now);
   if (auto it = index_.find(mk); it != index_.end()) {
@@ -40,20 +40,18 @@ IdempotencyCache::Claim IdempotencyCache::ClaimKey(absl::string_view channel,
   return Claim{false, std::string(new_id), 0};
 }
 
-void IdempotencyCache::Complete(absl::string_view channel,
-                                absl::string_view key, absl::string_view id,
+void IdempotencyCache::Complete(const Ref& ref, absl::string_view id,
                                 int64_t receivers) {
   absl::MutexLock lock(&mu_);
-  if (auto it = index_.find(MapKey(channel, key));
+  if (auto it = index_.find(MapKey(ref));
       it != index_.end() && it->second->id == id) {
     it->second->receivers = receivers;
   }
 }
 
-void IdempotencyCache::Release(absl::string_view channel, absl::string_view key,
-                               absl::string_view id) {
+void IdempotencyCache::Release(const Ref& ref, absl::string_view id) {
   absl::MutexLock lock(&mu_);
-  if (auto it = index_.find(MapKey(channel, key));
+  if (auto it = index_.find(MapKey(ref));
       it != index_.end() && it->second->id == id) {
     order_.erase(it->second);
     index_.erase(it);

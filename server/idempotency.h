@@ -1,8 +1,11 @@
-// Per-process idempotency window for Emit: remembers (channel, key) -> event id
-// for `window` (default 5 minutes), at most `max_keys` entries (oldest evicted
-// first). A key is claimed when its emit is accepted, before Redis answers, so
-// a concurrent duplicate is also caught; if the publish then fails the claim
-// is released (Release) so a retry publishes.
+// Per-process idempotency window for Emit: remembers (scope, channel, key) ->
+// event id for `window` (default 5 minutes), at most `max_keys` entries (oldest
+// evicted first). `scope` separates callers (vent-server passes the API key's
+// identity, "" without keys), so two API keys never see each other's claims.
+// A key is claimed when its emit is accepted, before Redis answers, so a
+// concurrent duplicate is also caught. The caller releases the claim (Release)
+// only when the publish certainly did not happen, so a retry publishes; a
+// publish that may have happened keeps its claim and a retry is a duplicate.
 //
 // Thread-safe (one mutex; O(1) per call amortized).
 #ifndef VENT_SERVER_IDEMPOTENCY_H_
@@ -33,15 +36,18 @@ class IdempotencyCache {
     std::string id;          // the earlier id when duplicate, else `new_id`
     int64_t receivers = 0;   // the earlier reply's receivers (0 while pending)
   };
-  // Claims (channel, key) for `new_id` unless a live entry exists.
-  Claim ClaimKey(absl::string_view channel, absl::string_view key,
-                 absl::string_view new_id);
+  // A claim's identity. `scope` and `channel` never contain NUL.
+  struct Ref {
+    absl::string_view scope;
+    absl::string_view channel;
+    absl::string_view key;
+  };
+  // Claims `ref` for `new_id` unless a live entry exists.
+  Claim ClaimKey(const Ref& ref, absl::string_view new_id);
   // Records the publish result of the claim holding `id`.
-  void Complete(absl::string_view channel, absl::string_view key,
-                absl::string_view id, int64_t receivers);
-  // Drops the claim if it is still held by `id` (its publish failed).
-  void Release(absl::string_view channel, absl::string_view key,
-               absl::string_view id);
+  void Complete(const Ref& ref, absl::string_view id, int64_t receivers);
+  // Drops the claim if it is still held by `id` (its publish did not happen).
+  void Release(const Ref& ref, absl::string_view id);
 
   size_t size() const;
 
@@ -53,7 +59,7 @@ class IdempotencyCache {
     absl::Time at;
   };
   using List = std::list<Entry>;
-  static std::string MapKey(absl::string_view channel, absl::string_view key);
+  static std::string MapKey(const Ref& ref);
   void EvictLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const absl::Duration window_;

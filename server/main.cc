@@ -39,11 +39,18 @@ int main(int argc, char** argv) {
   }
   absl::Notification stop;
   boost::asio::signal_set signals((*server)->io(), SIGINT, SIGTERM);
-  signals.async_wait([&stop](const boost::system::error_code& ec, int signo) {
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     VENT_LOG_INFO("signal received", "signal",
-                  signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                  signo == SIGTERM ? "SIGTERM" : "SIGINT", "grace",
+                  absl::FormatDuration(config.shutdown_grace));
     stop.Notify();
+    // A second signal during the drain: stop now, without the grace.
+    signals.async_wait([](const boost::system::error_code& ec2, int) {
+      if (ec2) return;
+      VENT_LOG_WARN("second signal: exiting without draining");
+      std::_Exit(1);
+    });
   });
   stop.WaitForNotification();
   (*server)->Shutdown(config.shutdown_grace);

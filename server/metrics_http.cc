@@ -55,15 +55,20 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::content_type,
                "text/plain; version=0.0.4; charset=utf-8");
       res->body() = handlers_->metrics();
-    } else if (target == "/healthz") {
-      bool ok = handlers_->healthy();
-      res->result(ok ? http::status::ok : http::status::service_unavailable);
+    } else if (target == "/livez") {
+      res->result(http::status::ok);
       res->set(http::field::content_type, "text/plain; charset=utf-8");
-      res->body() = ok ? "ok\n" : "redis unavailable\n";
+      res->body() = "ok\n";
+    } else if (target == "/readyz" || target == "/healthz") {
+      std::string why = handlers_->not_ready();
+      res->result(why.empty() ? http::status::ok
+                              : http::status::service_unavailable);
+      res->set(http::field::content_type, "text/plain; charset=utf-8");
+      res->body() = why.empty() ? "ok\n" : why + "\n";
     } else {
       res->result(http::status::not_found);
       res->set(http::field::content_type, "text/plain; charset=utf-8");
-      res->body() = "not found (try /metrics or /healthz)\n";
+      res->body() = "not found (try /metrics, /livez, /readyz)\n";
     }
     res->prepare_payload();
     if (req.method() == http::verb::head) res->body().clear();

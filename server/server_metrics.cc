@@ -41,6 +41,11 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry)
   duplicates = registry.GetCounter(
       "vent_emit_duplicates_total",
       "Events not published because their idempotency key repeated.");
+  maybe_published = registry.GetCounter(
+      "vent_emit_maybe_published_total",
+      "Events sent to Redis whose reply was lost (connection lost, reply "
+      "timeout, shutdown): answered DEADLINE_EXCEEDED, may have been "
+      "published.");
   publish_latency = registry.GetHistogram(
       "vent_publish_latency_seconds",
       "Time from accepting an event to Redis's PUBLISH reply.",

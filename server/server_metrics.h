@@ -31,6 +31,7 @@ class ServerMetrics {
 
   metrics::Counter* events;               // vent_emit_events_total
   metrics::Counter* duplicates;           // vent_emit_duplicates_total
+  metrics::Counter* maybe_published;      // vent_emit_maybe_published_total
   metrics::Histogram* publish_latency;    // vent_publish_latency_seconds
   metrics::Gauge* redis_connected;        // vent_redis_connected
   metrics::Gauge* inflight;               // vent_inflight

@@ -77,16 +77,23 @@ class ServerFixture : public ::testing::Test {
     return stub_->Emit(&ctx, req, resp);
   }
 
-  // grpc.health.v1.Health/Check for the whole server: 1 SERVING, 2 NOT_SERVING,
-  // -1 on RPC error. (Hand-encoded: the health protos are not installed.)
-  int HealthStatus() {
+  // grpc.health.v1.Health/Check for `service` ("" = the whole server):
+  // 1 SERVING, 2 NOT_SERVING, -1 on RPC error (e.g. NOT_FOUND). (Hand-encoded:
+  // the health protos are not installed.)
+  int HealthStatus(const std::string& service = "") {
     grpc::GenericStub generic(channel_);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(5));
-    grpc::ByteBuffer req;  // empty HealthCheckRequest{service: ""}
-    grpc::Slice empty("", 0);
-    req = grpc::ByteBuffer(&empty, 1);
+    // HealthCheckRequest{service}: field 1, length-delimited.
+    std::string encoded;
+    if (!service.empty()) {
+      encoded.push_back(0x0a);
+      encoded.push_back(static_cast<char>(service.size()));
+      encoded += service;
+    }
+    grpc::Slice slice(encoded);
+    grpc::ByteBuffer req(&slice, 1);
     grpc::ByteBuffer resp;
     std::promise<grpc::Status> done;
     generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),

@@ -26,6 +26,7 @@ absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes,
                          v1::EmitBatchResponse* response) {
   const size_t n = outcomes.size();
   size_t published = 0;
+  size_t maybe = 0;
   int64_t error_index = -1;
   auto* results = response->mutable_results();
   results->Reserve(static_cast<int>(n));
@@ -35,15 +36,21 @@ absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes,
     if (o.status.ok()) {
       FillResponse(o, r);
       if (!o.duplicate) ++published;
-    } else if (error_index < 0) {
-      error_index = static_cast<int64_t>(i);
+      continue;
     }
+    if (MayHavePublished(o.status)) ++maybe;
+    if (error_index < 0) error_index = static_cast<int64_t>(i);
   }
   if (error_index < 0) return absl::OkStatus();
   const absl::Status& e = outcomes[static_cast<size_t>(error_index)].status;
   return absl::Status(
-      e.code(), absl::StrCat("events[", error_index, "]: ", e.message(), " (",
-                             published, " of ", n, " events were published)"));
+      maybe > 0 ? absl::StatusCode::kDeadlineExceeded : e.code(),
+      absl::StrCat(
+          "events[", error_index, "]: ", e.message(), " (", published, " of ",
+          n, " events were published",
+          maybe > 0 ? absl::StrCat("; ", maybe, " more may have been published")
+                    : std::string(),
+          ")"));
 }
 
 }  // namespace
@@ -123,7 +130,7 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(
 
 grpc::ServerReadReactor<v1::EmitStreamRequest>* VentService::EmitStream(
     grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response) {
-  return new EmitStreamReactor(ctx, response, emitter_,
+  return new EmitStreamReactor(ctx, response, emitter_, &streams_,
                                {options_.stream_window, options_.max_batch});
 }
 

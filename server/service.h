@@ -10,6 +10,7 @@
 
 #include <cstddef>
 
+#include "server/emit_stream.h"
 #include "server/emitter.h"
 #include "server/subscription_hub.h"
 #include "vent/v1/vent.grpc.pb.h"
@@ -42,10 +43,15 @@ class VentService final : public v1::Vent::CallbackService {
       grpc::CallbackServerContext* ctx,
       const v1::SubscribeRequest* request) override;
 
+  // Shutdown: ends every open EmitStream call (and any started later) with
+  // `why` once its publishes in flight are answered.
+  void StopStreams(absl::Status why) { streams_.StopAll(std::move(why)); }
+
  private:
   const ServiceOptions options_;
   Emitter* const emitter_;
   SubscriptionHub* const hub_;
+  EmitStreamRegistry streams_;
 };
 
 }  // namespace vent::server

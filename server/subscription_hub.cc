@@ -29,6 +29,10 @@ void SubscriptionHub::Remove(Listener* listener,
 
 void SubscriptionHub::DoAdd(Listener* listener,
                             std::vector<std::string> channels) {
+  if (!shutdown_.ok()) {
+    listener->OnClosed(shutdown_);
+    return;
+  }
   if (source_ == nullptr || !source_->connected()) {
     listener->OnClosed(absl::UnavailableError("redis is not connected; retry"));
     return;
@@ -92,6 +96,11 @@ void SubscriptionHub::OnState(bool up) {
   if (up) return;
   CloseAll(
       absl::UnavailableError("redis connection lost; re-subscribe to resume"));
+}
+
+void SubscriptionHub::Shutdown(absl::Status why) {
+  if (shutdown_.ok()) shutdown_ = why;
+  CloseAll(std::move(why));
 }
 
 void SubscriptionHub::CloseAll(absl::Status why) {

@@ -61,8 +61,11 @@ class SubscriptionHub {
   void OnMessage(const std::string& channel,
                  std::shared_ptr<const std::string> payload);
   void OnState(bool up);
-  // io thread: closes every listener with `why` (shutdown).
+  // io thread: closes every listener with `why`.
   void CloseAll(absl::Status why);
+  // io thread: CloseAll(why), and every later Add is closed with `why` too
+  // (shutdown).
+  void Shutdown(absl::Status why);
 
   // io thread.
   size_t listener_count() const { return listeners_.size(); }
@@ -80,6 +83,7 @@ class SubscriptionHub {
 
   boost::asio::io_context& io_;
   ChannelSource* source_ = nullptr;
+  absl::Status shutdown_;  // io thread; not OK after Shutdown
   // All below: io thread only.
   uint64_t next_id_ = 1;
   absl::flat_hash_map<uint64_t, Entry> listeners_;

@@ -1,5 +1,6 @@
 #include "server/vent_server.h"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +30,8 @@
 
 namespace vent::server {
 namespace {
+
+constexpr char kServiceName[] = "vent.v1.Vent";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view option) {
@@ -67,7 +70,8 @@ class VentServer::Impl {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsHttpServer> http_;
   boost::asio::steady_timer state_timer_{io_};
-  std::atomic<bool> healthy_{false};
+  std::atomic<bool> healthy_{false};   // both Redis connections up
+  std::atomic<bool> draining_{false};  // Shutdown began
   int port_ = 0;
   std::thread thread_;
   bool stopped_ = false;
@@ -139,12 +143,19 @@ absl::Status VentServer::Impl::Init() {
         absl::StrCat("listen: cannot serve gRPC on ", config_.listen,
                      " (address in use, or not HOST:PORT)"));
   }
+  // The default health service knows only "" until a name is set; the
+  // bool overload then updates every known name.
+  server_->GetHealthCheckService()->SetServingStatus(kServiceName, false);
   server_->GetHealthCheckService()->SetServingStatus(false);
 
   if (!config_.metrics_listen.empty()) {
     MetricsHttpServer::Handlers h;
     h.metrics = [this] { return registry_.Render(); };
-    h.healthy = [this] { return healthy_.load(); };
+    h.not_ready = [this]() -> std::string {
+      if (draining_.load()) return "draining (vent-server is shutting down)";
+      if (!healthy_.load()) return "redis unavailable";
+      return "";
+    };
     VENT_ASSIGN_OR_RETURN(
         http_, MetricsHttpServer::Start(io_, config_.metrics_listen, h));
   }
@@ -173,6 +184,8 @@ void VentServer::Impl::WatchRedis() {
   if (up != healthy_.load()) {
     healthy_.store(up);
     metrics_.redis_connected->Set(up ? 1 : 0);
+    // After Shutdown began the health service is shut down (NOT_SERVING
+    // for good) and ignores this.
     if (server_) server_->GetHealthCheckService()->SetServingStatus(up);
     if (up) {
       VENT_LOG_INFO("redis up");
@@ -188,21 +201,61 @@ void VentServer::Impl::WatchRedis() {
   });
 }
 
+// Drain, in order (see server/README.md, "Shutdown"):
+//  1. at once: not ready (/readyz 503, gRPC health NOT_SERVING for good), no
+//     new calls, Subscribe calls end UNAVAILABLE;
+//  2. until `cutoff` (grace minus a margin of min(grace/5, 1s)) running calls
+//     go on: unary calls finish, EmitStream calls may send more and
+//     half-close;
+//  3. at the cutoff, if calls remain: EmitStream calls stop reading and end
+//     UNAVAILABLE with their counts once their publishes are answered; the
+//     publisher answers what Redis has not answered within half the margin
+//     (DEADLINE_EXCEEDED if sent, UNAVAILABLE if not);
+//  4. at `grace` gRPC cancels whatever is left (nothing, normally); then the
+//     Redis connections close.
 void VentServer::Impl::Shutdown(absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
-  VENT_LOG_INFO("vent-server shutting down", "grace",
-                absl::FormatDuration(grace), "inflight", emitter_->inflight());
+  grace = std::max(grace, absl::ZeroDuration());
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + grace;
+  const absl::Duration margin = std::min(grace / 5, absl::Seconds(1));
+  draining_.store(true);
+  VENT_LOG_INFO("vent-server draining", "grace", absl::FormatDuration(grace),
+                "inflight", emitter_ ? emitter_->inflight() : 0);
+  if (server_ == nullptr) return;  // Init failed before gRPC started
+  server_->GetHealthCheckService()->Shutdown();
   boost::asio::post(io_, [this] {
-    hub_.CloseAll(absl::UnavailableError(
+    hub_.Shutdown(absl::UnavailableError(
         "vent-server is shutting down; re-subscribe elsewhere"));
   });
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(grace));
+  absl::Notification calls_done;
+  std::thread grpc_stop([this, deadline, &calls_done] {
+    server_->Shutdown(absl::ToChronoTime(deadline));
+    calls_done.Notify();
+  });
+  bool cut = false;
+  if (!calls_done.WaitForNotificationWithDeadline(deadline - margin)) {
+    cut = true;
+    VENT_LOG_INFO("drain cutoff: ending open EmitStream calls", "inflight",
+                  emitter_->inflight());
+    service_->StopStreams(absl::UnavailableError(
+        "vent-server is shutting down and ended this stream before the client "
+        "finished; send the events that were not published to another "
+        "instance"));
+  }
+  if (thread_.joinable()) {
+    // The publisher keeps taking publishes until here: running calls needed
+    // it. Now it only answers what it holds.
+    absl::Notification drained;
+    absl::Duration left =
+        cut ? margin / 2
+            : std::max(deadline - absl::Now(), absl::ZeroDuration());
+    publisher_->Stop([&drained] { drained.Notify(); }, left);
+    drained.WaitForNotificationWithTimeout(left + absl::Seconds(2));
+  }
+  grpc_stop.join();
   if (!thread_.joinable()) return;  // Init failed before Redis started
-  absl::Notification drained;
-  publisher_->Stop([&drained] { drained.Notify(); });
-  drained.WaitForNotificationWithTimeout(grace + absl::Seconds(1));
   subscriber_->Stop();
   if (http_) http_->Stop();
   boost::asio::post(io_, [this] { state_timer_.cancel(); });
@@ -210,7 +263,9 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
   io_.stop();
   if (thread_.joinable()) thread_.join();
   VENT_LOG_INFO("vent-server stopped", "events_published",
-                metrics_.events->value());
+                metrics_.events->value(), "maybe_published",
+                metrics_.maybe_published->value(), "drain",
+                absl::FormatDuration(absl::Now() - start));
 }
 
 VentServer::VentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -34,9 +34,11 @@ class VentServer {
   // The io_context of the Redis thread (main uses it for signal handling).
   boost::asio::io_context& io();
 
-  // Graceful stop: Subscribe calls end (UNAVAILABLE "shutting down"), no new
-  // calls, in-flight calls get up to `grace`, then the publisher is flushed,
-  // Redis connections close and the io thread stops. Idempotent; blocks.
+  // Graceful stop, bounded by `grace` (plus the time to close connections):
+  // not ready at once, no new calls, Subscribe calls end UNAVAILABLE, running
+  // calls get until shortly before `grace` (then EmitStream calls are ended
+  // and unanswered publishes answered truthfully), then Redis connections
+  // close and the io thread stops. Idempotent; blocks. Steps: vent_server.cc.
   void Shutdown(absl::Duration grace);
 
   class Impl;

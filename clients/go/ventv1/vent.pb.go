@@ -9,11 +9,24 @@
 //   UNAUTHENTICATED    API keys are configured and the call carries no
 //                      `authorization: Bearer <key>` metadata or an unknown key.
 //   PERMISSION_DENIED  the key is valid but its scope does not cover the channel.
-//   UNAVAILABLE        Redis is not connected; nothing was published. Retry.
+//   UNAVAILABLE        the event certainly did not reach Redis (not connected,
+//                      connection lost before the PUBLISH was sent, server
+//                      shutting down): nothing was published. Safe to retry.
+//                      (gRPC also reports UNAVAILABLE when the client loses
+//                      its connection to vent-server mid-call; that one
+//                      cannot say what happened — use idempotency keys.)
 //   RESOURCE_EXHAUSTED too many publishes are in flight in this vent-server;
-//                      back off and retry.
-//   DEADLINE_EXCEEDED  the call's deadline passed before Redis answered; the
-//                      event may or may not have been published.
+//                      nothing was published; back off and retry.
+//   DEADLINE_EXCEEDED  the outcome is unknown: the PUBLISH was sent to Redis
+//                      and its reply was lost (connection lost, Redis reply
+//                      timeout, server shutdown), or the call's own deadline
+//                      passed. The event may have been published. Retry with
+//                      the same idempotency_key: the key's claim is kept, so
+//                      the retry is answered duplicate = true and nothing is
+//                      published twice. (DEADLINE_EXCEEDED rather than
+//                      UNKNOWN: gRPC defines it as "may have completed" for
+//                      calls that change state, and clients already handle it
+//                      for their own deadlines.)
 //
 // Delivery is at-most-once: an event goes to the listeners subscribed when
 // Redis receives it, and is not stored.
@@ -66,10 +79,13 @@ type Event struct {
 	// When the server accepted the event (Emit) or received it from Redis
 	// (Subscribe). Ignored in requests.
 	EmittedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=emitted_at,json=emittedAt,proto3" json:"emitted_at,omitempty"`
-	// Optional. When set, a second Emit with the same key and channel within
-	// the server's idempotency window (default 5 minutes, per vent-server
-	// process) is not published again; its reply repeats the first one's id and
-	// has `duplicate` = true. At most 128 bytes.
+	// Optional. When set, a second Emit with the same key and channel, by the
+	// same API key, within the server's idempotency window (default 5 minutes,
+	// per vent-server process) is not published again; its reply repeats the
+	// first one's id and has `duplicate` = true. The key stays claimed after a
+	// DEADLINE_EXCEEDED (may have been published) and is released after an
+	// error that certainly published nothing, so retrying with it is always
+	// safe. At most 128 bytes.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 }
 
@@ -205,7 +221,9 @@ type EmitResponse struct {
 	Receivers int64 `protobuf:"varint,1,opt,name=receivers,proto3" json:"receivers,omitempty"`
 	// The event id the server assigned.
 	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
-	// True when the idempotency key matched an earlier emit: nothing was published.
+	// True when the idempotency key matched an earlier emit (published, or
+	// answered DEADLINE_EXCEEDED "may have been published"): nothing was
+	// published now.
 	Duplicate bool `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 }
 

@@ -62,7 +62,14 @@ class VentServicer(object):
         INVALID_ARGUMENT naming its index in the stream (events before it were
         published, and the message says how many); a message over --max-batch
         events is refused the same way. The reply comes after the client
-        half-closes and every event has been published.
+        half-closes and every event has been published. A call that fails says
+        how far it got, in its message "(N events were published; M more ...
+        may have been published)" and in trailing metadata `vent-published: N`,
+        `vent-maybe-published: M`: events 0..N-1 were published, the next M may
+        have been, the rest were not (resend from N, with the same idempotency
+        keys for the M). With M > 0 the code is DEADLINE_EXCEEDED. On server
+        shutdown a stream still open near the end of the grace period ends
+        UNAVAILABLE with these counts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
