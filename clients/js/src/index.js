@@ -1,3 +1,6 @@
-// Package entry: the client and the Meteor adapter.
-export { VentClient, VentSubscription, VentError, VENT_PREFIX, randomId } from './vent-client.js';
+// Package entry: the client, its handle and error types, and the Meteor adapter.
+export { VENT_PREFIX, randomId } from './util.js';
+export { VentError } from './errors.js';
+export { VentSubscription } from './subscription.js';
+export { VentClient } from './vent-client.js';
 export { meteorLink, attachToMeteor } from './meteor.js';

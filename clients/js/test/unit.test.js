@@ -7,44 +7,7 @@ import { test } from 'node:test';
 
 import { VentClient, VentError, VENT_PREFIX, randomId, attachToMeteor } from '../src/index.js';
 
-// A scripted WebSocket: records sent frames; the test drives open/message/close.
-class FakeSocket {
-  static instances = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    this.closedWith = null;
-    FakeSocket.instances.push(this);
-  }
-  send(text) {
-    if (this.readyState !== 1) throw new Error('send while not open');
-    this.sent.push(JSON.parse(text));
-  }
-  close(code) {
-    this.closedWith = code;
-    this.readyState = 3;
-  }
-  // test side
-  open() { this.readyState = 1; this.onopen({}); }
-  recv(text) { this.onmessage({ data: typeof text === 'string' ? text : JSON.stringify(text) }); }
-  serverClose(code = 1006) { this.readyState = 3; this.onclose({ code }); }
-  take() { return this.sent.splice(0); }
-}
-
-function fresh() {
-  FakeSocket.instances = [];
-}
-function last() {
-  return FakeSocket.instances[FakeSocket.instances.length - 1];
-}
-const fastRetry = { initialMs: 1, maxMs: 2, jitter: 0 };
-
-function nextStatus(vent, pred) {
-  return new Promise((resolve) => {
-    const off = vent.on('status', (s) => { if (pred(s)) { off(); resolve(s); } });
-  });
-}
+import { FakeSocket, fastRetry, fresh, last, nextStatus } from './lib/fake.js';
 
 test('prefix constant is the 28 characters Meteor compares', () => {
   assert.equal(VENT_PREFIX.length, 28);
@@ -246,6 +209,47 @@ test('heartbeat: idle client pings, and reconnects when the ping is not answered
   assert.equal(ws.closedWith, 4000);
   await nextStatus(vent, (s) => s.status === 'connecting');
   assert.equal(FakeSocket.instances.length, 2);
+  vent.close();
+});
+
+test('heartbeat timing (mocked clock): a ping exactly heartbeatMs after the LAST message, a drop heartbeatTimeoutMs later', (t) => {
+  // The client reads a monotonic clock on every message and re-arms one
+  // timer lazily; both the clock and the timers are mocked here.
+  let clock = 1000;
+  t.mock.method(globalThis.performance, 'now', () => clock);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const advance = (ms) => {
+    for (let i = 0; i < ms; i++) { clock += 1; t.mock.timers.tick(1); }
+  };
+  fresh();
+  const vent = new VentClient('ws://h/websocket', {
+    WebSocket: FakeSocket, heartbeatMs: 1000, heartbeatTimeoutMs: 500, connectTimeoutMs: 0, networkEvents: false,
+    reconnect: { initialMs: 60000, maxMs: 60000, jitter: 0 },
+  });
+  const ws = last();
+  ws.handshake();
+  const pings = () => ws.sent.filter((m) => m.msg === 'ping').length;
+  // Traffic every 300 ms for 3 s: never a ping.
+  for (let i = 0; i < 10; i++) { advance(300); ws.recv({ msg: 'ping' }); }
+  assert.equal(pings(), 0);
+  // Silence: the ping goes out at 1000 ms after the last message, not later.
+  advance(999);
+  assert.equal(pings(), 0);
+  advance(1);
+  assert.equal(pings(), 1);
+  // Any message answers it; the next ping is 1000 ms after that message.
+  advance(200);
+  ws.recv({ msg: 'pong' });
+  advance(999);
+  assert.equal(pings(), 1);
+  advance(1);
+  assert.equal(pings(), 2);
+  // Unanswered: dropped 500 ms after the ping (1500 ms of silence in all).
+  advance(499);
+  assert.equal(vent.status().status, 'connected');
+  advance(1);
+  assert.equal(vent.status().status, 'waiting');
+  assert.match(vent.status().reason, /heartbeat timeout/);
   vent.close();
 });
 
