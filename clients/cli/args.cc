@@ -14,6 +14,9 @@ std::string Usage() {
   return R"(usage: vent [global options] emit [--idempotency-key K] CHANNEL JSON
        vent [global options] emit [--batch [--batch-size N]] [--quiet] CHANNEL  < events.jsonl
        vent [global options] listen [--with-channel] [--count N] CHANNEL...
+       vent config check FILE
+       vent token --secret SECRET --user USER [--ttl DURATION]
+       vent --version
 
 Emit events through vent-server's gRPC API, or print the events published on channels.
 
@@ -31,6 +34,11 @@ commands:
                       exactly as published (also by redis-cli or redis-oplog apps)
     --with-channel      print CHANNEL<TAB>JSON
     --count N           exit 0 after N events (default: until SIGINT/SIGTERM)
+  config check FILE   validate a config file for vent-server and vent-bridge and print what
+                      each publication resolves to (exit 3 when invalid)
+  token               mint an HS256 login JWT for development: --secret (default
+                      $VENT_BRIDGE_JWT_HS256_SECRET) --user USER [--ttl 1h] [--issuer I]
+                      [--audience A]; prints the token
 
 global options (also accepted after the command):
   --server HOST:PORT  vent-server gRPC address (env VENT_SERVER, default 127.0.0.1:50051)
@@ -39,6 +47,7 @@ global options (also accepted after the command):
   --tls               use TLS with the system's root certificates
   --tls-ca FILE       use TLS with these PEM root certificates
   --help              this text
+  --version           print the version
 
 exit codes: 0 ok; 1 server or transport error (gRPC code and server message shown);
             2 usage error; 3 invalid input (bad JSON or channel, or refused by the server

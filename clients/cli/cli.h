@@ -66,6 +66,12 @@ absl::StatusOr<ClientOptions> MakeClientOptions(const Args& args);
 // Maps a failed call's status to an exit code: INVALID_ARGUMENT -> 3, else 1.
 int ExitCodeFor(const absl::Status& s);
 
+// `vent config check FILE` / `vent token ...` (clients/cli/tools.cc): args
+// are those after the command words.
+std::string ToolsUsage();
+int RunConfigCheck(const std::vector<std::string>& args);
+int RunToken(const std::vector<std::string>& args);
+
 // `vent emit`: reads events from `in` when no JSON argument is given.
 int RunEmit(const Args& args, Client& client, FILE* in);
 // `vent listen`: until --count events, SIGINT/SIGTERM, or the call ends.

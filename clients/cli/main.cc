@@ -4,11 +4,30 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "clients/cli/cli.h"
+#include "vent/config/options.h"
 
 int main(int argc, char** argv) {
   using namespace vent::cli;
+  if (argc >= 2 && std::string(argv[1]) == "--version") {
+    std::printf("vent %s\n", std::string(vent::config::Version()).c_str());
+    return kOk;
+  }
+  // Commands that need no server.
+  if (argc >= 3 && std::string(argv[1]) == "config" &&
+      std::string(argv[2]) == "check") {
+    return RunConfigCheck(std::vector<std::string>(argv + 3, argv + argc));
+  }
+  if (argc >= 2 && std::string(argv[1]) == "config") {
+    std::fprintf(stderr, "vent: config: expected 'config check FILE'\n");
+    return kUsage;
+  }
+  if (argc >= 2 && std::string(argv[1]) == "token") {
+    return RunToken(std::vector<std::string>(argv + 2, argv + argc));
+  }
   auto args = ParseArgs(
       argc, argv, [](const char* n) -> const char* { return std::getenv(n); });
   if (!args.ok()) {

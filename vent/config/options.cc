@@ -537,6 +537,9 @@ std::string OptionSet::EffectiveConfig(const Parsed& parsed) const {
       "# ", VersionLine(), ": configuration in effect (file ",
       parsed.config_path.empty() ? "none" : parsed.config_path,
       ", then environment, then flags).\n# Reads back with --config.\n");
+  for (const std::string& w : parsed.warnings) {
+    absl::StrAppend(&out, "# warning: ", w, "\n");
+  }
   for (const Option& o : options_) {
     if (o.kind == Kind::kSection) continue;
     std::string value;

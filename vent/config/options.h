@@ -123,7 +123,8 @@ class OptionSet {
   // The configuration in effect after file, environment and flags, as a YAML
   // file this program reads back unchanged: every option with its value and,
   // in a comment, where it came from; secrets and URL passwords redacted (a
-  // set secret is a comment line); declared sections copied from the file.
+  // set secret is a comment line); declared sections copied from the file;
+  // the warnings as comments at the top.
   std::string EffectiveConfig(const Parsed& parsed) const;
 
   // "max-payload" -> "VENT_BRIDGE_MAX_PAYLOAD" for vent-bridge; shared
