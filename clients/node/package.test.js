@@ -121,5 +121,32 @@ describe('vent-grpc npm package', {timeout: 300000}, () => {
       assert.deepEqual(got, ['{"n":1}', '{"n": 2}', '{"n":3}', '{"n":4}', '{"n":5}', '{"n":6}']);
       raw.close();
     });
+
+    it('its TypeScript types check a consumer in strict mode', () => {
+      fs.writeFileSync(path.join(consumer, 'main.ts'), `
+        import {VentClient, status, version, type EmitResult, type Subscription, type StreamResult} from 'vent-grpc';
+        const vent = new VentClient('127.0.0.1:1', {apiKey: 'k', deadlineMs: 100, tls: false});
+        export async function run(): Promise<number> {
+          const r: EmitResult = await vent.emit('c', {a: 1}, {idempotencyKey: 'x'});
+          const b: EmitResult[] = await vent.emitBatch([['c', '{}'], {channel: 'c', data: {a: 1}}]);
+          const s = vent.emitStream({maxEventsPerMessage: 10});
+          await s.write('c', {n: 1});
+          const t: StreamResult = await s.end();
+          const sub: Subscription = vent.subscribe(['c'], (e) => { const j: string = e.json; void j; });
+          await sub.ready;
+          sub.cancel();
+          vent.close();
+          return r.receivers + b.length + t.published + status.UNAVAILABLE + version.length;
+        }
+        // @ts-expect-error the channel is required
+        vent.emit();
+        // @ts-expect-error receivers is a number
+        export const wrong: Promise<string> = vent.emit('c', 1).then((x) => x.receivers);
+      `);
+      const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+      const r = childProcess.spawnSync(tsc, ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext',
+        '--moduleResolution', 'nodenext', '--types', 'node', 'main.ts'], {cwd: consumer, encoding: 'utf8', env: cleanEnv()});
+      assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
+    });
   });
 });

@@ -39,8 +39,8 @@ TEST(LogTest, FormatParsing) {
 TEST(LogTest, JsonLinesParse) {
   SetFormat(Format::kJson);
   ::testing::internal::CaptureStderr();
-  VENT_LOG_INFO("redis \"connected\"", "addr", "127.0.0.1:6379", "db", 3,
-                "tls", false, "bad", std::string("a\xff\x01z"), "st",
+  VENT_LOG_INFO("redis \"connected\"", "addr", "127.0.0.1:6379", "db", 3, "tls",
+                false, "bad", std::string("a\xff\x01z"), "st",
                 absl::UnavailableError("down"));
   VENT_LOG_DEBUG("not shown at info");
   std::string out = ::testing::internal::GetCapturedStderr();
