@@ -53,8 +53,9 @@ int Run(int argc, char** argv) {
       parsed.yaml ? parsed.yaml["publications"] : YAML::Node());
   if (!catalog.ok()) return Fail(catalog.status());
   ctx.catalog = *catalog;
-  auto endpoint = redis::ParseUrl(o.redis);
-  if (!endpoint.ok()) return Fail(endpoint.status());
+  auto redis_options = redis::MakeOptions(o.redis, o.redis_topology);
+  if (!redis_options.ok()) return Fail(redis_options.status());
+  const redis::Endpoint* endpoint = &redis_options->endpoint;
   std::string host;
   uint16_t port;
   if (auto s = SplitHostPort(o.listen, &host, &port); !s.ok()) return Fail(s);
@@ -95,8 +96,7 @@ int Run(int argc, char** argv) {
     }
   }
 
-  redis::Options ropts;
-  ropts.endpoint = *endpoint;
+  redis::Options ropts = *redis_options;
   ropts.connect_timeout = o.redis_connect_timeout;
   ropts.client_name = "vent-bridge";
 

@@ -7,7 +7,8 @@ namespace vent::bridge {
 
 void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.String("listen", &o.listen, "HTTP/WebSocket address (host:port)");
-  set.String("redis", &o.redis, "Redis URL redis://[:password@]host:port[/db]");
+  set.String("redis", &o.redis, redis::kRedisUrlHelp);
+  redis::RegisterTopologyFlags(set, &o.redis_topology);
   set.String("log-level", &o.log_level, "debug, info, warn or error");
   set.String("log-format", &o.log_format,
              "text (logfmt) or json (one JSON object per line)");

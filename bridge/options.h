@@ -9,12 +9,14 @@
 
 #include "absl/time/time.h"
 #include "vent/config/options.h"
+#include "vent/redis/flags.h"
 
 namespace vent::bridge {
 
 struct BridgeOptions {
   std::string listen = "127.0.0.1:3000";
   std::string redis = "redis://127.0.0.1:6379";
+  redis::TopologyFlags redis_topology;  // --redis-pubsub, --redis-tls-*, ...
   std::string log_level = "info";
   std::string log_format = "text";
   std::string static_dir;  // "" = no static files

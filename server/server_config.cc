@@ -6,8 +6,8 @@ namespace vent::server {
 
 void RegisterOptions(config::OptionSet& set, ServerConfig* c) {
   set.String("listen", &c->listen, "gRPC listen address HOST:PORT");
-  set.String("redis", &c->redis,
-             "Redis URL redis://[[user]:password@]host[:port][/db]");
+  set.String("redis", &c->redis, redis::kRedisUrlHelp);
+  redis::RegisterTopologyFlags(set, &c->redis_topology);
   set.String("metrics-listen", &c->metrics_listen,
              "HTTP address for GET /metrics and /healthz (empty disables)");
   set.String("log-level", &c->log_level, "debug | info | warn | error");

@@ -11,12 +11,14 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "vent/config/options.h"
+#include "vent/redis/flags.h"
 
 namespace vent::server {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string redis = "redis://127.0.0.1:6379";
+  redis::TopologyFlags redis_topology;  // --redis-pubsub, --redis-tls-*, ...
   std::string metrics_listen = "127.0.0.1:9464";  // "" disables
   std::string log_level = "info";
   std::string log_format = "text";

@@ -83,12 +83,12 @@ class VentServer::Impl {
 absl::Status VentServer::Impl::Init() {
   VENT_RETURN_IF_ERROR(Validate(config_));
   VENT_ASSIGN_OR_RETURN(keys_, ApiKeys::Parse(config_.api_keys));
-  VENT_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
-                        redis::ParseUrl(config_.redis));
+  VENT_ASSIGN_OR_RETURN(
+      redis::Options ro,
+      redis::MakeOptions(config_.redis, config_.redis_topology));
+  const redis::Endpoint& endpoint = ro.endpoint;
   metrics::RegisterProcessMetrics(registry_);
 
-  redis::Options ro;
-  ro.endpoint = endpoint;
   ro.connect_timeout = config_.redis_connect_timeout;
   ro.command_timeout = config_.redis_command_timeout;
   ro.max_pending = static_cast<size_t>(config_.max_inflight) + 1;

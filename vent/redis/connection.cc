@@ -1,26 +1,26 @@
 #include "vent/redis/connection.h"
 
-#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/read.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "vent/base/log.h"
+#include "vent/redis/address_source.h"
 #include "vent/redis/backoff.h"
+#include "vent/redis/cluster.h"
+#include "vent/redis/exchange.h"
+#include "vent/tls/tls.h"
 
 namespace vent::redis::internal {
 namespace {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kReadSize = 64 * 1024;
 
 std::chrono::nanoseconds ToChrono(absl::Duration d) {
   return absl::ToChronoNanoseconds(d);
@@ -37,6 +37,17 @@ absl::Status ErrorReplyToStatus(absl::string_view context,
       absl::StrContains(message, "invalid password")) {
     return absl::PermissionDeniedError(msg);
   }
+  if (absl::StartsWith(message, "MOVED ") ||
+      absl::StartsWith(message, "ASK ")) {
+    // Nothing was executed: the node does not own the slot.
+    absl::Status st = absl::UnavailableError(msg);
+    st.SetPayload(kRedirectPayload, absl::Cord(message));
+    return st;
+  }
+  if (absl::StartsWith(message, "CLUSTERDOWN") ||
+      absl::StartsWith(message, "TRYAGAIN")) {
+    return absl::UnavailableError(msg);  // refused, nothing executed
+  }
   return absl::FailedPreconditionError(msg);
 }
 
@@ -44,11 +55,16 @@ Connection::Connection(asio::io_context& io, Options options, std::string role)
     : io_(io),
       options_(std::move(options)),
       role_(std::move(role)),
-      resolver_(io),
-      socket_(io),
       connect_timer_(io),
       backoff_timer_(io),
-      deadline_timer_(io) {}
+      deadline_timer_(io) {
+  absl::StatusOr<TlsSettings> tls = MakeTlsSettings(options_);
+  if (tls.ok()) {
+    tls_ = *std::move(tls);
+  } else {
+    tls_error_ = tls.status();
+  }
+}
 
 Connection::~Connection() = default;
 
@@ -65,6 +81,12 @@ void Connection::Start() {
   });
 }
 
+void Connection::Reconnect(absl::Status why) {
+  asio::post(io_, [self = shared_from_this(), why = std::move(why)] {
+    self->Drop(why);
+  });
+}
+
 absl::Status Connection::last_error() const {
   absl::MutexLock lock(&mu_);
   return last_error_;
@@ -75,34 +97,60 @@ void Connection::SetLastError(const absl::Status& s) {
   last_error_ = s;
 }
 
+void Connection::LogFailure(absl::string_view msg, const absl::Status& why) {
+  int64_t skipped = 0;
+  if (!log_limiter_.Allow(absl::StrCat(msg, " ", why.ToString()), absl::Now(),
+                          &skipped)) {
+    return;
+  }
+  if (skipped > 0) {
+    VENT_LOG_WARN(msg, "role", role_, "endpoint", options_.endpoint.Redacted(),
+                  "address", address_.ToString(), "error", why.ToString(),
+                  "repeated", skipped);
+  } else {
+    VENT_LOG_WARN(msg, "role", role_, "endpoint", options_.endpoint.Redacted(),
+                  "address", address_.ToString(), "error", why.ToString());
+  }
+}
+
 asio::awaitable<void> Connection::Run() {
-  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  ReconnectPolicy policy(options_.backoff_initial, options_.backoff_max,
+                         options_.backoff_reset_after);
   while (!shutdown_) {
     absl::Status st = co_await ConnectOnce();
     if (shutdown_) break;
     if (st.ok()) {
-      backoff.Reset();
       if (settle_due_) {  // never: a cut write completes before any reconnect
         settle_due_ = false;
         OnWritesSettled();
       }
       ++session_;
-      bytes_started_ = 0;
-      bytes_written_ = 0;
+      stream_->ResetCounters();  // the handshake does not count
+      session_stream_ = stream_;
       session_up_ = true;
       connected_.store(true, std::memory_order_release);
       SetLastError(absl::OkStatus());
-      VENT_LOG_INFO("redis connected", "role", role_, "endpoint",
-                    options_.endpoint.Redacted());
+      up_since_ = absl::Now();
+      policy.SessionUp(up_since_);
+      int64_t skipped = 0;
+      // After short sessions (a flapping server) "connected" is limited too.
+      const bool news = log_limiter_.Allow("connected", up_since_, &skipped);
+      if (news || last_session_healthy_) {
+        VENT_LOG_INFO("redis connected", "role", role_, "endpoint",
+                      options_.endpoint.Redacted(), "address",
+                      address_.ToString());
+      }
       OnUp();
       if (session_up_) co_await ReadLoop(session_);
       if (shutdown_) break;
+      last_session_healthy_ =
+          absl::Now() - up_since_ >= options_.backoff_reset_after;
     } else {
       SetLastError(st);
-      VENT_LOG_WARN("redis connect failed", "role", role_, "endpoint",
-                    options_.endpoint.Redacted(), "error", st.ToString());
+      LogFailure("redis connect failed", st);
+      if (options_.address_source) options_.address_source->Failed(address_);
     }
-    backoff_timer_.expires_after(ToChrono(backoff.Next()));
+    backoff_timer_.expires_after(ToChrono(policy.NextDelay(absl::Now())));
     co_await backoff_timer_.async_wait(kUseTuple);
   }
 }
@@ -110,116 +158,124 @@ asio::awaitable<void> Connection::Run() {
 asio::awaitable<absl::Status> Connection::ConnectOnce() {
   const uint64_t attempt = ++attempt_;
   attempt_timed_out_ = false;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
-  socket_ = tcp::socket(io_);
+  if (stream_) stream_->Close();
+  stream_ = std::make_shared<Stream>(io_);
   reader_ = RespReader();
-  out_.clear();
   owed_.clear();
   connect_timer_.expires_after(ToChrono(options_.connect_timeout));
   connect_timer_.async_wait(
       [self = shared_from_this(), attempt](boost::system::error_code ec) {
         if (ec || attempt != self->attempt_) return;
         self->attempt_timed_out_ = true;
-        self->resolver_.cancel();
-        boost::system::error_code ig;
-        self->socket_.close(ig);
+        if (self->stream_) self->stream_->Close();
       });
   absl::Status st = co_await Handshake();
-  ++attempt_;  // a timeout handler already queued must not touch this socket
+  ++attempt_;  // a timeout handler already queued must not touch this stream
   connect_timer_.cancel();
   if (attempt_timed_out_) {
     st = absl::DeadlineExceededError(
-        absl::StrCat("connect + handshake did not finish within ",
+        absl::StrCat("connect + handshake with ", address_.ToString(),
+                     " did not finish within ",
                      absl::FormatDuration(options_.connect_timeout)));
   }
-  if (!st.ok()) socket_.close(ignored);
+  if (!st.ok() && stream_) stream_->Close();
   co_return st;
 }
 
 asio::awaitable<absl::Status> Connection::Handshake() {
   const Endpoint& ep = options_.endpoint;
-  auto [rec, results] = co_await resolver_.async_resolve(
-      ep.host, std::to_string(ep.port), kUseTuple);
-  if (rec) {
-    co_return absl::UnavailableError(
-        absl::StrCat("cannot resolve ", ep.host, ": ", rec.message()));
+  std::shared_ptr<Stream> stream = stream_;
+  if (!tls_error_.ok()) co_return absl::UnavailableError(tls_error_.message());
+  if (options_.address_source) {
+    absl::StatusOr<Address> a = co_await options_.address_source->Next();
+    if (stream->closed()) co_return absl::CancelledError("closed");
+    if (!a.ok()) co_return a.status();
+    address_ = *std::move(a);
+  } else {
+    address_ = Address{ep.host, ep.port, ep.unix_path};
   }
-  auto [cec, peer] = co_await asio::async_connect(socket_, results, kUseTuple);
-  if (cec) {
-    co_return absl::UnavailableError(absl::StrCat(
-        "cannot connect to ", ep.host, ":", ep.port, ": ", cec.message()));
-  }
-  socket_.set_option(tcp::no_delay(true), cec);
+  absl::Status st = co_await stream->Connect(address_, tls_);
+  if (!st.ok()) co_return st;
 
   // One pipelined write; PING last so a server that needs a password we do
   // not have fails here with NOAUTH instead of on the first command.
-  std::string cmds;
+  std::vector<Command> cmds;
   std::vector<std::string> what;
   if (!ep.password.empty()) {
     if (ep.username.empty()) {
-      AppendCommand(cmds, {"AUTH", ep.password});
+      cmds.push_back({"AUTH", ep.password});
     } else {
-      AppendCommand(cmds, {"AUTH", ep.username, ep.password});
+      cmds.push_back({"AUTH", ep.username, ep.password});
     }
     what.push_back("AUTH");
   }
-  std::string db = std::to_string(ep.db);
   if (ep.db != 0) {
-    AppendCommand(cmds, {"SELECT", db});
+    std::string db = std::to_string(ep.db);
+    cmds.push_back({"SELECT", db});
     what.push_back(absl::StrCat("SELECT ", db));
   }
   if (!options_.client_name.empty()) {
-    AppendCommand(cmds, {"CLIENT", "SETNAME", options_.client_name});
+    cmds.push_back({"CLIENT", "SETNAME", options_.client_name});
     what.push_back("CLIENT SETNAME");
   }
-  AppendCommand(cmds, {"PING"});
+  const bool check_role =
+      options_.address_source && options_.address_source->require_master();
+  if (check_role) {
+    cmds.push_back({"ROLE"});
+    what.push_back("ROLE");
+  }
+  cmds.push_back({"PING"});
   what.push_back("PING");
 
-  auto [wec, wn] =
-      co_await asio::async_write(socket_, asio::buffer(cmds), kUseTuple);
-  if (wec)
-    co_return absl::UnavailableError(
-        absl::StrCat("handshake write: ", wec.message()));
-
-  absl::Status first_error;
-  std::array<char, 4096> buf;
-  size_t got = 0;
-  while (got < what.size()) {
-    auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
-    if (ec) {
-      co_return absl::UnavailableError(
-          absl::StrCat("connection closed during handshake (", what[got],
-                       "): ", ec.message()));
+  std::vector<ReplyPtr> replies;
+  st = co_await RoundTrip(*stream, reader_, cmds, &replies);
+  if (!st.ok()) {
+    // With TLS 1.3 a server that wants a client certificate refuses it
+    // after our side of the handshake is done: the first command fails.
+    const bool hint = tls_.context != nullptr &&
+                      !tls_.context->has_client_cert() &&
+                      !absl::StrContains(st.message(), "certificate required");
+    co_return absl::UnavailableError(absl::StrCat(
+        "handshake with ", address_.ToString(), ": ", st.message(),
+        hint ? " (over TLS: does the server require a client certificate? "
+               "see --redis-tls-cert)"
+             : ""));
+  }
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const redisReply& r = *replies[i];
+    if (TypeOf(r) == ReplyType::kError) {
+      co_return ErrorReplyToStatus(
+          absl::StrCat(what[i], " at ", address_.ToString()), StringOf(r));
     }
-    reader_.Feed(buf.data(), n);
-    while (got < what.size()) {
-      absl::StatusOr<ReplyPtr> r = reader_.Next();
-      if (!r.ok()) co_return r.status();
-      if (*r == nullptr) break;
-      if (TypeOf(**r) == ReplyType::kError && first_error.ok()) {
-        first_error = ErrorReplyToStatus(what[got], StringOf(**r));
+    if (what[i] == "ROLE") {
+      absl::string_view role =
+          TypeOf(r) == ReplyType::kArray && ArraySize(r) > 0 &&
+                  TypeOf(ElementOf(r, 0)) == ReplyType::kString
+              ? StringOf(ElementOf(r, 0))
+              : absl::string_view("?");
+      if (role != "master") {
+        co_return absl::UnavailableError(
+            absl::StrCat(address_.ToString(), " is not a master (ROLE: ", role,
+                         "); a failover is probably under way"));
       }
-      ++got;
     }
   }
-  co_return first_error;
+  co_return absl::OkStatus();
 }
 
 asio::awaitable<void> Connection::ReadLoop(uint64_t session) {
-  std::unique_ptr<char[]> buf(new char[kReadSize]);
+  std::shared_ptr<Stream> stream = stream_;
+  stream->OnWriteError([self = shared_from_this(), session](absl::Status st) {
+    if (self->session_ == session) self->Drop(std::move(st));
+  });
   while (session_ == session && session_up_) {
-    auto [ec, n] = co_await socket_.async_read_some(
-        asio::buffer(buf.get(), kReadSize), kUseTuple);
+    absl::StatusOr<absl::string_view> got = co_await stream->Read();
     if (session_ != session || !session_up_) co_return;
-    if (ec) {
-      Drop(absl::UnavailableError(
-          ec == asio::error::eof ? std::string("connection closed by redis")
-                                 : absl::StrCat("read: ", ec.message())));
+    if (!got.ok()) {
+      Drop(got.status());
       co_return;
     }
-    reader_.Feed(buf.get(), n);
+    reader_.Feed(got->data(), got->size());
     for (;;) {
       absl::StatusOr<ReplyPtr> r = reader_.Next();
       if (!r.ok()) {
@@ -239,44 +295,12 @@ asio::awaitable<void> Connection::ReadLoop(uint64_t session) {
 
 void Connection::Write(absl::string_view bytes) {
   if (!session_up_) return;
-  out_.append(bytes.data(), bytes.size());
-  StartWrite();
+  stream_->Write(bytes);
 }
 
 void Connection::Write(std::string&& bytes) {
   if (!session_up_) return;
-  if (out_.empty()) {
-    out_.swap(bytes);
-  } else {
-    out_.append(bytes);
-  }
-  StartWrite();
-}
-
-void Connection::StartWrite() {
-  if (writing_ || out_.empty() || !session_up_) return;
-  wbuf_.swap(out_);
-  out_.clear();
-  bytes_started_ += wbuf_.size();
-  writing_ = true;
-  asio::async_write(socket_, asio::buffer(wbuf_),
-                    [self = shared_from_this(), s = session_](
-                        boost::system::error_code ec, size_t n) {
-                      self->writing_ = false;
-                      self->wbuf_.clear();
-                      if (s != self->session_) return;
-                      self->bytes_written_ += n;  // also the part of a failure
-                      if (!self->session_up_) {   // dropped while writing
-                        self->MaybeSettle();
-                        return;
-                      }
-                      if (ec) {
-                        self->Drop(absl::UnavailableError(
-                            absl::StrCat("write: ", ec.message())));
-                        return;
-                      }
-                      self->StartWrite();
-                    });
+  stream_->Write(std::move(bytes));
 }
 
 void Connection::Expect(size_t n) {
@@ -314,20 +338,29 @@ void Connection::Drop(absl::Status why) {
   session_up_ = false;
   connected_.store(false, std::memory_order_release);
   SetLastError(why);
-  VENT_LOG_WARN("redis disconnected", "role", role_, "endpoint",
-                options_.endpoint.Redacted(), "reason", why.ToString());
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  // After a healthy stretch a disconnect is news: always logged.
+  if (absl::Now() - up_since_ >= options_.backoff_reset_after) {
+    log_limiter_.Clear();
+  }
+  LogFailure("redis disconnected", why);
+  if (stream_) stream_->Close();
   deadline_timer_.cancel();
   owed_.clear();
-  out_.clear();
+  if (options_.address_source) options_.address_source->Failed(address_);
   settle_due_ = true;
   OnDown(why);
   MaybeSettle();
 }
 
 void Connection::MaybeSettle() {
-  if (!settle_due_ || writing_) return;
+  if (!settle_due_) return;
+  if (session_stream_ && session_stream_->writing()) {
+    session_stream_->WhenIdle(
+        [self = shared_from_this(), s = session_stream_.get()] {
+          if (self->session_stream_.get() == s) self->MaybeSettle();
+        });
+    return;
+  }
   settle_due_ = false;
   OnWritesSettled();
 }
@@ -338,17 +371,14 @@ void Connection::Shutdown() {
   bool was_up = session_up_;
   session_up_ = false;
   connected_.store(false, std::memory_order_release);
-  boost::system::error_code ignored;
-  socket_.close(ignored);
-  resolver_.cancel();
+  if (stream_) stream_->Close();
   connect_timer_.cancel();
   backoff_timer_.cancel();
   deadline_timer_.cancel();
   owed_.clear();
-  out_.clear();
   if (was_up) {
     VENT_LOG_INFO("redis connection closed", "role", role_, "endpoint",
-                  options_.endpoint.Redacted());
+                  options_.endpoint.Redacted(), "address", address_.ToString());
     settle_due_ = true;
   }
   MaybeSettle();

@@ -10,7 +10,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "vent/redis/cluster_publisher.h"
 #include "vent/redis/connection.h"
+#include "vent/redis/topology.h"
 
 namespace vent::redis {
 namespace internal {
@@ -44,7 +46,7 @@ class PublisherImpl final : public Connection {
     {
       absl::MutexLock lock(&mu_);
       const size_t before = intake_.size();
-      AppendPublish(intake_, channel, message);
+      AppendPublish(intake_, channel, message, sharded_);
       intake_done_.push_back(
           Pending{std::move(done), nullptr, intake_.size() - before});
       schedule = !flush_posted_;
@@ -90,7 +92,7 @@ class PublisherImpl final : public Connection {
     std::string bytes;
     bytes.reserve(size);
     for (const auto& m : messages) {
-      AppendPublish(bytes, m.channel, m.message);
+      AppendPublish(bytes, m.channel, m.message, sharded_);
     }
     bool schedule;
     const size_t batch_bytes = bytes.size();
@@ -339,6 +341,7 @@ class PublisherImpl final : public Connection {
     }
   }
 
+  const bool sharded_ = options().pubsub == PubSubMode::kSharded;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> pending_{0};
   absl::Mutex mu_;
@@ -357,30 +360,64 @@ class PublisherImpl final : public Connection {
 
 }  // namespace internal
 
-Publisher::Publisher(boost::asio::io_context& io, Options options)
-    : impl_(std::make_shared<internal::PublisherImpl>(io, std::move(options))) {
+Publisher::Publisher(boost::asio::io_context& io, Options options) {
+  if (internal::IsShardedCluster(options)) {
+    cluster_ =
+        std::make_shared<internal::ClusterPublisher>(io, std::move(options));
+    return;
+  }
+  topology_ =
+      std::make_unique<internal::SingleTopology>(io, &options, "publisher");
+  impl_ = std::make_shared<internal::PublisherImpl>(io, std::move(options));
+  topology_->Attach(impl_);
 }
 
-Publisher::~Publisher() { impl_->Abandon(); }
+Publisher::~Publisher() {
+  if (cluster_) {
+    cluster_->Abandon();
+    return;
+  }
+  topology_->Stop();
+  impl_->Abandon();
+}
 
-void Publisher::Start() { impl_->Start(); }
+void Publisher::Start() {
+  if (cluster_) return cluster_->Start();
+  topology_->Start();
+  impl_->Start();
+}
 
 void Publisher::Publish(std::string channel, std::string message,
                         Callback done) {
+  if (cluster_) {
+    return cluster_->Publish(std::move(channel), std::move(message),
+                             std::move(done));
+  }
   impl_->Publish(std::move(channel), std::move(message), std::move(done));
 }
 
 void Publisher::PublishBatch(std::vector<Message> messages,
                              BatchCallback done) {
+  if (cluster_) {
+    return cluster_->PublishBatch(std::move(messages), std::move(done));
+  }
   impl_->PublishBatch(std::move(messages), std::move(done));
 }
 
-bool Publisher::connected() const { return impl_->connected(); }
-size_t Publisher::pending() const { return impl_->pending(); }
-absl::Status Publisher::last_error() const { return impl_->last_error(); }
+bool Publisher::connected() const {
+  return cluster_ ? cluster_->connected() : impl_->connected();
+}
+size_t Publisher::pending() const {
+  return cluster_ ? cluster_->pending() : impl_->pending();
+}
+absl::Status Publisher::last_error() const {
+  return cluster_ ? cluster_->last_error() : impl_->last_error();
+}
 
 void Publisher::Stop(absl::AnyInvocable<void() &&> drained,
                      absl::Duration timeout) {
+  if (cluster_) return cluster_->Stop(std::move(drained), timeout);
+  topology_->Stop();
   impl_->Stop(std::move(drained), timeout);
 }
 

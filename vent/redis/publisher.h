@@ -1,5 +1,12 @@
 // Publisher: PUBLISH over one pipelined Redis connection.
 //
+// Topology (from options.endpoint and options.pubsub), hidden behind this API:
+// one connection to a single server (redis://, rediss://, unix://), to the
+// Sentinel-discovered master (found again on every reconnect and on
+// +switch-master), or to any Cluster node in classic mode; in sharded mode
+// SPUBLISH, and on a Cluster one connection per master with each message
+// routed to its channel's slot owner (see cluster_publisher.h).
+//
 // Threading: the connection is owned by `io`, which the caller runs on ONE
 // thread. Publish/Start/Stop/connected/pending/last_error are thread-safe and
 // never block; every callback runs on the io thread.
@@ -40,7 +47,9 @@
 namespace vent::redis {
 namespace internal {
 class PublisherImpl;
-}
+class ClusterPublisher;
+class SingleTopology;
+}  // namespace internal
 
 class Publisher {
  public:
@@ -84,7 +93,9 @@ class Publisher {
             absl::Duration timeout = absl::InfiniteDuration());
 
  private:
-  std::shared_ptr<internal::PublisherImpl> impl_;
+  std::shared_ptr<internal::PublisherImpl> impl_;        // or:
+  std::shared_ptr<internal::ClusterPublisher> cluster_;  // sharded Cluster
+  std::unique_ptr<internal::SingleTopology> topology_;
 };
 
 }  // namespace vent::redis

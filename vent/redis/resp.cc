@@ -38,8 +38,10 @@ char* PutBulkHeader(char* p, size_t n) {
 }  // namespace
 
 void AppendPublish(std::string& out, absl::string_view channel,
-                   absl::string_view message) {
-  static constexpr absl::string_view kHead = "*3\r\n$7\r\nPUBLISH\r\n";
+                   absl::string_view message, bool sharded) {
+  const absl::string_view kHead =
+      sharded ? absl::string_view("*3\r\n$8\r\nSPUBLISH\r\n")
+              : absl::string_view("*3\r\n$7\r\nPUBLISH\r\n");
   const size_t old = out.size();
   // Two headers of at most 24 bytes each, two CRLFs.
   const size_t max =

@@ -31,10 +31,11 @@ inline void AppendCommand(std::string& out,
                 absl::Span<const absl::string_view>(args.begin(), args.size()));
 }
 std::string EncodeCommand(std::initializer_list<absl::string_view> args);
-// Appends `PUBLISH channel message` (same bytes as AppendCommand), with one
-// size computation and no intermediate formatting: the publish hot path.
+// Appends `PUBLISH channel message` (`SPUBLISH` when `sharded`; same bytes
+// as AppendCommand), with one size computation and no intermediate
+// formatting: the publish hot path.
 void AppendPublish(std::string& out, absl::string_view channel,
-                   absl::string_view message);
+                   absl::string_view message, bool sharded = false);
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const;

@@ -39,6 +39,11 @@ TEST(AppendPublish, SameBytesAsAppendCommand) {
     std::string got = "prefix";
     AppendPublish(got, bin, message);
     EXPECT_EQ(got, want) << n;
+    std::string swant = "prefix";
+    AppendCommand(swant, {"SPUBLISH", bin, message});
+    std::string sgot = "prefix";
+    AppendPublish(sgot, bin, message, /*sharded=*/true);
+    EXPECT_EQ(sgot, swant) << n;
   }
 }
 

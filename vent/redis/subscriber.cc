@@ -2,10 +2,16 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "vent/redis/connection.h"
+#include "absl/synchronization/mutex.h"
+#include "vent/redis/backoff.h"
+#include "vent/redis/cluster.h"
+#include "vent/redis/cluster_directory.h"
+#include "vent/redis/pubsub_conn.h"
+#include "vent/redis/topology.h"
 
 namespace vent::redis {
 namespace internal {
@@ -13,241 +19,341 @@ namespace internal {
 namespace asio = boost::asio;
 using AckFn = absl::AnyInvocable<void(absl::Status) &&>;
 
-class SubscriberImpl final : public Connection {
- public:
-  static constexpr size_t kMaxChannelsPerCommand = 512;
+// Idle node connections (sharded Cluster) are closed after this long.
+constexpr absl::Duration kIdleNodeClose = absl::Seconds(10);
 
+class SubscriberImpl final
+    : public PubSubConn::Owner,
+      public std::enable_shared_from_this<SubscriberImpl> {
+ public:
   SubscriberImpl(asio::io_context& io, Options options,
                  Subscriber::Handlers handlers)
-      : Connection(io, std::move(options), "subscriber"),
-        handlers_(std::move(handlers)) {}
+      : io_(io),
+        options_(std::move(options)),
+        handlers_(std::move(handlers)),
+        retry_timer_(io),
+        gc_timer_(io),
+        retry_backoff_(options_.backoff_initial, options_.backoff_max) {
+    const bool sharded = options_.pubsub == PubSubMode::kSharded;
+    if (IsShardedCluster(options_)) {
+      directory_ =
+          std::make_shared<ClusterDirectory>(io, options_, "subscriber");
+      return;
+    }
+    Options o = options_;
+    topology_ = std::make_unique<SingleTopology>(io, &o, "subscriber");
+    main_ = std::make_shared<PubSubConn>(io, std::move(o), "subscriber",
+                                         sharded, /*per_slot=*/false, this);
+    topology_->Attach(main_);
+  }
+
+  void Start() {
+    if (main_) {
+      topology_->Start();
+      main_->Start();
+      return;
+    }
+    asio::post(io_, [self = shared_from_this()] {
+      if (self->stopped_) return;
+      std::weak_ptr<SubscriberImpl> weak = self;
+      self->directory_->Start([weak] {
+        if (auto s = weak.lock()) s->OnDirectoryChange();
+      });
+    });
+  }
+
+  void Stop() {
+    asio::post(io_, [self = shared_from_this()] { self->StopOnIo(); });
+  }
 
   bool ready() const { return ready_.load(std::memory_order_acquire); }
-  size_t channel_count() const { return wanted_; }
+  size_t channel_count() const { return chans_.size(); }
+
+  absl::Status last_error() const {
+    if (main_) return main_->last_error();
+    absl::MutexLock lock(&mu_);
+    return last_error_;
+  }
 
   void Subscribe(const std::string& name, AckFn on_ack) {
     if (stopped_) {
-      asio::post(io(), [f = std::move(on_ack)]() mutable {
+      asio::post(io_, [f = std::move(on_ack)]() mutable {
         std::move(f)(absl::CancelledError("redis subscriber stopped"));
       });
       return;
     }
-    Chan& c = chans_[name];
-    Mutate(c, [](Chan& c) { ++c.refs; });
-    if (Confirmed(c)) {
-      asio::post(io(), [f = std::move(on_ack)]() mutable {
+    auto [it, inserted] = chans_.try_emplace(name);
+    Chan& c = it->second;
+    ++c.refs;
+    if (inserted) ++unconfirmed_;
+    if (c.confirmed) {
+      asio::post(io_, [f = std::move(on_ack)]() mutable {
         std::move(f)(absl::OkStatus());
       });
       return;
     }
     c.waiters.push_back(std::move(on_ack));
-    MarkDirty(name, c);
+    if (inserted) {
+      Assign(name, c);
+      MaybeReportUp();
+    }
   }
 
   void Unsubscribe(const std::string& name) {
     auto it = chans_.find(name);
-    if (it == chans_.end() || it->second.refs == 0) return;
+    if (it == chans_.end()) return;
     Chan& c = it->second;
-    Mutate(c, [](Chan& c) { --c.refs; });
-    if (c.refs > 0) return;
+    if (--c.refs > 0) return;
     std::vector<AckFn> cancelled;
     cancelled.swap(c.waiters);
-    if (c.op == Op::kNone && !c.server_subscribed) {
-      chans_.erase(it);
-    } else {
-      MarkDirty(name, c);
+    if (!c.confirmed) --unconfirmed_;
+    PubSubConn* conn = c.conn;
+    chans_.erase(it);
+    if (conn != nullptr) {
+      conn->Want(name, false);
+      if (conn != main_.get() && conn->wanted() == 0) ArmGc();
     }
     for (auto& f : cancelled) {
-      asio::post(io(), [f = std::move(f)]() mutable {
+      asio::post(io_, [f = std::move(f)]() mutable {
         std::move(f)(
             absl::CancelledError("unsubscribed before redis confirmed"));
       });
     }
-  }
-
-  void Stop() {
-    asio::post(io(), [self = Self()] { self->StopOnIo(); });
-  }
-
- private:
-  enum class Op { kNone, kSub, kUnsub };
-  struct Chan {
-    int refs = 0;
-    bool server_subscribed = false;  // per the replies processed this session
-    Op op = Op::kNone;               // at most one command in flight
-    bool dirty = false;              // listed in dirty_
-    std::vector<AckFn> waiters;
-  };
-
-  std::shared_ptr<SubscriberImpl> Self() {
-    return std::static_pointer_cast<SubscriberImpl>(shared_from_this());
-  }
-
-  static bool Confirmed(const Chan& c) {
-    return c.server_subscribed && c.op == Op::kNone;
-  }
-  static bool Unconfirmed(const Chan& c) { return c.refs > 0 && !Confirmed(c); }
-
-  // Applies `f` to `c`, keeping the wanted_/unconfirmed_ counters exact.
-  template <typename F>
-  void Mutate(Chan& c, F f) {
-    unconfirmed_ -= Unconfirmed(c);
-    wanted_ -= c.refs > 0;
-    f(c);
-    unconfirmed_ += Unconfirmed(c);
-    wanted_ += c.refs > 0;
-  }
-
-  void MarkDirty(const std::string& name, Chan& c) {
-    if (!c.dirty) {
-      c.dirty = true;
-      dirty_.push_back(name);
-    }
-    if (!flush_posted_) {
-      flush_posted_ = true;
-      asio::post(io(), [self = Self()] {
-        self->flush_posted_ = false;
-        self->Flush();
-      });
-    }
-  }
-
-  // Sends SUBSCRIBE/UNSUBSCRIBE for every dirty channel without a command in
-  // flight, batched.
-  void Flush() {
-    if (!session_up() || stopped_) return;
-    std::vector<std::string> dirty;
-    dirty.swap(dirty_);
-    std::vector<std::string> sub, unsub;
-    for (std::string& name : dirty) {
-      auto it = chans_.find(name);
-      if (it == chans_.end()) continue;
-      Chan& c = it->second;
-      c.dirty = false;
-      if (c.op != Op::kNone) continue;  // reconciled when its reply arrives
-      if (c.refs > 0 && !c.server_subscribed) {
-        Mutate(c, [](Chan& c) { c.op = Op::kSub; });
-        sub.push_back(std::move(name));
-      } else if (c.refs == 0 && c.server_subscribed) {
-        Mutate(c, [](Chan& c) { c.op = Op::kUnsub; });
-        unsub.push_back(std::move(name));
-      } else if (c.refs == 0) {
-        chans_.erase(it);
-      }
-    }
-    Send("SUBSCRIBE", sub);
-    Send("UNSUBSCRIBE", unsub);
-  }
-
-  void Send(absl::string_view command, const std::vector<std::string>& names) {
-    std::string bytes;
-    std::vector<absl::string_view> args;
-    for (size_t i = 0; i < names.size(); i += kMaxChannelsPerCommand) {
-      size_t end = std::min(names.size(), i + kMaxChannelsPerCommand);
-      args.assign({command});
-      for (size_t j = i; j < end; ++j) args.push_back(names[j]);
-      AppendCommand(bytes, args);
-    }
-    if (bytes.empty()) return;
-    Write(bytes);
-    Expect(names.size());  // one confirmation per channel
-  }
-
-  void OnUp() override {
-    for (auto& [name, c] : chans_) {
-      if (c.refs > 0) MarkDirty(name, c);
-    }
-    Flush();
     MaybeReportUp();
   }
 
-  absl::Status OnReply(ReplyPtr reply) override {
-    const redisReply& r = *reply;
-    if (TypeOf(r) == ReplyType::kError) {
-      return ErrorReplyToStatus("SUBSCRIBE/UNSUBSCRIBE", StringOf(r));
-    }
-    if (TypeOf(r) != ReplyType::kArray || ArraySize(r) < 3 ||
-        TypeOf(ElementOf(r, 0)) != ReplyType::kString) {
-      return absl::InternalError("unexpected reply in pub/sub mode: " +
-                                 DebugString(r));
-    }
-    absl::string_view kind = StringOf(ElementOf(r, 0));
-    std::string name(StringOf(ElementOf(r, 1)));
-    if (kind == "message") {
-      auto it = chans_.find(name);
-      if (it == chans_.end() || it->second.refs == 0 || stopped_)
-        return absl::OkStatus();
-      absl::string_view payload = StringOf(ElementOf(r, 2));
-      if (handlers_.on_message) {
-        handlers_.on_message(name,
-                             std::make_shared<const std::string>(payload));
-      }
-      return absl::OkStatus();
-    }
-    if (kind != "subscribe" && kind != "unsubscribe") {
-      return absl::OkStatus();  // e.g. pmessage from elsewhere: ignore
-    }
-    Answered();
+  // PubSubConn::Owner
+  void OnConfirmed(PubSubConn* conn, const std::string& name) override {
     auto it = chans_.find(name);
-    if (it == chans_.end()) {
-      return absl::InternalError("redis confirmed an unknown channel: " +
-                                 DebugString(r));
-    }
+    if (it == chans_.end() || it->second.conn != conn) return;
     Chan& c = it->second;
-    std::vector<AckFn> acks;
-    if (kind == "subscribe") {
-      Mutate(c, [](Chan& c) {
-        c.op = Op::kNone;
-        c.server_subscribed = true;
-      });
-      if (c.refs > 0) {
-        acks.swap(c.waiters);
-      } else {
-        MarkDirty(name, c);
-      }
-    } else {
-      Mutate(c, [](Chan& c) {
-        c.op = Op::kNone;
-        c.server_subscribed = false;
-      });
-      if (c.refs > 0) {
-        MarkDirty(name, c);
-      } else {
-        chans_.erase(it);
-      }
+    if (!c.confirmed) {
+      c.confirmed = true;
+      --unconfirmed_;
     }
+    c.lost = 0;
+    std::vector<AckFn> acks;
+    acks.swap(c.waiters);
     // `c` may be invalid from here on (callbacks can re-enter).
     for (auto& f : acks) std::move(f)(absl::OkStatus());
     MaybeReportUp();
-    return absl::OkStatus();
   }
 
-  void OnDown(const absl::Status&) override {
-    for (auto it = chans_.begin(); it != chans_.end();) {
-      Chan& c = it->second;
-      Mutate(c, [](Chan& c) {
-        c.op = Op::kNone;
-        c.server_subscribed = false;
-        c.dirty = false;
-      });
-      if (c.refs == 0) {
-        chans_.erase(it++);
+  void OnLost(PubSubConn* conn, const std::string& name,
+              const absl::Status& why) override {
+    auto it = chans_.find(name);
+    if (it == chans_.end() || it->second.conn != conn) return;
+    Unconfirm(it->second);
+    ++it->second.lost;
+    SetError(why);
+    ReportState(false);
+    if (directory_) {
+      std::optional<Redirect> r = RedirectOf(why);
+      // Followed at once unless it keeps bouncing (then the next map read
+      // and the retry timer decide).
+      if (r && !r->ask && it->second.lost <= 3) {
+        directory_->ApplyMoved(*r);  // re-routes at once (OnDirectoryChange)
       } else {
-        ++it;
+        directory_->Refresh();
       }
     }
-    dirty_.clear();
+    ArmRetry();
+  }
+
+  void OnMessage(const std::string& name, absl::string_view payload) override {
+    if (stopped_ || !handlers_.on_message) return;
+    auto it = chans_.find(name);
+    if (it == chans_.end()) return;
+    handlers_.on_message(name, std::make_shared<const std::string>(payload));
+  }
+
+  void OnConnState(PubSubConn* conn, bool up,
+                   const absl::Status& why) override {
+    if (up) {
+      MaybeReportUp();
+      return;
+    }
+    for (auto& [name, c] : chans_) {
+      if (c.conn == conn) Unconfirm(c);
+    }
+    SetError(why);
     ReportState(false);
+    if (directory_) {
+      directory_->Refresh();
+      UpdateDegraded();
+    }
+  }
+
+ private:
+  struct Chan {
+    int refs = 0;
+    std::vector<AckFn> waiters;
+    PubSubConn* conn = nullptr;  // where it is (to be) subscribed
+    bool confirmed = false;
+    int lost = 0;  // consecutive losses (redirects) without a confirmation
+  };
+
+  void Unconfirm(Chan& c) {
+    if (c.confirmed) {
+      c.confirmed = false;
+      ++unconfirmed_;
+    }
+  }
+
+  // The connection `name` belongs on now (nullptr: unknown yet).
+  PubSubConn* Route(const std::string& name) {
+    if (main_) return main_.get();
+    const SlotMap* map = directory_->map();
+    if (map == nullptr) return nullptr;
+    const HostPort* master = map->MasterOf(KeySlot(name));
+    if (master == nullptr) return nullptr;
+    std::string key = master->ToString();
+    auto it = nodes_.find(key);
+    if (it != nodes_.end()) return it->second.get();
+    Options o = options_;
+    o.endpoint.kind = Endpoint::Kind::kSingle;
+    o.endpoint.host = master->host;
+    o.endpoint.port = master->port;
+    o.endpoint.hosts.clear();
+    auto conn = std::make_shared<PubSubConn>(io_, std::move(o), "subscriber",
+                                             /*sharded=*/true,
+                                             /*per_slot=*/true, this);
+    conn->Start();
+    PubSubConn* raw = conn.get();
+    nodes_.emplace(std::move(key), std::move(conn));
+    return raw;
+  }
+
+  // Puts `c` on the connection its route says; asks again for a parked one.
+  void Assign(const std::string& name, Chan& c) {
+    PubSubConn* target = Route(name);
+    if (target != c.conn) {
+      if (c.conn != nullptr) c.conn->Want(name, false);
+      Unconfirm(c);
+      c.conn = target;
+      if (target != nullptr) target->Want(name, true);
+    } else if (target != nullptr && !c.confirmed) {
+      target->Want(name, true);  // un-parks
+    }
+    // Still subscribed there (e.g. unsubscribed and subscribed again within
+    // one turn): confirmed now; acks are posted, never run inline.
+    if (target != nullptr && !c.confirmed && target->Confirmed(name)) {
+      c.confirmed = true;
+      --unconfirmed_;
+      c.lost = 0;
+      for (auto& f : c.waiters) {
+        asio::post(io_, [f = std::move(f)]() mutable {
+          std::move(f)(absl::OkStatus());
+        });
+      }
+      c.waiters.clear();
+    }
+  }
+
+  void RouteAll() {
+    // Assign() may create connections but never touches chans_' shape.
+    for (auto& [name, c] : chans_) Assign(name, c);
+    if (directory_) {
+      std::vector<std::string> gone;
+      const SlotMap* map = directory_->map();
+      for (auto& [key, conn] : nodes_) {
+        if (conn->wanted() > 0) continue;
+        bool master = false;
+        if (map != nullptr) {
+          for (const HostPort& hp : map->masters()) {
+            master = master || hp.ToString() == key;
+          }
+        }
+        if (!master) gone.push_back(key);
+      }
+      for (const std::string& key : gone) {
+        nodes_[key]->Close();
+        nodes_.erase(key);
+      }
+      UpdateDegraded();
+    }
+    MaybeReportUp();
+  }
+
+  void OnDirectoryChange() {
+    if (stopped_) return;
+    if (!directory_->healthy()) {
+      SetError(directory_->last_error());
+      ReportState(false);
+    }
+    RouteAll();
+  }
+
+  // The directory re-reads the map quickly while a channel has no usable
+  // connection (how a failover's new master is found).
+  void UpdateDegraded() {
+    bool degraded = false;
+    for (auto& [name, c] : chans_) {
+      if (c.conn == nullptr || (!c.confirmed && !c.conn->connected())) {
+        degraded = true;
+        break;
+      }
+    }
+    directory_->SetDegraded(degraded);
+  }
+
+  void ArmRetry() {
+    if (retry_armed_) return;
+    retry_armed_ = true;
+    retry_timer_.expires_after(
+        absl::ToChronoNanoseconds(retry_backoff_.Next()));
+    retry_timer_.async_wait(
+        [weak = weak_from_this()](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (!self) return;
+          self->retry_armed_ = false;
+          if (ec || self->stopped_) return;
+          self->RouteAll();
+        });
+  }
+
+  void ArmGc() {
+    if (gc_armed_) return;
+    gc_armed_ = true;
+    gc_timer_.expires_after(absl::ToChronoNanoseconds(kIdleNodeClose));
+    gc_timer_.async_wait(
+        [weak = weak_from_this()](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (!self) return;
+          self->gc_armed_ = false;
+          if (ec || self->stopped_) return;
+          for (auto it = self->nodes_.begin(); it != self->nodes_.end();) {
+            if (it->second->wanted() == 0) {
+              it->second->Close();
+              self->nodes_.erase(it++);
+            } else {
+              ++it;
+            }
+          }
+        });
+  }
+
+  bool Healthy() const {
+    if (unconfirmed_ != 0) return false;
+    if (main_) return main_->connected();
+    return directory_->healthy();
   }
 
   void MaybeReportUp() {
-    if (session_up() && unconfirmed_ == 0 && !ready()) ReportState(true);
+    if (unconfirmed_ == 0) retry_backoff_.Reset();
+    if (!ready() && Healthy()) ReportState(true);
   }
 
   void ReportState(bool up) {
     if (ready() == up || stopped_) return;
     ready_.store(up, std::memory_order_release);
+    if (up) SetError(absl::OkStatus());
     if (handlers_.on_state) handlers_.on_state(up);
+  }
+
+  void SetError(const absl::Status& st) {
+    absl::MutexLock lock(&mu_);
+    last_error_ = st;
   }
 
   void StopOnIo() {
@@ -260,23 +366,42 @@ class SubscriberImpl final : public Connection {
       c.waiters.clear();
     }
     chans_.clear();
-    dirty_.clear();
-    wanted_ = unconfirmed_ = 0;
-    Shutdown();
+    unconfirmed_ = 0;
+    retry_timer_.cancel();
+    gc_timer_.cancel();
+    if (main_) {
+      main_->Close();
+      topology_->Stop();
+    }
+    for (auto& [key, conn] : nodes_) conn->Close();
+    nodes_.clear();
+    if (directory_) directory_->Stop();
     for (auto& f : cancelled)
       std::move(f)(absl::CancelledError("redis subscriber stopped"));
     handlers_ = {};  // releases whatever the handlers captured
   }
 
+  asio::io_context& io_;
+  const Options options_;
   Subscriber::Handlers handlers_;
   std::atomic<bool> ready_{false};
+  mutable absl::Mutex mu_;
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+  // Single connection (server, Sentinel, classic Cluster) ...
+  std::unique_ptr<SingleTopology> topology_;
+  std::shared_ptr<PubSubConn> main_;
+  // ... or a sharded Cluster: one connection per master in use.
+  std::shared_ptr<ClusterDirectory> directory_;
+  absl::flat_hash_map<std::string, std::shared_ptr<PubSubConn>> nodes_;
   // io thread only.
   bool stopped_ = false;
-  bool flush_posted_ = false;
   absl::flat_hash_map<std::string, Chan> chans_;
-  std::vector<std::string> dirty_;
-  size_t wanted_ = 0;       // channels with refs > 0
-  size_t unconfirmed_ = 0;  // of those, not confirmed subscribed
+  size_t unconfirmed_ = 0;  // channels not confirmed on their connection
+  asio::steady_timer retry_timer_;
+  asio::steady_timer gc_timer_;
+  Backoff retry_backoff_;
+  bool retry_armed_ = false;
+  bool gc_armed_ = false;
 };
 
 }  // namespace internal

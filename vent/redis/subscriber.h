@@ -1,18 +1,30 @@
-// Subscriber: one dedicated Redis connection in pub/sub mode with refcounted
-// channels, acks after Redis confirms, and resubscription on reconnect.
+// Subscriber: refcounted channels over Redis pub/sub, acks after Redis
+// confirms, and resubscription after reconnects, failovers and slot moves.
 //
-// Threading: owned by `io`, run by the caller on ONE thread. Start(), Stop()
-// and connected() are thread-safe; Subscribe(), Unsubscribe() and
-// channel_count() must be called on the io thread. Handlers run on the io
-// thread and may call Subscribe/Unsubscribe re-entrantly. No handler runs
+// Topology (from options.endpoint and options.pubsub), hidden behind this API:
+//   single server (redis://, rediss://, unix://), Sentinel, or a Cluster in
+//     classic mode: ONE connection (Sentinel: to the current master, found
+//     again on every reconnect and on +switch-master; classic Cluster: to any
+//     node, since classic messages reach every node);
+//   a Cluster in sharded mode: one connection per master that owns a slot of
+//     a subscribed channel (not one per channel), SSUBSCRIBE per slot. The
+//     slot map follows MOVED replies, lost nodes (failover: re-read every
+//     500 ms until the slot has a master again) and the SUNSUBSCRIBE Redis
+//     sends when a slot migrates; channels then resubscribe on the new owner.
+//
+// Threading: owned by `io`, run by the caller on ONE thread. Start(), Stop(),
+// connected() and last_error() are thread-safe; Subscribe(), Unsubscribe()
+// and channel_count() must be called on the io thread. Handlers run on the
+// io thread and may call Subscribe/Unsubscribe re-entrantly. No handler runs
 // after Stop() has taken effect.
 //
-// Wire behaviour: the socket is always being read (64 KiB reads, all complete
+// Wire behaviour: sockets are always being read (64 KiB reads, all complete
 // replies dispatched per read) so Redis never sees a slow subscriber.
 // SUBSCRIBE/UNSUBSCRIBE requested during one io-thread turn go out together
-// (at most 512 channels per command). At most one SUBSCRIBE/UNSUBSCRIBE is in
-// flight per channel; the wanted state is reconciled when its reply arrives,
-// so Unsubscribe+Subscribe races resolve to the last wish.
+// (at most 512 channels per command, one command per slot in a Cluster). At
+// most one SUBSCRIBE/UNSUBSCRIBE is in flight per channel; the wanted state is
+// reconciled when its reply arrives, so Unsubscribe+Subscribe races resolve
+// to the last wish.
 //
 // Lifetime: destroy after Stop() or with `io` stopped.
 #ifndef VENT_REDIS_SUBSCRIBER_H_
@@ -39,8 +51,11 @@ class Subscriber {
     absl::AnyInvocable<void(const std::string& channel,
                             std::shared_ptr<const std::string> payload)>
         on_message;
-    // true once connected AND every wanted channel is confirmed subscribed;
-    // false when a connection that had reported true is lost.
+    // true once connected AND every wanted channel is confirmed subscribed
+    // (Cluster: and the slot map covers every slot); false when that stops
+    // holding because a connection was lost, Redis dropped a subscription
+    // (slot moved) or the cluster is unusable — not when a new channel
+    // merely awaits its confirmation.
     absl::AnyInvocable<void(bool up)> on_state;
   };
 

@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "vent/testing/test_pki.h"
 
 extern char** environ;
 
@@ -125,25 +126,60 @@ uint16_t FreePort() {
   return port;
 }
 
+uint16_t FreeClusterPort() {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    uint16_t p = FreePort();
+    if (p == 0) return 0;
+    // The kernel's ephemeral range is usually above 32768: map into
+    // 20000..45535 and check both ports by binding them.
+    uint16_t port = static_cast<uint16_t>(20000 + p % 25536);
+    bool ok = true;
+    for (uint16_t q : {port, static_cast<uint16_t>(port + 10000)}) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(q);
+      ok = ok && fd >= 0 &&
+           bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      if (fd >= 0) close(fd);
+    }
+    if (ok) return port;
+  }
+  return 0;
+}
+
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
     std::vector<std::string> extra_args) {
+  Config c;
+  c.args = std::move(extra_args);
+  return Start(std::move(c));
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(Config config) {
   char tmpl[] = "/tmp/vent-redis-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Errno("mkdtemp");
   absl::Status last;
   for (int attempt = 0; attempt < 3;
        ++attempt) {  // a port can be taken meanwhile
-    uint16_t port = FreePort();
+    uint16_t port = config.port;
+    if (port == 0) port = config.cluster_port ? FreeClusterPort() : FreePort();
     if (port == 0) return Errno("FreePort");
+    uint16_t tls_port = config.tls ? FreePort() : 0;
     std::unique_ptr<RedisServer> server(
-        new RedisServer(port, tmpl, extra_args));
+        new RedisServer(port, tls_port, tmpl, config));
     last = server->Launch();
     if (last.ok()) return server;
+    if (config.port != 0) break;
   }
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
   return last;
 }
 
 RedisServer::~RedisServer() {
   if (pid_ > 0) {
+    kill(pid_, SIGCONT);
     kill(pid_, SIGKILL);
     int status;
     waitpid(pid_, &status, 0);
@@ -160,13 +196,44 @@ absl::Status RedisServer::Launch() {
   if (pid_ > 0)
     return absl::FailedPreconditionError("redis-server already running");
   std::string log = dir_ + "/redis.log";
-  std::vector<std::string> argv = {
-      kServer,  "--port",       std::to_string(port_),
-      "--bind", "127.0.0.1",    "--save",
-      "",       "--appendonly", "no",
-      "--dir",  dir_,           "--daemonize",
-      "no",     "--logfile",    log};
-  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<std::string> argv = {kServer};
+  if (!config_.conf.empty()) {
+    std::string conf = dir_ + "/redis.conf";
+    if (!std::filesystem::exists(conf)) {  // a Sentinel rewrites it: keep
+      std::ofstream out(conf);
+      out << config_.conf;
+      if (!out) return Errno("write redis.conf");
+    }
+    argv.push_back(conf);
+  }
+  std::vector<std::string> common = {
+      "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir",
+      dir_,     "--daemonize",         "no",     "--logfile", log};
+  argv.insert(argv.end(), common.begin(), common.end());
+  if (config_.sentinel) {
+    argv.push_back("--sentinel");
+  } else {
+    for (const char* a : {"--save", "", "--appendonly", "no"}) {
+      argv.push_back(a);
+    }
+  }
+  if (config_.tls != nullptr) {
+    std::vector<std::string> tls = {
+        "--tls-port",         std::to_string(tls_port_),
+        "--tls-cert-file",    config_.tls->server_cert,
+        "--tls-key-file",     config_.tls->server_key,
+        "--tls-ca-cert-file", config_.tls->ca_file,
+        "--tls-auth-clients", config_.tls_auth_clients ? "yes" : "no"};
+    argv.insert(argv.end(), tls.begin(), tls.end());
+  }
+  if (config_.unix_socket) {
+    for (std::string a :
+         {std::string("--unixsocket"), unix_path(),
+          std::string("--unixsocketperm"), std::string("700")}) {
+      argv.push_back(a);
+    }
+  }
+  argv.insert(argv.end(), config_.args.begin(), config_.args.end());
   auto pid = Spawn(argv, -1, dir_ + "/stderr.log");
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
@@ -190,6 +257,7 @@ absl::Status RedisServer::Launch() {
 absl::Status RedisServer::Stop() {
   if (pid_ <= 0) return absl::OkStatus();
   kill(pid_, SIGTERM);
+  kill(pid_, SIGCONT);  // in case it was paused
   int status = 0;
   if (!WaitExit(pid_, kDeadline, &status)) {
     kill(pid_, SIGKILL);
@@ -202,6 +270,22 @@ absl::Status RedisServer::Stop() {
   return absl::OkStatus();
 }
 
+void RedisServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void RedisServer::Pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 absl::Status RedisServer::Restart() {
   if (pid_ > 0) {
     absl::Status st = Stop();
@@ -212,19 +296,37 @@ absl::Status RedisServer::Restart() {
 
 absl::StatusOr<std::string> RedisServer::Cli(
     const std::vector<std::string>& args) {
+  return RedisCli(args, port_);
+}
+
+absl::StatusOr<std::string> RedisCli(const std::vector<std::string>& args,
+                                     uint16_t port) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe");
-  std::vector<std::string> argv = {kCli, "-p", std::to_string(port_)};
+  std::vector<std::string> argv = {kCli};
+  if (port != 0) {
+    argv.push_back("-p");
+    argv.push_back(std::to_string(port));
+  }
   argv.insert(argv.end(), args.begin(), args.end());
-  std::string err_path = dir_ + "/cli.err";
+  char tmpl[] = "/tmp/vent-cli-err-XXXXXX";
+  int err_fd = mkstemp(tmpl);
+  if (err_fd < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return Errno("mkstemp");
+  }
+  close(err_fd);
+  std::string err_path = tmpl;
   auto pid = Spawn(argv, fds[1], err_path);
   close(fds[1]);
   if (!pid.ok()) {
     close(fds[0]);
+    unlink(err_path.c_str());
     return pid.status();
   }
   std::string out;
-  absl::Time deadline = absl::Now() + kDeadline;
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
   bool timed_out = false;
   for (;;) {
     int ms =
@@ -244,14 +346,16 @@ absl::StatusOr<std::string> RedisServer::Cli(
   if (timed_out) kill(*pid, SIGKILL);
   int status = 0;
   waitpid(*pid, &status, 0);
+  std::string err = ReadFile(err_path);
+  unlink(err_path.c_str());
   std::string cmd = absl::StrJoin(args, " ");
   if (timed_out) {
     return absl::DeadlineExceededError(
-        absl::StrCat("redis-cli ", cmd, ": no exit within 10 s"));
+        absl::StrCat("redis-cli ", cmd, ": no exit within 30 s"));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(
-        absl::StrCat("redis-cli ", cmd, " failed: ", ReadFile(err_path), out));
+        absl::StrCat("redis-cli ", cmd, " failed: ", err, out));
   }
   return out;
 }

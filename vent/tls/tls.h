@@ -6,7 +6,11 @@
 //   TlsServerContext: the certificate chain and private key (PEM files),
 //     TLS 1.2 minimum. Immutable after Load(); shared by every worker thread
 //     (SSL_CTX is thread-safe for creating sessions).
-//   TlsSession: one connection's server side. Ciphertext in via Feed(),
+//   TlsClientContext: the client side (vent/redis's rediss://): trusted roots
+//     (a PEM file, or the system's), an optional client certificate, TLS 1.2
+//     minimum, peer verification always on. Immutable after Load(); shared.
+//   TlsSession: one connection's server or client side. Ciphertext in via
+//     Feed(),
 //     plaintext out via Encrypt(); every byte that must go to the peer
 //     (handshake, records, alerts, close_notify) is appended to the caller's
 //     `wire` string, which the caller writes to the socket in order.
@@ -44,13 +48,42 @@ class TlsServerContext {
   SSL_CTX* ctx_;
 };
 
+class TlsClientContext {
+ public:
+  // `ca_file`: PEM file of trusted roots; empty = the system's default roots.
+  // `cert_file` + `key_file` (both or neither): the client certificate chain
+  // and key, for servers that require one. Errors name the file and reason.
+  static absl::StatusOr<std::shared_ptr<TlsClientContext>> Load(
+      const std::string& ca_file, const std::string& cert_file,
+      const std::string& key_file);
+  ~TlsClientContext();
+  TlsClientContext(const TlsClientContext&) = delete;
+  TlsClientContext& operator=(const TlsClientContext&) = delete;
+
+  SSL_CTX* native() const { return ctx_; }
+  bool has_client_cert() const { return has_client_cert_; }
+
+ private:
+  explicit TlsClientContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  SSL_CTX* ctx_;
+  bool has_client_cert_ = false;
+};
+
 class TlsSession {
  public:
-  // Keeps `ctx` alive for the session's lifetime.
+  // Server side. Keeps `ctx` alive for the session's lifetime.
   explicit TlsSession(std::shared_ptr<const TlsServerContext> ctx);
+  // Client side: the peer's certificate must chain to the context's roots and
+  // name `server_name` (a DNS name, sent as SNI too, or an IP address, which
+  // must be in the certificate's IP SANs). Call Start() first.
+  TlsSession(std::shared_ptr<const TlsClientContext> ctx,
+             const std::string& server_name);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
+
+  // Client side: appends the ClientHello to `*wire`.
+  void Start(std::string* wire);
 
   // Consumes ciphertext from the peer: decrypted application bytes are
   // appended to `*plain`, bytes for the peer to `*wire`. Returns an error
@@ -74,8 +107,9 @@ class TlsSession {
   void Drain(std::string* wire);
   absl::Status Error(absl::string_view what, int ret);
 
-  std::shared_ptr<const TlsServerContext> ctx_;
+  std::shared_ptr<const void> ctx_;  // the server or client context
   SSL* ssl_;
+  bool client_ = false;
   bool handshake_done_ = false;
   bool peer_closed_ = false;
 };

@@ -1,0 +1,77 @@
+#include "vent/redis/flags.h"
+
+#include "absl/strings/str_cat.h"
+#include "vent/tls/tls.h"
+
+namespace vent::redis {
+
+void RegisterTopologyFlags(config::OptionSet& set, TopologyFlags* f) {
+  set.String(
+      "redis-pubsub", &f->pubsub,
+      "classic (PUBLISH/SUBSCRIBE; redis-oplog and redis-cli PUBLISH "
+      "interoperate) or sharded (SPUBLISH/SSUBSCRIBE, Redis 7+: scales "
+      "with a Cluster's shards); vent-server and vent-bridge must agree");
+  set.String("redis-tls-ca", &f->tls_ca,
+             "rediss: PEM file of trusted roots for the Redis certificate; "
+             "empty = the system's roots");
+  set.String("redis-tls-cert", &f->tls_cert,
+             "rediss: PEM client certificate chain (for Redis with "
+             "tls-auth-clients)");
+  set.String("redis-tls-key", &f->tls_key,
+             "rediss: PEM private key of --redis-tls-cert");
+  set.String("redis-tls-server-name", &f->tls_server_name,
+             "rediss: name the Redis certificate must carry (and SNI); empty = "
+             "the host connected to");
+  set.Secret("redis-sentinel-password", &f->sentinel_password,
+             "redis-sentinel: password of the Sentinels themselves (the URL's "
+             "is the master's); empty = no AUTH");
+}
+
+absl::StatusOr<PubSubMode> ParsePubSubMode(absl::string_view text) {
+  if (text == "classic") return PubSubMode::kClassic;
+  if (text == "sharded") return PubSubMode::kSharded;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--redis-pubsub: \"", text, "\" is not classic or sharded"));
+}
+
+absl::StatusOr<Options> MakeOptions(absl::string_view url,
+                                    const TopologyFlags& flags) {
+  Options o;
+  absl::StatusOr<Endpoint> ep = ParseUrl(url);
+  if (!ep.ok()) return ep.status();
+  o.endpoint = *std::move(ep);
+  absl::StatusOr<PubSubMode> mode = ParsePubSubMode(flags.pubsub);
+  if (!mode.ok()) return mode.status();
+  o.pubsub = *mode;
+  const bool any_tls = !flags.tls_ca.empty() || !flags.tls_cert.empty() ||
+                       !flags.tls_key.empty() || !flags.tls_server_name.empty();
+  if (any_tls && !o.endpoint.tls) {
+    return absl::InvalidArgumentError(
+        "--redis-tls-ca/-cert/-key/-server-name need a TLS URL (rediss://, "
+        "rediss-sentinel:// or rediss-cluster://)");
+  }
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--redis-tls-cert and --redis-tls-key go together");
+  }
+  if (o.endpoint.tls) {
+    absl::StatusOr<std::shared_ptr<tls::TlsClientContext>> ctx =
+        tls::TlsClientContext::Load(flags.tls_ca, flags.tls_cert,
+                                    flags.tls_key);
+    if (!ctx.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-tls-*: ", ctx.status().message()));
+    }
+    o.tls = *std::move(ctx);
+    o.tls_server_name = flags.tls_server_name;
+  }
+  if (!flags.sentinel_password.empty() &&
+      o.endpoint.kind != Endpoint::Kind::kSentinel) {
+    return absl::InvalidArgumentError(
+        "--redis-sentinel-password needs a redis-sentinel:// URL");
+  }
+  o.sentinel_password = flags.sentinel_password;
+  return o;
+}
+
+}  // namespace vent::redis
