@@ -109,7 +109,6 @@ void ClusterPublisher::Flush() {
     items.swap(intake_);
   }
   Route(std::move(items));
-  MaybeFinishStop();
 }
 
 void ClusterPublisher::Route(std::vector<Item> items) {
@@ -190,7 +189,6 @@ void ClusterPublisher::OnResults(std::vector<Item> items,
     directory_->SetDegraded(true);
   }
   Route(std::move(retry));
-  MaybeFinishStop();
 }
 
 void ClusterPublisher::Complete(Item& item, absl::StatusOr<int64_t> result) {
@@ -281,37 +279,32 @@ void ClusterPublisher::Watch() {
       });
 }
 
-void ClusterPublisher::Stop(absl::AnyInvocable<void() &&> drained) {
+void ClusterPublisher::Stop(absl::AnyInvocable<void() &&> drained,
+                            absl::Duration timeout) {
   stopping_.store(true, std::memory_order_release);
-  asio::post(
-      io_, [self = shared_from_this(), drained = std::move(drained)]() mutable {
-        self->drained_.push_back(std::move(drained));
-        self->Flush();
-      });
-}
-
-void ClusterPublisher::MaybeFinishStop() {
-  if (!stopping_.load(std::memory_order_acquire) || drained_.empty() ||
-      in_nodes_ > 0 || stopped_) {
-    return;
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (!intake_.empty()) return;
-  }
-  stopped_ = true;
-  connected_.store(false, std::memory_order_release);
-  watch_timer_.cancel();
-  directory_->Stop();
-  auto left = std::make_shared<size_t>(nodes_.size() + 1);
-  auto finish = [self = shared_from_this(), left]() {
-    if (--*left > 0) return;
-    std::vector<absl::AnyInvocable<void() &&>> drained;
-    drained.swap(self->drained_);
-    for (auto& d : drained) asio::post(self->io_, std::move(d));
-  };
-  for (auto& [key, pub] : nodes_) pub->Stop(finish);
-  finish();
+  asio::post(io_, [self = shared_from_this(), drained = std::move(drained),
+                   timeout]() mutable {
+    if (self->stopped_) {
+      asio::post(self->io_, std::move(drained));
+      return;
+    }
+    self->Flush();  // what was accepted goes to its master first
+    // From here on nothing is routed or retried; each master's Publisher
+    // drains what it has (bounded by `timeout`), then `drained` runs.
+    self->stopped_ = true;
+    self->connected_.store(false, std::memory_order_release);
+    self->watch_timer_.cancel();
+    self->directory_->Stop();
+    auto left = std::make_shared<size_t>(self->nodes_.size() + 1);
+    auto done = std::make_shared<absl::AnyInvocable<void() &&>>(
+        std::move(drained));
+    auto finish = [self, left, done]() {
+      if (--*left > 0) return;
+      asio::post(self->io_, std::move(*done));
+    };
+    for (auto& [key, pub] : self->nodes_) pub->Stop(finish, timeout);
+    finish();
+  });
 }
 
 void ClusterPublisher::Abandon() {

@@ -9,7 +9,9 @@
 // makes the directory re-read the map every 500 ms until the slot has a
 // reachable master again (a failover). Results and error codes are those of
 // Publisher; PublishBatch results stay in order although the messages may
-// go to several masters (per-channel order is kept: one channel, one slot).
+// go to several masters (per-channel order is kept: one channel, one slot),
+// and — unlike a single connection — the messages of one batch may have
+// different outcome classes when their masters fare differently.
 //
 // Threading: Publish/PublishBatch/connected/pending/last_error are
 // thread-safe and never block; routing and callbacks run on the io thread.
@@ -45,7 +47,7 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
   bool connected() const { return connected_.load(std::memory_order_acquire); }
   size_t pending() const { return pending_.load(std::memory_order_acquire); }
   absl::Status last_error() const;
-  void Stop(absl::AnyInvocable<void() &&> drained);
+  void Stop(absl::AnyInvocable<void() &&> drained, absl::Duration timeout);
   void Abandon();
 
  private:
@@ -73,7 +75,6 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
   void OnDirectoryChange();
   void SyncNodes();
   void Watch();
-  void MaybeFinishStop();
 
   boost::asio::io_context& io_;
   const Options options_;
@@ -89,7 +90,6 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
   absl::flat_hash_map<std::string, std::unique_ptr<Publisher>> nodes_;
   std::vector<std::unique_ptr<Publisher>> retired_;  // stopping
   boost::asio::steady_timer watch_timer_;
-  std::vector<absl::AnyInvocable<void() &&>> drained_;
   size_t in_nodes_ = 0;  // items handed to node publishers, not answered
   bool stopped_ = false;
 };

@@ -30,7 +30,8 @@ class PublisherImpl final : public Connection {
     if (stopping_.load(std::memory_order_acquire)) {
       reject = absl::UnavailableError("redis publisher stopped");
     } else if (!connected()) {
-      reject = absl::UnavailableError("redis not connected");
+      reject =
+          absl::UnavailableError("redis not connected; nothing was published");
     } else if (pending_.fetch_add(1, std::memory_order_acq_rel) >=
                options().max_pending) {
       pending_.fetch_sub(1, std::memory_order_acq_rel);
@@ -70,7 +71,8 @@ class PublisherImpl final : public Connection {
     if (stopping_.load(std::memory_order_acquire)) {
       reject = absl::UnavailableError("redis publisher stopped");
     } else if (!connected()) {
-      reject = absl::UnavailableError("redis not connected");
+      reject =
+          absl::UnavailableError("redis not connected; nothing was published");
     } else if (pending_.fetch_add(n, std::memory_order_acq_rel) + n >
                options().max_pending) {
       pending_.fetch_sub(n, std::memory_order_acq_rel);
@@ -185,9 +187,11 @@ class PublisherImpl final : public Connection {
     if (dones.empty()) return;
     if (!session_up()) {
       for (auto& d : dones) {
-        FailPending(InFlight{std::move(d.done), std::move(d.batch), 0},
-                    absl::UnavailableError(
-                        "redis not connected; the PUBLISH was not sent"));
+        FailPending(
+            InFlight{std::move(d.done), std::move(d.batch), 0},
+            absl::UnavailableError(
+                "redis not connected; the PUBLISH was not sent, nothing was "
+                "published"));
       }
       return;
     }
