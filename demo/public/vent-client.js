@@ -671,10 +671,12 @@ class Auth {
 //
 // Heartbeat (Meteor's client algorithm): a DDP ping after heartbeatMs
 // without ANY inbound message, the socket dropped when nothing arrives within
-// heartbeatTimeoutMs of that ping. A dead link is therefore detected within
-// heartbeatMs + heartbeatTimeoutMs of the last message. One timer per socket,
-// re-armed lazily from the time of the last message (one clock read per
-// message, no timer churn on the fast path).
+// heartbeatTimeoutMs of that ping. The fast path only counts messages (no
+// clock read, no timer per message): a timer ticks every
+// min(heartbeatMs/4, 1 s) and notes whether the count moved, so the ping
+// goes out between heartbeatMs and heartbeatMs + one tick after the last
+// message, and a dead link is detected within heartbeatMs + tick +
+// heartbeatTimeoutMs of it.
 //
 // Callbacks (handlers) run only for the current socket; a stale socket's
 // events are ignored. `gone` gets {reason, code?, opened, error}: opened
@@ -694,7 +696,10 @@ class Transport {
     this._attempt = null; // {opened, error} of the current socket
     this._connectTimer = null;
     this._beatTimer = null;
-    this._lastRecv = 0;
+    this._tickMs = Math.min(heartbeatMs / 4, 1000);
+    this._rx = 0; // inbound messages on this socket
+    this._rxSeen = 0; // _rx at the last tick
+    this._silentSince = 0; // monotonic time by which the last message had arrived
     this._pingAt = 0; // monotonic time of our unanswered ping, 0 if none
   }
 
@@ -722,18 +727,13 @@ class Transport {
     ws.onopen = () => {
       if (ws !== this._ws) return;
       attempt.opened = true;
-      this._lastRecv = monotonicNow();
-      this._pingAt = 0;
-      if (this._heartbeatMs > 0) this._armBeat(this._heartbeatMs);
+      this._heard();
       this._h.open();
     };
     ws.onmessage = (ev) => {
       if (ws !== this._ws) return;
-      this._lastRecv = monotonicNow();
-      if (this._pingAt) {
-        this._pingAt = 0;
-        if (this._heartbeatMs > 0) this._armBeat(this._heartbeatMs);
-      }
+      this._rx++;
+      if (this._pingAt) this._heard(); // the answer to our ping (any message is)
       this._h.message(decode(ev.data));
     };
     ws.onerror = (ev) => {
@@ -797,6 +797,14 @@ class Transport {
     this._pingAt = 0;
   }
 
+  // A message just arrived (or the socket opened): silence starts now.
+  _heard() {
+    this._pingAt = 0;
+    this._rxSeen = this._rx;
+    this._silentSince = monotonicNow();
+    if (this._heartbeatMs > 0) this._armBeat(this._tickMs);
+  }
+
   _armBeat(ms) {
     clearTimeout(this._beatTimer);
     this._beatTimer = setTimeout(() => this._beat(), ms);
@@ -810,9 +818,14 @@ class Transport {
       return;
     }
     const now = monotonicNow();
-    const idle = now - this._lastRecv;
-    if (idle < this._heartbeatMs) {
-      this._armBeat(this._heartbeatMs - idle);
+    if (this._rx !== this._rxSeen) {
+      // Messages came during the last tick: the silence starts at most now.
+      this._rxSeen = this._rx;
+      this._silentSince = now;
+    }
+    const silent = now - this._silentSince;
+    if (silent < this._heartbeatMs) {
+      this._armBeat(Math.min(this._tickMs, this._heartbeatMs - silent));
       return;
     }
     this.send({msg: 'ping'});
