@@ -5,28 +5,6 @@
 
 namespace vent::redis {
 
-void RegisterTopologyFlags(config::OptionSet& set, TopologyFlags* f) {
-  set.String(
-      "redis-pubsub", &f->pubsub,
-      "classic (PUBLISH/SUBSCRIBE; redis-oplog and redis-cli PUBLISH "
-      "interoperate) or sharded (SPUBLISH/SSUBSCRIBE, Redis 7+: scales "
-      "with a Cluster's shards); vent-server and vent-bridge must agree");
-  set.String("redis-tls-ca", &f->tls_ca,
-             "rediss: PEM file of trusted roots for the Redis certificate; "
-             "empty = the system's roots");
-  set.String("redis-tls-cert", &f->tls_cert,
-             "rediss: PEM client certificate chain (for Redis with "
-             "tls-auth-clients)");
-  set.String("redis-tls-key", &f->tls_key,
-             "rediss: PEM private key of --redis-tls-cert");
-  set.String("redis-tls-server-name", &f->tls_server_name,
-             "rediss: name the Redis certificate must carry (and SNI); empty = "
-             "the host connected to");
-  set.Secret("redis-sentinel-password", &f->sentinel_password,
-             "redis-sentinel: password of the Sentinels themselves (the URL's "
-             "is the master's); empty = no AUTH");
-}
-
 absl::StatusOr<PubSubMode> ParsePubSubMode(absl::string_view text) {
   if (text == "classic") return PubSubMode::kClassic;
   if (text == "sharded") return PubSubMode::kSharded;

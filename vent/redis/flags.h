@@ -31,8 +31,29 @@ struct TopologyFlags {
 };
 
 // --redis-pubsub, --redis-tls-ca, --redis-tls-cert, --redis-tls-key,
-// --redis-tls-server-name, --redis-sentinel-password.
-void RegisterTopologyFlags(config::OptionSet& set, TopologyFlags* flags);
+// --redis-tls-server-name, --redis-sentinel-password. Inline: the `vent` CLI
+// compiles the binaries' option declarations without linking vent/redis.
+inline void RegisterTopologyFlags(config::OptionSet& set, TopologyFlags* f) {
+  set.String(
+      "redis-pubsub", &f->pubsub,
+      "classic (PUBLISH/SUBSCRIBE; redis-oplog and redis-cli PUBLISH "
+      "interoperate) or sharded (SPUBLISH/SSUBSCRIBE, Redis 7+: scales "
+      "with a Cluster's shards); vent-server and vent-bridge must agree");
+  set.String("redis-tls-ca", &f->tls_ca,
+             "rediss: PEM file of trusted roots for the Redis certificate; "
+             "empty = the system's roots");
+  set.String("redis-tls-cert", &f->tls_cert,
+             "rediss: PEM client certificate chain (for Redis with "
+             "tls-auth-clients)");
+  set.String("redis-tls-key", &f->tls_key,
+             "rediss: PEM private key of --redis-tls-cert");
+  set.String("redis-tls-server-name", &f->tls_server_name,
+             "rediss: name the Redis certificate must carry (and SNI); empty = "
+             "the host connected to");
+  set.Secret("redis-sentinel-password", &f->sentinel_password,
+             "redis-sentinel: password of the Sentinels themselves (the URL's "
+             "is the master's); empty = no AUTH");
+}
 
 // Parses `url` and applies `flags`: endpoint, pub/sub mode and TLS (the files
 // are read now, so a bad one fails at startup naming it). InvalidArgument
