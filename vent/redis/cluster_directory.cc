@@ -133,9 +133,14 @@ asio::awaitable<void> ClusterDirectory::Loop() {
     if (!st.ok()) {
       int64_t skipped = 0;
       if (log_limiter_.Allow(st.ToString(), last_read_, &skipped)) {
-        VENT_LOG_WARN("redis cluster not usable", "role", role_, "endpoint",
-                      options_.endpoint.Redacted(), "error", st.ToString(),
-                      "repeated", skipped);
+        if (skipped > 0) {
+          VENT_LOG_WARN("redis cluster not usable", "role", role_, "endpoint",
+                        options_.endpoint.Redacted(), "error", st.ToString(),
+                        "repeated", skipped);
+        } else {
+          VENT_LOG_WARN("redis cluster not usable", "role", role_, "endpoint",
+                        options_.endpoint.Redacted(), "error", st.ToString());
+        }
       }
     } else if (!was_healthy) {
       log_limiter_.Clear();

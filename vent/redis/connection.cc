@@ -160,8 +160,21 @@ asio::awaitable<absl::Status> Connection::ConnectOnce() {
   attempt_timed_out_ = false;
   if (stream_) stream_->Close();
   stream_ = std::make_shared<Stream>(io_);
+  std::shared_ptr<Stream> stream = stream_;
   reader_ = RespReader();
   owed_.clear();
+  if (!tls_error_.ok()) co_return absl::UnavailableError(tls_error_.message());
+  // Discovery (a Sentinel, a Cluster node) comes first and is not part of the
+  // connect timeout: each query is bounded by it on its own.
+  if (options_.address_source) {
+    absl::StatusOr<Address> a = co_await options_.address_source->Next();
+    if (stream->closed()) co_return absl::CancelledError("closed");
+    if (!a.ok()) co_return a.status();
+    address_ = *std::move(a);
+  } else {
+    const Endpoint& ep = options_.endpoint;
+    address_ = Address{ep.host, ep.port, ep.unix_path};
+  }
   connect_timer_.expires_after(ToChrono(options_.connect_timeout));
   connect_timer_.async_wait(
       [self = shared_from_this(), attempt](boost::system::error_code ec) {
@@ -185,15 +198,6 @@ asio::awaitable<absl::Status> Connection::ConnectOnce() {
 asio::awaitable<absl::Status> Connection::Handshake() {
   const Endpoint& ep = options_.endpoint;
   std::shared_ptr<Stream> stream = stream_;
-  if (!tls_error_.ok()) co_return absl::UnavailableError(tls_error_.message());
-  if (options_.address_source) {
-    absl::StatusOr<Address> a = co_await options_.address_source->Next();
-    if (stream->closed()) co_return absl::CancelledError("closed");
-    if (!a.ok()) co_return a.status();
-    address_ = *std::move(a);
-  } else {
-    address_ = Address{ep.host, ep.port, ep.unix_path};
-  }
   absl::Status st = co_await stream->Connect(address_, tls_);
   if (!st.ok()) co_return st;
 
