@@ -9,7 +9,7 @@ APT_PKGS=(
   libre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
   python3-grpcio python3-protobuf python3-pip python3-setuptools python3-wheel python3-venv
-  dpkg-dev fakeroot
+  dpkg-dev fakeroot systemd
   clang libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm chromium docker-compose
 )

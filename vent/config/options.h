@@ -59,10 +59,11 @@ inline constexpr absl::string_view kPrograms[] = {"server", "bridge"};
 // declare one ignores it.
 inline constexpr absl::string_view kSharedSections[] = {"publications"};
 // VENT_* variables read by Vent's clients, demo and scripts (never warned
-// about): the emit address and key, the proto path, the build scripts' dirs.
+// about): the emit address and key, the proto path, the options of
+// scripts/test.sh and scripts/up.sh.
 inline constexpr absl::string_view kToolVariables[] = {
-    "VENT_SERVER", "VENT_API_KEY", "VENT_PROTO", "VENT_BIN_DIR",
-    "VENT_BUILD_DIR"};
+    "VENT_SERVER",    "VENT_API_KEY",   "VENT_PROTO",       "VENT_BIN_DIR",
+    "VENT_BUILD_DIR", "VENT_TEST_JOBS", "VENT_FUZZ_SECONDS"};
 
 // The project version (CMake project(VERSION)), e.g. "0.2.0".
 absl::string_view Version();
