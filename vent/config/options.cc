@@ -107,6 +107,11 @@ absl::StatusOr<bool> ParseBool(absl::string_view text) {
 
 absl::string_view Version() { return VENT_VERSION; }
 
+bool IsSharedOption(absl::string_view name) {
+  return name == "redis" || absl::StartsWith(name, "redis-") ||
+         absl::StartsWith(name, "log-");
+}
+
 OptionSet::OptionSet(std::string program, std::string summary)
     : program_(std::move(program)), summary_(std::move(summary)) {
   absl::string_view short_name = program_;
@@ -116,8 +121,7 @@ OptionSet::OptionSet(std::string program, std::string summary)
 }
 
 std::string OptionSet::EnvName(absl::string_view name) const {
-  if (Contains(kSharedOptions, name))
-    return absl::StrCat("VENT_", EnvWord(name));
+  if (IsSharedOption(name)) return absl::StrCat("VENT_", EnvWord(name));
   return absl::StrCat(env_prefix_, EnvWord(name));
 }
 
@@ -321,8 +325,9 @@ void OptionSet::CheckEnvironment(const std::vector<std::string>& names,
     for (const Option& o : options_) {
       if (o.kind != Kind::kSection && EnvName(o.name) == name) known = true;
     }
-    for (absl::string_view shared : kSharedOptions) {
-      if (absl::StrCat("VENT_", EnvWord(shared)) == name) known = true;
+    if (name == "VENT_REDIS" || absl::StartsWith(name, "VENT_REDIS_") ||
+        absl::StartsWith(name, "VENT_LOG_")) {
+      known = true;  // shared namespace: maybe another program's option
     }
     for (absl::string_view program : kPrograms) {
       if (program != section_ &&

@@ -10,14 +10,16 @@
 //   3. flags (--max-payload=V or --max-payload V).
 //
 // Environment names. Options whose meaning is the same in every Vent program
-// (kSharedOptions: redis, log-level, log-format) and the config file are
-// VENT_<NAME> (VENT_REDIS, VENT_LOG_LEVEL, VENT_LOG_FORMAT, VENT_CONFIG);
+// (IsSharedOption: redis, redis-*, log-*) and the config file are
+// VENT_<NAME> (VENT_REDIS, VENT_REDIS_TLS_CA, VENT_LOG_LEVEL, VENT_CONFIG);
 // every other option is VENT_<PROGRAM>_<NAME> for the program "vent-<program>"
 // (VENT_SERVER_MAX_MESSAGE, VENT_BRIDGE_MAX_MESSAGE), so one environment can
 // configure both binaries without one reading the other's values. A VENT_*
 // variable that is none of these, nor another program's VENT_<PROGRAM>_*, nor
 // a variable of Vent's clients and scripts (kToolVariables), is reported in
-// Parsed::warnings (with the new name when it is a pre-0.2 one).
+// Parsed::warnings (with the new name when it is a pre-0.2 one). Shared-name
+// variables this program does not declare (VENT_REDIS_COMMAND_TIMEOUT in
+// vent-bridge) may be another program's and are not reported.
 //
 // One config file for all programs: the top level may hold the shared options,
 // options of this program, sections this program declares with Section(),
@@ -49,9 +51,11 @@
 
 namespace vent::config {
 
-// Options with one meaning in every Vent program: environment VENT_<NAME>.
-inline constexpr absl::string_view kSharedOptions[] = {"redis", "log-level",
-                                                       "log-format"};
+// Options with one meaning in every Vent program, environment VENT_<NAME>:
+// the Redis connection ("redis" and "redis-*": both programs must reach the
+// same Redis the same way) and logging ("log-*").
+bool IsSharedOption(absl::string_view name);
+
 // Programs sharing one environment and config file: each reads its own
 // "VENT_<PROGRAM>_*" variables and "<program>:" section.
 inline constexpr absl::string_view kPrograms[] = {"server", "bridge"};

@@ -145,6 +145,12 @@ TEST(EnvNameTest, SharedAndPerProgram) {
   EXPECT_EQ(bridge.EnvName("log-format"), "VENT_LOG_FORMAT");
   EXPECT_EQ(server.EnvName("max-message"), "VENT_SERVER_MAX_MESSAGE");
   EXPECT_EQ(bridge.EnvName("max-message"), "VENT_BRIDGE_MAX_MESSAGE");
+  EXPECT_EQ(bridge.EnvName("redis-tls-ca"), "VENT_REDIS_TLS_CA");
+  EXPECT_EQ(server.EnvName("redis-connect-timeout"),
+            "VENT_REDIS_CONNECT_TIMEOUT");
+  EXPECT_TRUE(IsSharedOption("redis-pubsub"));
+  EXPECT_FALSE(IsSharedOption("listen"));
+  EXPECT_FALSE(IsSharedOption("redisx"));
   EXPECT_EQ(OptionSet("vent-emit-bench", "").EnvName("rate"),
             "VENT_EMIT_BENCH_RATE");
 }
