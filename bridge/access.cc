@@ -6,13 +6,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "vent/base/log.h"
+#include "vent/base/log_limiter.h"
 
 namespace vent::bridge {
 namespace {
 
-constexpr char kLoggedOut[] =
-    "You've been logged out by the server. Please log in again.";
-constexpr char kExpired[] = "Your session has expired. Please log in again.";
+// One log line per 10 s for refused logins: a client can send thousands.
+base::LogLimiter refused_log(absl::Seconds(10));
 
 absl::StatusOr<std::string> ReadIfSet(const std::string& path) {
   if (path.empty()) return std::string();
@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
   jwt.algorithms = o.jwt_algorithms;
   jwt.issuer = o.jwt_issuer;
   jwt.audience = o.jwt_audience;
+  jwt.leeway = o.jwt_leeway;
   if (!jwt.hs256_secret.empty() || !jwt.public_key_pem.empty() ||
       !jwt.jwks_json.empty()) {
     auto verifier = auth::JwtVerifier::Create(std::move(jwt));
@@ -80,11 +81,15 @@ absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token,
   auto claims = verifier_->Verify(token, now);
   if (!claims.ok()) {
     ctx_.metrics->login_refused->Add();
-    VENT_LOG_INFO("login refused", "reason", claims.status().message());
+    if (int64_t n = refused_log.Note(); n > 0) {
+      VENT_LOG_INFO("login refused", "count", n, "last_reason",
+                    claims.status().message());
+    }
     return claims.status();
   }
   ctx_.metrics->login_ok->Add();
-  return LoginResult{claims->sub, claims->exp};
+  return LoginResult{claims->sub, claims->exp,
+                     claims->exp + verifier_->leeway()};
 }
 
 absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params,
@@ -105,8 +110,10 @@ absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params,
   auto result =
       VerifyToken(absl::string_view(token->data(), token->size()), now);
   if (!result.ok()) {
-    bool expired = absl::StrContains(result.status().message(), "expired");
-    *error = ddp::Error{403, expired ? kExpired : kLoggedOut, std::nullopt};
+    // The verifier reports an expired token as DEADLINE_EXCEEDED.
+    bool expired = absl::IsDeadlineExceeded(result.status());
+    *error = ddp::Error{403, expired ? kExpiredReason : kLoggedOutReason,
+                        std::nullopt};
   }
   return result;
 }

@@ -73,18 +73,26 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
                                   {{"reason", "per_ip"}})),
       tls_failures(r.GetCounter("vent_bridge_refused_total",
                                 "Connections or upgrades refused.",
-                                {{"reason", "tls"}})) {}
+                                {{"reason", "tls"}})),
+      login_expired(r.GetCounter("vent_bridge_logins_total",
+                                 "DDP logins by result.",
+                                 {{"result", "expired"}})),
+      subs_gap(r.GetCounter(
+          "vent_bridge_subscription_gaps_total",
+          "Repeated `ready` with recovered:false sent after Redis came back.")),
+      drain_closes(r.GetCounter("vent_bridge_closed_total",
+                                "Connections closed by the bridge.",
+                                {{"reason", "shutdown"}})),
+      reads_paused(r.GetCounter(
+          "vent_bridge_reads_paused_total",
+          "Times a connection stopped being read because its replies were "
+          "not being taken (output backpressure).")) {}
 
 void BridgeContext::NoteTlsFailure(absl::string_view remote,
                                    absl::string_view error) {
   metrics->tls_failures->Add();
-  int64_t n = tls_failures_unlogged.fetch_add(1, std::memory_order_relaxed) + 1;
-  int64_t now = absl::GetCurrentTimeNanos();
-  int64_t last = tls_last_log_ns.load(std::memory_order_relaxed);
-  if (now - last < absl::ToInt64Nanoseconds(absl::Seconds(10))) return;
-  if (!tls_last_log_ns.compare_exchange_strong(last, now))
-    return;  // another thread logs
-  tls_failures_unlogged.fetch_sub(n, std::memory_order_relaxed);
+  int64_t n = tls_log.Note();
+  if (n == 0) return;
   VENT_LOG_WARN("TLS handshakes failed", "count", n, "last_remote", remote,
                 "last_error", error);
 }

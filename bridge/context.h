@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "bridge/options.h"
+#include "vent/base/log_limiter.h"
 #include "vent/metrics/metrics.h"
 #include "vent/pub/catalog.h"
 
@@ -18,7 +19,7 @@ class TlsServerContext;
 
 namespace vent::bridge {
 
-class Access;
+class Authenticator;
 class Hub;
 class IpLimiter;
 
@@ -53,6 +54,10 @@ struct BridgeMetrics {
   metrics::Counter* authorize_error;
   metrics::Counter* refused_per_ip;
   metrics::Counter* tls_failures;  // failed TLS handshakes / corrupt records
+  metrics::Counter* login_expired;  // sessions logged out at token expiry
+  metrics::Counter* subs_gap;       // re-readies after a Redis outage
+  metrics::Counter* drain_closes;   // closed with 1001 by a graceful drain
+  metrics::Counter* reads_paused;   // output backpressure stopped reading
 };
 
 struct BridgeContext {
@@ -61,7 +66,7 @@ struct BridgeContext {
   metrics::Registry* registry = nullptr;
   std::unique_ptr<BridgeMetrics> metrics;
   Hub* hub = nullptr;
-  const Access* access = nullptr;
+  const Authenticator* access = nullptr;
   IpLimiter* ip_limiter = nullptr;
   // Null: plain ws:// and http://. Replaced (atomically) when SIGHUP
   // reloads the certificate; new connections take the current one.
@@ -76,8 +81,7 @@ struct BridgeContext {
   // once per 10 s with the number seen since (scanners must not flood the
   // log). Any thread.
   void NoteTlsFailure(absl::string_view remote, absl::string_view error);
-  std::atomic<int64_t> tls_failures_unlogged{0};
-  std::atomic<int64_t> tls_last_log_ns{0};
+  base::LogLimiter tls_log{absl::Seconds(10)};
 };
 
 }  // namespace vent::bridge

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "bridge/access.h"
 #include "bridge/static_files.h"
+#include "bridge/ws_connection.h"
 #include "vent/base/log.h"
 #include "vent/tls/tls.h"
 #include "vent/ws/frame.h"
@@ -100,7 +101,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               : http::status::bad_request;
       return Respond(st, "text/plain", absl::StrCat(ec.message(), "\n"), false);
     }
-    if (parser_->is_done()) return Route();
+    if (parser_->is_done()) {
+      // RFC 9112 6.3: a request whose Transfer-Encoding does not end in
+      // chunked has no knowable length; Beast would take an empty body and
+      // read the real body as the next request (smuggling). Refuse it.
+      auto& req = parser_->get();
+      if (req.find(http::field::transfer_encoding) != req.end() &&
+          !parser_->chunked()) {
+        return Respond(http::status::bad_request, "text/plain",
+                       "Transfer-Encoding must end with chunked\n", false);
+      }
+      return Route();
+    }
     socket_.async_wait(
         tcp::socket::wait_read,
         [self = shared_from_this()](boost::system::error_code ec) {
@@ -192,10 +204,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (ws::IsSockJsWebSocketPath(path)) return Upgrade(Transport::kSockJs);
     if (path == "/sockjs/info") return SockJsInfo(keep);
-    if (path == "/healthz") {
-      bool up = ctx_.redis_up.load();
-      return Respond(up ? http::status::ok : http::status::service_unavailable,
-                     "text/plain", up ? "ok\n" : "redis unavailable\n", keep);
+    if (path == "/livez") {
+      return Respond(http::status::ok, "text/plain", "ok\n", keep);
+    }
+    if (path == "/readyz" || path == "/healthz") {
+      // Not ready while draining (load balancers stop sending new clients)
+      // or while the Redis subscriber is down.
+      const char* why = ctx_.shutting_down.load() ? "shutting down\n"
+                        : !ctx_.redis_up.load()   ? "redis unavailable\n"
+                                                  : nullptr;
+      return Respond(why ? http::status::service_unavailable : http::status::ok,
+                     "text/plain", why ? why : "ok\n", keep);
     }
     if (path == "/metrics") {
       return Respond(http::status::ok, "text/plain; version=0.0.4",
@@ -209,10 +228,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!file.ok())
       return Respond(http::status::not_found, "text/plain", "not found\n",
                      keep);
-    std::ifstream in(file->path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    Respond(http::status::ok, file->content_type, content.str(), keep,
+    auto content = ReadStatic(*file, ctx_.options.max_static_bytes);
+    if (!content.ok()) {
+      VENT_LOG_WARN("static file not served", "path", file->path, "error",
+                    content.status().message());
+      return Respond(http::status::internal_server_error, "text/plain",
+                     "file not served\n", keep);
+    }
+    Respond(http::status::ok, file->content_type, std::move(*content), keep,
             req.method() == http::verb::head);
   }
 
@@ -325,6 +348,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // or `Authorization: Bearer JWT`): the first subscriptions are then
     // already authenticated. A bad token refuses the upgrade (401).
     std::string user_id;
+    absl::Time user_expires = absl::InfiniteFuture();
     std::string token = TokenFrom(req);
     if (!token.empty()) {
       absl::StatusOr<LoginResult> login =
@@ -338,6 +362,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             false);
       }
       user_id = login->user_id;
+      user_expires = login->valid_until;
     }
     std::string out = absl::StrCat(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
@@ -348,6 +373,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       ws::AppendFrame(out, ws::Opcode::kText, "o");
     ConnectionInfo info;
     info.user_id = std::move(user_id);
+    info.user_expires = user_expires;
     info.remote = RemoteText();
     info.origin = std::string(origin);
     info.user_agent = std::string(Sv(req[http::field::user_agent]));

@@ -2,12 +2,16 @@
 //   /websocket, /websocket/, /sockjs/websocket[/]  raw DDP over WebSocket
 //   /sockjs/<server>/<session>/websocket           DDP over SockJS's WS
 //   transport GET|OPTIONS /sockjs/info                        SockJS info
-//   /healthz    200 when the Redis subscriber is up, else 503
+//   /livez      200 while the process serves HTTP
+//   /readyz     200 when the Redis subscriber is up and the bridge is not
+//               draining, else 503 (/healthz is the same)
 //   /metrics    Prometheus text
 //   anything else: a static file from --static-dir, or 404.
 // A plain GET on a WebSocket path gets Meteor's 400 "Not a valid websocket
 // request". On upgrade the socket moves to a WsConnection on the same worker.
-// The whole HTTP phase is bounded by --handshake-timeout.
+// The whole HTTP phase is bounded by --handshake-timeout; a request whose
+// Transfer-Encoding does not end in chunked gets 400; static files are
+// bounded by --max-static-bytes.
 // Threading: the owning worker's thread only.
 #ifndef VENT_BRIDGE_HTTP_SESSION_H_
 #define VENT_BRIDGE_HTTP_SESSION_H_
@@ -16,7 +20,7 @@
 #include <memory>
 
 #include "bridge/worker.h"
-#include "bridge/ws_connection.h"
+#include "bridge/connection_slot.h"
 
 namespace vent::bridge {
 

@@ -101,6 +101,7 @@ void Hub::Flush() {
 void Hub::OnState(bool up) {
   ctx_.redis_up.store(up);
   ctx_.metrics->redis_up->Set(up ? 1 : 0);
+  for (HubListener* l : listeners_) l->PostRedisState(up);
   VENT_LOG_INFO(up ? "redis subscriber up" : "redis subscriber down",
                 "channels", workers_by_channel_.size());
 }

@@ -43,6 +43,9 @@ class HubListener {
   // `generation` is the value passed to Hub::Subscribe.
   virtual void PostAck(const std::string& channel, uint64_t generation,
                        absl::Status status) = 0;
+  // The Redis subscriber's state changed (see redis::Subscriber::Handlers):
+  // up = connected and every wanted channel confirmed.
+  virtual void PostRedisState(bool up) = 0;
   // Bytes posted and not yet processed (the worker decrements).
   virtual std::atomic<int64_t>& backlog() = 0;
 };

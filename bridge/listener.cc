@@ -102,9 +102,10 @@ void Listener::DoAccept() {
         ctx_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     ConnectionSlot slot(&ctx_, std::move(ip));
     // Plain HTTP (health checks, metrics, static files) keeps some headroom
-    // past --max-connections; WebSocket upgrades are refused at the limit.
-    if (open > ctx_.options.max_connections + kHttpHeadroom ||
-        ctx_.shutting_down.load()) {
+    // past --max-connections; WebSocket upgrades are refused at the limit
+    // and while draining (HttpSession answers 503), while /readyz keeps
+    // answering (503 when draining).
+    if (open > ctx_.options.max_connections + kHttpHeadroom) {
       ctx_.metrics->refused_connections->Add();
       LogRefusal("", "max-connections reached");
       static const char kBusy[] =

@@ -168,19 +168,47 @@ int Run(int argc, char** argv) {
   };
   arm_hup();
 
+  // SIGTERM/SIGINT: graceful drain. /readyz turns 503 at once and new
+  // WebSocket upgrades get 503 (HTTP keeps answering); connections are closed with 1001 spread over
+  // 80% of --shutdown-timeout (clients reconnect elsewhere gradually); the
+  // process exits when they are gone or at the timeout. A second signal
+  // stops at once.
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(main_io);
+  absl::Time drain_deadline;
+  std::function<void()> poll_drain = [&] {
+    if (ctx.ws_connections.load() == 0 || absl::Now() >= drain_deadline) {
+      main_io.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) poll_drain();
+    });
+  };
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     trim_timer.cancel();
     hup.cancel();
-    VENT_LOG_INFO("shutting down", "signal", sig, "connections",
-                  ctx.open_connections.load());
+    VENT_LOG_INFO("draining", "signal", sig, "connections",
+                  ctx.ws_connections.load(), "timeout",
+                  absl::FormatDuration(o.shutdown_timeout));
     ctx.shutting_down = true;
-    listener.Stop();
+    drain_deadline = absl::Now() + o.shutdown_timeout;
+    for (auto& w : workers) w->BeginDrain(o.shutdown_timeout * 0.8);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      VENT_LOG_WARN("second signal: stopping now");
+      main_io.stop();
+    });
+    poll_drain();
   });
   main_io.run();
 
-  // Close every connection with 1001 (clients reconnect elsewhere), then stop.
+  // Close what is left with 1001, then stop.
+  listener.Stop();
+  main_io.restart();
+  main_io.poll();  // runs the acceptor's close and its aborted accept
   for (auto& w : workers) w->Stop();
   hub.Stop();
   redis_guard.reset();

@@ -19,6 +19,9 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.String("tls-key", &o.tls_key, "PEM private key of --tls-cert");
   set.String("static-dir", &o.static_dir,
              "Folder served at / (the demo); empty = none");
+  set.Bytes("max-static-bytes", &o.max_static_bytes,
+            "Largest static file served (read whole); larger ones get HTTP "
+            "500 — put big assets behind a CDN or proxy");
   set.Int("workers", &o.workers,
           "Worker threads (each with its own event loop); 0 = one per core");
   set.Int("max-connections", &o.max_connections,
@@ -50,7 +53,9 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.Duration("redis-connect-timeout", &o.redis_connect_timeout,
                "Redis connect timeout");
   set.Duration("shutdown-timeout", &o.shutdown_timeout,
-               "Grace period on SIGTERM");
+               "Grace period on SIGTERM: /readyz turns 503 at once, clients "
+               "are closed with 1001 spread over it, the process exits by "
+               "its end");
   set.Duration(
       "write-delay", &o.write_delay,
       "Hold Vent frames up to this long to write many per syscall (e.g. 2ms); "
@@ -75,6 +80,9 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
              "Required `iss` claim; empty = not checked");
   set.String("jwt-audience", &o.jwt_audience,
              "Required `aud` claim; empty = not checked");
+  set.Duration("jwt-leeway", &o.jwt_leeway,
+               "Clock skew accepted for exp/nbf; a logged-in connection is "
+               "logged out at exp + this");
   set.String("authorizer", &o.authorizer,
              "host:port of the backend's vent.v1.Authorizer service (auth: "
              "authorizer)");

@@ -20,6 +20,7 @@ struct BridgeOptions {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string static_dir;  // "" = no static files
+  int64_t max_static_bytes = 8 * 1024 * 1024;  // largest static file served
   std::string tls_cert;    // PEM chain; with tls_key: serve wss/https only
   std::string tls_key;     // PEM private key
   int64_t workers = 0;     // 0 = one per core
@@ -52,6 +53,7 @@ struct BridgeOptions {
   std::vector<std::string> jwt_algorithms;  // pinned; empty = from the key type
   std::string jwt_issuer;
   std::string jwt_audience;
+  absl::Duration jwt_leeway = absl::Seconds(30);
   std::string authorizer;  // host:port of the backend's Authorizer
   absl::Duration authorizer_timeout = absl::Seconds(2);
   absl::Duration authorizer_cache = absl::ZeroDuration();

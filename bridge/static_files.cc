@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -60,7 +62,25 @@ absl::StatusOr<StaticFile> ResolveStatic(const std::string& root,
     return absl::NotFoundError("outside root");
   if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
     return absl::NotFoundError("not a file");
-  return StaticFile{real, ContentTypeFor(real)};
+  return StaticFile{real, ContentTypeFor(real),
+                    static_cast<uint64_t>(st.st_size)};
+}
+
+absl::StatusOr<std::string> ReadStatic(const StaticFile& file,
+                                       uint64_t max_bytes) {
+  if (file.size > max_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("file larger than --max-static-bytes (", max_bytes, ")"));
+  }
+  std::ifstream in(file.path, std::ios::binary);
+  if (!in) return absl::NotFoundError("unreadable");
+  std::string content;
+  content.resize(file.size);
+  in.read(content.data(), static_cast<std::streamsize>(file.size));
+  // The file may have changed since stat(2): serve what was read, never more
+  // than the limit.
+  content.resize(static_cast<size_t>(in.gcount()));
+  return content;
 }
 
 }  // namespace vent::bridge

@@ -4,6 +4,7 @@
 #ifndef VENT_BRIDGE_STATIC_FILES_H_
 #define VENT_BRIDGE_STATIC_FILES_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@ namespace vent::bridge {
 struct StaticFile {
   std::string path;  // absolute, inside the root
   std::string content_type;
+  uint64_t size = 0;
 };
 
 // `target` is the request path without the query string. "/" and paths that
@@ -22,6 +24,11 @@ absl::StatusOr<StaticFile> ResolveStatic(const std::string& root,
                                          absl::string_view target);
 
 std::string ContentTypeFor(absl::string_view path);
+
+// Reads the whole file. ResourceExhausted when it is larger than
+// `max_bytes` (nothing is read); NotFound when it cannot be read.
+absl::StatusOr<std::string> ReadStatic(const StaticFile& file,
+                                       uint64_t max_bytes);
 
 }  // namespace vent::bridge
 

@@ -49,5 +49,17 @@ TEST_F(StaticFilesTest, RefusesEscapes) {
   EXPECT_FALSE(ResolveStatic("", "/").ok());
 }
 
+TEST_F(StaticFilesTest, ReadStaticHonoursTheSizeLimit) {
+  std::ofstream(root_ + "/big.bin") << std::string(5000, 'x');
+  auto f = ResolveStatic(root_, "/big.bin");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->size, 5000u);
+  auto whole = ReadStatic(*f, 5000);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->size(), 5000u);
+  auto refused = ReadStatic(*f, 4999);
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+}
+
 }  // namespace
 }  // namespace vent::bridge

@@ -1,9 +1,14 @@
-// One Vent subscription of one connection, as the worker's fan-out sees it.
-// Owned by its WsConnection; registered in its Worker's channel registry from
-// creation until the connection removes it. Worker-thread only.
+// One Vent subscription of one connection, as the fan-out sees it, and the
+// two interfaces through which the fan-out reaches the connection.
+//
+// Ownership: a Subscription is owned by its connection's DdpHost (one per DDP
+// sub id at a time) and is in its worker's ChannelRegistry exactly while
+// `registered` is true. Worker-thread only. See docs/architecture.md.
 #ifndef VENT_BRIDGE_SUBSCRIPTION_H_
 #define VENT_BRIDGE_SUBSCRIPTION_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,22 +17,53 @@
 
 namespace vent::bridge {
 
-class WsConnection;
+struct Subscription;
+
+// A publication's payload for one Redis message, computed once per message
+// and shared by every subscription of that publication in the pass.
+struct Transformed {
+  const pub::Publication* pub = nullptr;
+  std::optional<std::string> e;  // nullopt = not sent
+  std::string sockjs_e;          // `e` escaped for a SockJS string, lazily
+  bool sockjs_ready = false;
+};
+
+// Where a subscription's Vent frames go: its connection's output queue.
+class VentSink {
+ public:
+  virtual ~VentSink() = default;
+  // Appends one Vent frame for `sub`. Never writes to a socket, never closes
+  // and never changes any registry (it runs inside a fan-out pass).
+  virtual void QueueVent(const Subscription& sub, Transformed& t) = 0;
+};
+
+// The owner of a subscription's life (the connection's DdpHost). Called by
+// the ChannelRegistry; implementations must not add or remove registry
+// entries from inside these calls.
+class SubscriptionOwner {
+ public:
+  virtual ~SubscriptionOwner() = default;
+  // Every channel of `sub` is confirmed by Redis (and Redis is up).
+  virtual void OnSubscriptionAcked(Subscription& sub) = 0;
+  // Redis was lost and every channel of this ready `sub` is subscribed again:
+  // events published in between may have been missed.
+  virtual void OnSubscriptionGap(Subscription& sub) = 0;
+};
 
 struct Subscription {
-  WsConnection* conn = nullptr;
-  std::string id;  // DDP sub id
+  SubscriptionOwner* owner = nullptr;
+  VentSink* sink = nullptr;
+  std::string id;       // DDP sub id
+  uint64_t generation;  // unique per connection: tells an id's lives apart
   const pub::Publication* pub = nullptr;
-  // `{"msg":"changed","__vent":"1","id":"<rand>.<pub>","e":` — a Vent frame is
-  // prefix + e + "}" (ddp-vent-wire.md §9.3, byte-exact).
+  // `{"msg":"changed","__vent":"1","id":"<rand>.<pub>","e":` — a Vent frame
+  // is prefix + e + "}" (docs/protocol.md, byte-exact).
   std::string prefix;
-  std::string
-      sockjs_prefix;  // prefix escaped for a SockJS string (SockJS only)
+  std::string sockjs_prefix;          // prefix escaped for a SockJS string
   std::vector<std::string> channels;  // distinct
-  size_t acked = 0;                   // channels confirmed by Redis
-  bool ready = false;                 // `ready` sent; events flow only after it
-  bool registered = false;  // in the worker's registry (after authorization)
-  uint64_t generation = 0;  // tells a re-subscribed id from its earlier self
+  size_t acked = 0;         // channels confirmed by Redis (registry-owned)
+  bool ready = false;       // `ready` sent; events flow only after it
+  bool registered = false;  // in the worker's ChannelRegistry
   absl::Time deadline;      // nosub 503 if not ready by then
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cmath>
 
 #include "bridge/ws_connection.h"
 #include "vent/base/log.h"
@@ -58,9 +59,45 @@ void Worker::Stop() {
   connections_.clear();
 }
 
+void Worker::BeginDrain(absl::Duration over) {
+  asio::post(io_, [this, over] {
+    if (draining_) return;
+    draining_ = true;
+    drain_start_ = absl::Now();
+    drain_over_ = over;
+    drain_total_ = connections_.size();
+    DrainStep(drain_start_);
+    FlushDirty();
+  });
+}
+
+void Worker::DrainStep(absl::Time now) {
+  // Close the share of connections due by now: linear in time, all of them
+  // at drain_start_ + drain_over_.
+  double part = drain_over_ <= absl::ZeroDuration()
+                    ? 1.0
+                    : std::min(1.0, absl::FDivDuration(now - drain_start_, drain_over_));
+  size_t due = static_cast<size_t>(
+      std::ceil(part * static_cast<double>(drain_total_)));
+  if (part >= 1.0) due = SIZE_MAX;
+  std::vector<std::shared_ptr<WsConnection>> pick;
+  for (auto& [ptr, conn] : connections_) {
+    if (drain_closed_ + pick.size() >= due) break;
+    if (!conn->closing_or_closed()) pick.push_back(conn);
+  }
+  for (auto& c : pick) {
+    ctx_.metrics->drain_closes->Add();
+    c->Shutdown();
+  }
+  drain_closed_ += pick.size();
+}
+
 void Worker::AddConnection(std::shared_ptr<WsConnection> conn) {
   WsConnection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
+  // A connection accepted while draining (raced the listener's stop) is
+  // closed at the next step like the others.
+  if (draining_) ++drain_total_;
 }
 
 void Worker::RemoveConnection(WsConnection* conn) {
@@ -68,31 +105,12 @@ void Worker::RemoveConnection(WsConnection* conn) {
   asio::post(io_, [this, conn] { connections_.erase(conn); });
 }
 
-void Worker::AddSubscription(Subscription* sub) {
-  for (const std::string& channel : sub->channels) {
-    ChannelState& st = channels_[channel];
-    st.subs.push_back(sub);
-    if (st.subs.size() == 1) {
-      st.generation = next_generation_++;
-      st.acked = false;
-      ctx_.hub->Subscribe(id_, channel, st.generation);
-    } else if (st.acked) {
-      ++sub->acked;
-    }
-  }
+void Worker::Subscribe(const std::string& channel, uint64_t generation) {
+  ctx_.hub->Subscribe(id_, channel, generation);
 }
 
-void Worker::RemoveSubscription(Subscription* sub) {
-  for (const std::string& channel : sub->channels) {
-    auto it = channels_.find(channel);
-    if (it == channels_.end()) continue;
-    auto& subs = it->second.subs;
-    subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
-    if (subs.empty()) {
-      channels_.erase(it);
-      ctx_.hub->Unsubscribe(id_, channel);
-    }
-  }
+void Worker::Unsubscribe(const std::string& channel) {
+  ctx_.hub->Unsubscribe(id_, channel);
 }
 
 void Worker::MarkDirty(WsConnection* conn) {
@@ -104,8 +122,11 @@ void Worker::MarkDirty(WsConnection* conn) {
 void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch,
                           int64_t bytes) {
   asio::post(io_, [this, batch = std::move(batch), bytes] {
-    std::vector<Transformed> cache;
-    for (const RedisMessage& msg : *batch) Deliver(msg, cache);
+    uint64_t delivered = 0;
+    for (const RedisMessage& msg : *batch) {
+      delivered += registry_.Deliver(msg.channel, *msg.payload, cache_);
+    }
+    if (delivered) ctx_.metrics->deliveries->Add(delivered);
     backlog_.fetch_sub(bytes, std::memory_order_relaxed);
     // Flush after every batch already queued behind this one: a worker that
     // fell behind then writes each connection once for many events instead
@@ -130,71 +151,33 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch,
   });
 }
 
-void Worker::Deliver(const RedisMessage& msg, std::vector<Transformed>& cache) {
-  auto it = channels_.find(msg.channel);
-  if (it == channels_.end()) return;
-  cache.clear();
-  uint64_t delivered = 0;
-  for (Subscription* sub : it->second.subs) {
-    if (!sub->ready) continue;
-    Transformed* t = nullptr;
-    for (Transformed& c : cache) {
-      if (c.pub == sub->pub) {
-        t = &c;
-        break;
-      }
-    }
-    if (t == nullptr) {
-      t = &cache.emplace_back();
-      t->pub = sub->pub;
-      t->e = sub->pub->Transform(*msg.payload);
-    }
-    if (!t->e) continue;
-    sub->conn->QueueVent(*sub, *t);
-    ++delivered;
-  }
-  if (delivered) ctx_.metrics->deliveries->Add(delivered);
-}
-
 void Worker::FlushDirty() {
   // Connections may terminate while flushing; they remove themselves from
   // dirty_ (RemoveConnection), so iterate over a swapped copy.
   std::vector<WsConnection*> dirty;
   dirty.swap(dirty_);
+  for (WsConnection* c : dirty) c->set_dirty(false);
   for (WsConnection* c : dirty) {
-    c->set_dirty(false);
-  }
-  for (size_t i = 0; i < dirty.size(); ++i) {
-    auto found = connections_.find(dirty[i]);
+    auto found = connections_.find(c);
     if (found == connections_.end()) continue;
     std::shared_ptr<WsConnection> keep = found->second;
-    keep->AfterFanOut();
+    keep->Flush();
   }
 }
 
 void Worker::PostAck(const std::string& channel, uint64_t generation,
                      absl::Status status) {
   asio::post(io_, [this, channel, generation, status = std::move(status)] {
-    OnAck(channel, generation, status);
+    registry_.OnAck(channel, generation, status);
     FlushDirty();
   });
 }
 
-void Worker::OnAck(const std::string& channel, uint64_t generation,
-                   const absl::Status& status) {
-  auto it = channels_.find(channel);
-  if (it == channels_.end() || it->second.generation != generation ||
-      it->second.acked)
-    return;
-  if (!status.ok()) return;  // Stop(): the subscriptions time out or close.
-  it->second.acked = true;
-  // Copy: ready handling may not change the registry, but be defensive.
-  std::vector<Subscription*> subs = it->second.subs;
-  for (Subscription* sub : subs) {
-    if (sub->ready) continue;
-    if (++sub->acked == sub->channels.size())
-      sub->conn->OnSubscriptionAcked(sub->id);
-  }
+void Worker::PostRedisState(bool up) {
+  asio::post(io_, [this, up] {
+    registry_.SetRedisUp(up);
+    FlushDirty();
+  });
 }
 
 void Worker::ArmSweep() {
@@ -211,6 +194,7 @@ void Worker::Sweep() {
   // later (RemoveConnection posts), never during this loop.
   absl::Time now = absl::Now();
   for (auto& [ptr, conn] : connections_) conn->OnSweep(now);
+  if (draining_) DrainStep(now);
   FlushDirty();
   ctx_.metrics->outgoing_bytes->Add(outgoing_ - reported_outgoing_);
   reported_outgoing_ = outgoing_;

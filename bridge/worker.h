@@ -1,17 +1,21 @@
 // Worker: one thread, one io_context, a share of the connections, and the
-// local channel -> subscriptions registry used for fan-out.
+// ChannelRegistry used for their fan-out.
 //
-// Fan-out path (no locks): the Hub posts a batch of Redis messages; for each
-// message the worker looks up the channel's local subscriptions, computes the
-// publication's payload once per message per publication, and appends a Vent
-// frame to each subscribed connection's outgoing buffer. After the batch,
-// every touched connection is flushed with one write (coalescing).
+// Fan-out path (no locks): the Hub posts a batch of Redis messages; the
+// worker hands each to its registry, which queues a Vent frame on every
+// ready subscription of the channel (the payload computed once per
+// publication). After the batch every touched connection is flushed with one
+// write (coalescing).
 //
-// Threading: everything except the HubListener methods and Post() runs on the
-// worker thread. Connections are owned by the worker (shared_ptr in
-// `connections_`; async handlers hold extra references) and are erased one
-// loop turn after they terminate, so raw pointers in the registry stay valid
-// during a fan-out pass.
+// Graceful drain (SIGTERM): BeginDrain(over) closes the worker's connections
+// with 1001, spread evenly over `over`, so that clients behind a load
+// balancer reconnect elsewhere gradually rather than all at once.
+//
+// Threading: everything except the HubListener methods, Post*() and
+// BeginDrain() runs on the worker thread. Connections are owned by the worker
+// (shared_ptr in `connections_`; async handlers hold extra references) and
+// are erased one loop turn after they terminate, so raw pointers in the dirty
+// list stay valid during a pass.
 #ifndef VENT_BRIDGE_WORKER_H_
 #define VENT_BRIDGE_WORKER_H_
 
@@ -20,29 +24,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "bridge/channel_registry.h"
 #include "bridge/context.h"
 #include "bridge/hub.h"
-#include "bridge/subscription.h"
 
 namespace vent::bridge {
 
 class WsConnection;
 
-// A publication's payload for one Redis message, computed once per message.
-struct Transformed {
-  const pub::Publication* pub = nullptr;
-  std::optional<std::string> e;  // nullopt = not sent
-  std::string sockjs_e;          // `e` escaped for a SockJS string, lazily
-  bool sockjs_ready = false;
-};
-
-class Worker : public HubListener {
+class Worker : public HubListener, private RedisSubscriptions {
  public:
   Worker(int id, BridgeContext& ctx);
   Worker(const Worker&) = delete;
@@ -50,51 +45,53 @@ class Worker : public HubListener {
   ~Worker() override;
 
   void Start();  // starts the thread
-  void Stop();   // closes connections, stops the loop, joins
+  void Stop();   // closes what is left, stops the loop, joins
+  // Any thread: close every connection with 1001, spread over `over`.
+  void BeginDrain(absl::Duration over);
   int id() const { return id_; }
   boost::asio::io_context& io() { return io_; }
   BridgeContext& ctx() { return ctx_; }
+  ChannelRegistry& registry() { return registry_; }
 
   // Worker thread. Takes ownership.
   void AddConnection(std::shared_ptr<WsConnection> conn);
   // Worker thread. Erased on the next loop turn.
   void RemoveConnection(WsConnection* conn);
-  // Worker thread: registers / unregisters a subscription on its channels.
-  void AddSubscription(Subscription* sub);
-  void RemoveSubscription(Subscription* sub);
   // Worker thread: connections with queued output to flush after this pass.
   void MarkDirty(WsConnection* conn);
   // Shared receive buffer (connections read into it, then parse at once).
   char* rx_buffer() { return rx_.data(); }
   size_t rx_size() const { return rx_.size(); }
   size_t connection_count() const { return connections_.size(); }
-  // Outgoing bytes queued by all of this worker's connections (each adds
-  // the change of its own queue). Worker thread only.
-  void AddOutgoing(int64_t delta) { outgoing_ += delta; }
-  int64_t outgoing() const { return outgoing_; }
+  // Outgoing bytes queued by all of this worker's connections; each
+  // connection's OutputQueue adds the change of its own queue. Worker
+  // thread only (--max-worker-outgoing).
+  int64_t* outgoing_total() { return &outgoing_; }
 
   // HubListener (Redis thread).
   void PostMessages(std::shared_ptr<const MessageBatch> batch,
                     int64_t bytes) override;
   void PostAck(const std::string& channel, uint64_t generation,
                absl::Status status) override;
+  void PostRedisState(bool up) override;
   std::atomic<int64_t>& backlog() override { return backlog_; }
 
  private:
-  struct ChannelState {
-    std::vector<Subscription*> subs;
-    uint64_t generation = 0;
-    bool acked = false;
-  };
-  void Deliver(const RedisMessage& msg, std::vector<Transformed>& cache);
-  void OnAck(const std::string& channel, uint64_t generation,
-             const absl::Status& status);
+  // RedisSubscriptions (the registry's view of the Hub).
+  void Subscribe(const std::string& channel, uint64_t generation) override;
+  void Unsubscribe(const std::string& channel) override;
+
   void FlushDirty();
   void ArmSweep();
   void Sweep();
+  void DrainStep(absl::Time now);
 
   const int id_;
   BridgeContext& ctx_;
+  // Declared before io_ so that they outlive it: connections held by
+  // handlers still queued in io_ when it is destroyed release into them.
+  int64_t outgoing_ = 0;
+  ChannelRegistry registry_{this};
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       guard_;
@@ -105,13 +102,17 @@ class Worker : public HubListener {
   std::atomic<int64_t> backlog_{0};
   absl::flat_hash_map<WsConnection*, std::shared_ptr<WsConnection>>
       connections_;
-  absl::flat_hash_map<std::string, ChannelState> channels_;
   std::vector<WsConnection*> dirty_;
-  uint64_t next_generation_ = 1;
-  int64_t outgoing_ = 0;
+  std::vector<Transformed> cache_;  // fan-out scratch
   int64_t reported_outgoing_ = 0;  // outgoing_ as last added to the gauge
   bool flush_posted_ = false;      // a FlushDirty() is queued on io_
   absl::Duration sweep_period_;
+  // Drain (worker thread): closing connections over [start, start + over].
+  bool draining_ = false;
+  absl::Time drain_start_;
+  absl::Duration drain_over_;
+  size_t drain_total_ = 0;   // connections when the drain began
+  size_t drain_closed_ = 0;  // closed by the drain so far
 };
 
 }  // namespace vent::bridge

@@ -193,13 +193,19 @@ absl::StatusOr<Claims> JwtVerifier::Verify(absl::string_view token,
                                                     kid_v->get_string().size())
                                 : absl::string_view();
 
-  // Keys of the algorithm's type; a token kid selects among JWKS keys (keys
-  // without a kid, the secret and a PEM key, are always candidates).
+  // Keys of the algorithm's type. When some of them have a kid (JWKS), a
+  // token's kid selects exactly those with that kid: an unknown kid is
+  // refused even if kid-less keys exist. When none has a kid (a secret or a
+  // PEM key), a token's kid is ignored. A token without a kid tries them all.
+  bool kid_keys = false;
+  for (const auto& key : keys_) {
+    if (key->type == type && !key->kid.empty()) kid_keys = true;
+  }
   bool any_candidate = false;
   bool verified = false;
   for (const auto& key : keys_) {
     if (key->type != type) continue;
-    if (kid_v != nullptr && !key->kid.empty() && key->kid != kid) continue;
+    if (kid_v != nullptr && kid_keys && key->kid != kid) continue;
     any_candidate = true;
     if (key->Verify(signing_input, *signature)) {
       verified = true;
@@ -230,7 +236,9 @@ absl::StatusOr<Claims> JwtVerifier::Verify(absl::string_view token,
     return Refuse("missing sub");
   }
   claims.sub = std::string(sub_v->get_string());
-  if (now >= claims.exp + options_.leeway) return Refuse("token expired");
+  if (now >= claims.exp + options_.leeway) {
+    return absl::DeadlineExceededError("token expired");
+  }
   if (claims.nbf && now + options_.leeway < *claims.nbf) {
     return Refuse("token not yet valid");
   }

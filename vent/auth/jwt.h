@@ -74,12 +74,17 @@ class JwtVerifier {
   // Reads a key file (PEM or JWKS) of at most 1 MiB.
   static absl::StatusOr<std::string> ReadKeyFile(const std::string& path);
 
-  // Unauthenticated with a short reason that never contains the token:
-  // "token too large", "malformed token", "algorithm not allowed",
-  // "unknown key id", "bad signature", "missing exp", "missing sub",
-  // "token expired", "token not yet valid", "wrong issuer", "wrong audience".
+  // Errors carry a short reason that never contains the token. An expired
+  // token is DeadlineExceeded("token expired"); every other refusal is
+  // Unauthenticated: "token too large", "malformed token", "algorithm not
+  // allowed", "unknown key id", "bad signature", "missing exp", "missing
+  // sub", "token not yet valid", "wrong issuer", "wrong audience".
+  // Key selection by `kid`: see jwt.cc (an unknown kid is refused when the
+  // configured keys have kids; ignored when none has).
   absl::StatusOr<Claims> Verify(absl::string_view token, absl::Time now) const;
 
+  // Accepted clock skew for exp / nbf.
+  absl::Duration leeway() const { return options_.leeway; }
   // The effective allowed algorithms (after derivation), for logs.
   const std::vector<std::string>& algorithms() const { return algorithms_; }
 

@@ -182,9 +182,13 @@ std::string WritePong(const std::optional<std::string>& id) {
   return WriteMsgWithOptionalId("pong", id);
 }
 
-std::string WriteReady(absl::Span<const std::string> sub_ids) {
+std::string WriteReady(absl::Span<const std::string> sub_ids,
+                       std::optional<bool> recovered) {
   std::string out = "{\"msg\":\"ready\",\"subs\":";
   AppendIdArray(&out, sub_ids);
+  if (recovered.has_value()) {
+    out.append(*recovered ? ",\"recovered\":true" : ",\"recovered\":false");
+  }
   out.push_back('}');
   return out;
 }

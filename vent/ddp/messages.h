@@ -61,8 +61,12 @@ std::string WriteFailed(absl::string_view version);
 std::string WritePing(const std::optional<std::string>& id);
 // {"msg":"pong"[,"id":"<id>"]}
 std::string WritePong(const std::optional<std::string>& id);
-// {"msg":"ready","subs":[ids...]}
-std::string WriteReady(absl::Span<const std::string> sub_ids);
+// {"msg":"ready","subs":[ids...][,"recovered":true|false]}. `recovered` is a
+// Vent extension (docs/protocol.md): on a repeated `ready`, false says that
+// events may have been missed since the previous one. Stock DDP clients
+// ignore the field.
+std::string WriteReady(absl::Span<const std::string> sub_ids,
+                       std::optional<bool> recovered = std::nullopt);
 // {"msg":"nosub"[,"id":"<id>"][,"error":{Meteor.Error}]}
 std::string WriteNosub(const std::optional<std::string>& id,
                        const Error* error = nullptr);

@@ -19,7 +19,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
-Session::Session(SessionOptions options, SessionHost* host, absl::Time now)
+Session::Session(SessionOptions options, SessionHost* host)
     : options_(std::move(options)),
       codec_options_{options_.max_json_depth, options_.max_offending_echo},
       host_(host) {}
@@ -184,9 +184,10 @@ absl::Time Session::NextDeadline() const {
   return std::min(next_heartbeat_check_, ping_deadline_);
 }
 
-void Session::SubscriptionReady(const std::string& id) {
+void Session::SubscriptionReady(const std::string& id,
+                                std::optional<bool> recovered) {
   if (state_ != State::kConnected || !subs_.contains(id)) return;
-  Send(WriteReady({id}));
+  Send(WriteReady({id}, recovered));
 }
 
 void Session::SubscriptionFailed(const std::string& id, const Error& error) {

@@ -1,12 +1,12 @@
-// File: vent/ddp/session.h
-//
 // The per-connection DDP state machine, with no I/O: the bridge feeds it
 // inbound text messages and clock ticks, and it answers through a SessionHost.
 //
-//   kAwaitingConnect --connect ok--> kConnected --failed/heartbeat timeout-->
-//   kClosed kAwaitingConnect --connect bad (failed)--> kClosed
+// States and transitions:
+//   kAwaitingConnect -> kConnected  on a good `connect`
+//   kAwaitingConnect -> kClosed     on a bad `connect` (`failed` is sent)
+//   kConnected       -> kClosed     on a heartbeat timeout
 //
-// Behaviour (docs ddp-vent-wire.md §3-§7, architecture.md "Limits"):
+// Behaviour (docs/protocol.md, "DDP" and "Limits"):
 //  * Handshake: versions "1", "pre2", "pre1"; `failed` then host->Close for
 //    anything else; everything after that is dropped. Messages pipelined
 //    behind `connect` are handled in order as the host feeds them.
@@ -34,7 +34,7 @@
 //    closes the connection.
 //
 // Threading: not thread-safe; one Session per connection, used from the
-// connection's strand. Host callbacks run synchronously inside Session
+// connection's thread. Host callbacks run synchronously inside Session
 // methods; a host MAY call SubscriptionReady/SubscriptionFailed/MethodDone
 // from within StartSubscription/CallMethod, but must not destroy the Session
 // inside a callback. When the session closes (host->Close) it does not call
@@ -109,7 +109,7 @@ class Session {
   enum class State { kAwaitingConnect, kConnected, kClosed };
 
   // `host` is not owned and must outlive the session.
-  Session(SessionOptions options, SessionHost* host, absl::Time now);
+  Session(SessionOptions options, SessionHost* host);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -121,8 +121,10 @@ class Session {
   absl::Time NextDeadline() const;
 
   // -> {"msg":"ready","subs":[id]} if the sub is still active (may repeat,
-  // e.g. after re-running subs on login).
-  void SubscriptionReady(const std::string& id);
+  // e.g. after re-running subs on login). `recovered` adds the Vent
+  // extension field (see WriteReady).
+  void SubscriptionReady(const std::string& id,
+                         std::optional<bool> recovered = std::nullopt);
   // -> nosub with error if active; forgets the sub.
   void SubscriptionFailed(const std::string& id, const Error& error);
   // Completes an outstanding method (see the header comment for ordering).

@@ -114,7 +114,7 @@ void Run(const std::vector<std::string_view>& messages, bool auto_connect) {
   Session session(vent::ddp::SessionOptions{.max_subscriptions = 4,
                                             .max_json_depth = 16,
                                             .max_offending_echo = 256},
-                  &host, now);
+                  &host);
   host.session = &session;
   if (auto_connect) {
     session.OnMessage(

@@ -60,7 +60,7 @@ const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 class SessionTest : public ::testing::Test {
  protected:
   explicit SessionTest(SessionOptions options = {})
-      : session_(options, &host_, kT0) {}
+      : session_(options, &host_) {}
 
   void Connect(absl::string_view text = kConnect) {
     session_.OnMessage(text, now_);
@@ -377,7 +377,7 @@ TEST_F(SessionTest, OutgoingTrafficDoesNotSuppressPing) {
 TEST_F(SessionTest, HeartbeatDisabled) {
   FakeHost host;
   Session session(SessionOptions{.heartbeat_interval = absl::ZeroDuration()},
-                  &host, kT0);
+                  &host);
   session.OnMessage(kConnect, kT0);
   EXPECT_EQ(session.NextDeadline(), absl::InfiniteFuture());
   session.OnTick(kT0 + absl::Hours(1));
@@ -389,7 +389,7 @@ TEST_F(SessionTest, CustomIntervals) {
   FakeHost host;
   Session session(SessionOptions{.heartbeat_interval = absl::Milliseconds(100),
                                  .heartbeat_timeout = absl::Milliseconds(50)},
-                  &host, kT0);
+                  &host);
   session.OnMessage(kConnect, kT0);
   session.OnTick(kT0 + absl::Milliseconds(100));
   EXPECT_EQ(host.sent.back(), R"({"msg":"ping"})");
@@ -518,7 +518,7 @@ TEST_F(SessionTest, RandValidation) {
 
 TEST_F(SessionTest, SubscriptionLimit) {
   FakeHost host;
-  Session session(SessionOptions{.max_subscriptions = 2}, &host, kT0);
+  Session session(SessionOptions{.max_subscriptions = 2}, &host);
   session.OnMessage(kConnect, kT0);
   host.Take();
   for (const char* id : {"a", "b", "c"}) {

@@ -268,4 +268,11 @@ bool IsSockJsWebSocketPath(absl::string_view path) {
   return IsSegment(path.substr(0, slash)) && IsSegment(path.substr(slash + 1));
 }
 
+std::string SockJsEscape(absl::string_view s) {
+  std::string tmp;
+  std::array<absl::string_view, 1> one = {s};
+  AppendArrayFrame(tmp, one);  // a["<escaped>"]
+  return tmp.substr(3, tmp.size() - 5);
+}
+
 }  // namespace vent::ws

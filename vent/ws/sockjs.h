@@ -37,6 +37,11 @@ std::string InfoJson(uint32_t entropy);
 void AppendArrayFrame(std::string& out,
                       std::span<const absl::string_view> messages);
 
+// The text of `s` as it appears inside one element of an `a[...]` frame
+// (escaped as AppendArrayFrame does, without the quotes). Lets the bridge
+// escape a Vent payload once and share it among SockJS subscribers.
+std::string SockJsEscape(absl::string_view s);
+
 // c[code,"reason"] with JSON.stringify escaping of the reason (sockjs-node
 // closeFrame).
 std::string CloseFrame(uint16_t code, absl::string_view reason);

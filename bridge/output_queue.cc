@@ -1,0 +1,143 @@
+#include "bridge/output_queue.h"
+
+#include <array>
+
+#include "vent/base/check.h"
+#include "vent/ws/sockjs.h"
+
+namespace vent::bridge {
+namespace {
+// Buffers up to this size are kept for reuse once empty; bigger ones are
+// given back so an idle connection holds no large block.
+constexpr size_t kKeepBufferBytes = 16 * 1024;
+}  // namespace
+
+OutputQueue::OutputQueue(Framing framing, OutputBudget budget)
+    : framing_(framing), budget_(budget) {}
+
+OutputQueue::~OutputQueue() {
+  if (budget_.worker_total != nullptr) *budget_.worker_total -= accounted_;
+}
+
+void OutputQueue::AppendRaw(absl::string_view bytes) {
+  plain_.append(bytes.data(), bytes.size());
+  Account();
+}
+
+void OutputQueue::AppendSealed(absl::string_view wire) {
+  wire_.append(wire.data(), wire.size());
+  Account();
+}
+
+void OutputQueue::AppendMessage(absl::string_view ddp_message) {
+  if (framing_ == Framing::kWebSocket) {
+    ws::AppendFrame(plain_, ws::Opcode::kText, ddp_message);
+  } else {
+    std::string framed;
+    std::array<absl::string_view, 1> one = {ddp_message};
+    ws::AppendArrayFrame(framed, one);
+    ws::AppendFrame(plain_, ws::Opcode::kText, framed);
+  }
+  Account();
+}
+
+void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
+  const std::string& e = *t.e;
+  if (framing_ == Framing::kWebSocket) {
+    ws::AppendFrameHeader(plain_, ws::Opcode::kText,
+                          sub.prefix.size() + e.size() + 1);
+    plain_.append(sub.prefix);
+    plain_.append(e);
+    plain_.push_back('}');
+  } else {
+    if (!t.sockjs_ready) {
+      t.sockjs_e = ws::SockJsEscape(e);
+      t.sockjs_ready = true;
+    }
+    ws::AppendTextFrameParts(plain_,
+                             {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
+  }
+  Account();
+}
+
+void OutputQueue::AppendControl(ws::Opcode op, absl::string_view payload) {
+  VENT_DCHECK(payload.size() <= ws::kMaxControlPayload);
+  ws::AppendFrame(plain_, op, payload);
+  Account();
+}
+
+void OutputQueue::AppendClose(uint16_t code, absl::string_view reason) {
+  if (framing_ == Framing::kSockJsWebSocket) {
+    ws::AppendFrame(plain_, ws::Opcode::kText, ws::CloseFrame(code, reason));
+  }
+  ws::AppendClose(plain_, code, reason);
+  Account();
+}
+
+absl::StatusOr<absl::string_view> OutputQueue::Pending() {
+  if (sealer_ == nullptr) {
+    return absl::string_view(plain_).substr(plain_off_);
+  }
+  if (plain_off_ < plain_.size()) {
+    // Everything queued becomes records at once: plaintext is never
+    // half-sealed, so plain_ is free again.
+    absl::Status st =
+        sealer_->Seal(absl::string_view(plain_).substr(plain_off_), &wire_);
+    plain_off_ = plain_.size();
+    ReleaseSent(plain_, plain_off_);
+    Account();
+    if (!st.ok()) return st;
+  }
+  return absl::string_view(wire_).substr(wire_off_);
+}
+
+void OutputQueue::Consume(size_t n) {
+  if (n == 0) return;
+  if (sealer_ == nullptr) {
+    VENT_DCHECK(plain_off_ + n <= plain_.size());
+    plain_off_ += n;
+    ReleaseSent(plain_, plain_off_);
+  } else {
+    VENT_DCHECK(wire_off_ + n <= wire_.size());
+    wire_off_ += n;
+    ReleaseSent(wire_, wire_off_);
+  }
+  Account();
+}
+
+void OutputQueue::Drop() {
+  std::string().swap(plain_);
+  std::string().swap(wire_);
+  plain_off_ = wire_off_ = 0;
+  Account();
+}
+
+bool OutputQueue::over_budget() const {
+  size_t q = queued();
+  if (q > budget_.max_bytes) return true;
+  return q > kBehindBytes && budget_.worker_total != nullptr &&
+         *budget_.worker_total > budget_.max_worker_bytes;
+}
+
+void OutputQueue::Account() {
+  int64_t now = static_cast<int64_t>(queued());
+  if (budget_.worker_total != nullptr) {
+    *budget_.worker_total += now - accounted_;
+  }
+  accounted_ = now;
+}
+
+// Drops the sent prefix [0, off) of `buf` when that is cheap or worth it;
+// gives big buffers back once empty.
+void OutputQueue::ReleaseSent(std::string& buf, size_t& off) {
+  if (off == buf.size()) {
+    buf.clear();
+    off = 0;
+    if (buf.capacity() > kKeepBufferBytes) std::string().swap(buf);
+  } else if (off > kKeepBufferBytes && off * 2 > buf.size()) {
+    buf.erase(0, off);
+    off = 0;
+  }
+}
+
+}  // namespace vent::bridge
