@@ -1,0 +1,888 @@
+#include "bridge/ddp_host_model.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "boost/json/parse.hpp"
+#include "boost/json/serialize.hpp"
+#include "bridge/channel_registry.h"
+#include "bridge/context.h"
+#include "bridge/ddp_host.h"
+#include "vent/metrics/metrics.h"
+
+namespace vent::bridge::testing {
+namespace {
+
+constexpr char kConfig[] = R"(
+publications:
+  pa: {channels: ["pa"], auth: public}
+  pb:
+    params: {room: {type: string, pattern: "^[xy]$"}}
+    channels: ["pb::{room}"]
+    auth: public
+  pu: {channels: ["u::{userId}"], auth: user}
+  pz:
+    params: {room: {type: string, pattern: "^[xy]$"}}
+    channels: ["z::{room}", "pa"]
+    auth: authorizer
+)";
+
+const char* const kIds[] = {"a", "b", "c", "d"};
+const char* const kPubs[] = {"pa", "pb", "pu", "pz", "nope"};
+const char* const kRooms[] = {"x", "y", "BAD"};
+const char* const kUsers[] = {"u1", "u2"};
+const char* const kChannels[] = {"pa",    "pb::x", "pb::y", "u::u1",
+                                 "u::u2", "z::x",  "z::y"};
+constexpr size_t kMaxConns = 3;
+constexpr int64_t kMaxSubs = 3;
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+enum Op {
+  kOpen,
+  kConnect,
+  kSub1,
+  kSub2,
+  kSub3,
+  kUnsub,
+  kLoginGood,
+  kLoginBad,
+  kLogout,
+  kChatter,
+  kClose,
+  kHub1,
+  kHub2,
+  kWorker1,
+  kWorker2,
+  kWorker3,
+  kPublish1,
+  kPublish2,
+  kRedisToggle,
+  kAnswer,
+  kDeferred1,
+  kDeferred2,
+  kTick,
+  kOpCount
+};
+
+}  // namespace
+
+struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
+  // ---- the model of one connection, as its client sees it ----------------
+  struct SubModel {
+    bool active = false;  // sub sent, no nosub / unsub since
+    bool ready = false;   // last word about it was `ready`
+    std::string pub, room;
+    std::set<std::string> channels;  // while ready
+    uint64_t epoch = 0;              // bumped by anything that disturbs it
+    int query = -1;                  // the authorizer question in force
+    bool needs_gap = false;  // ready across a Redis outage, not told yet
+  };
+  struct Conn;
+  struct Transport : HostOutput, VentSink {
+    Impl* h;
+    Conn* c;
+    void SendMessage(absl::string_view m) override { h->OnServerMessage(*c, m); }
+    void CloseConnection(uint16_t code, absl::string_view) override {
+      h->OnServerClose(*c, code);
+    }
+    void Defer(absl::AnyInvocable<void(DdpHost&) &&> fn) override {
+      h->deferred.push_back({c->serial, h->answering, std::move(fn)});
+    }
+    void QueueVent(const Subscription& sub, Transformed& t) override {
+      h->OnVent(*c, sub, *t.e);
+    }
+  };
+  struct Conn {
+    uint64_t serial = 0;
+    Transport transport;
+    std::unique_ptr<DdpHost> host;
+    bool connect_sent = false, connected = false, closed = false;
+    std::string user;
+    int64_t exp = 0;  // unix seconds
+    std::map<std::string, SubModel> subs;
+    std::map<std::string, std::pair<std::string, int64_t>> logins;  // id ->
+    std::set<std::string> logouts;
+    int next_method = 0;
+  };
+  struct Query {
+    uint64_t serial;
+    std::string id;
+    absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done;
+    bool answered = false;
+  };
+  struct Deferred {
+    uint64_t serial;
+    int query;
+    absl::AnyInvocable<void(DdpHost&) &&> fn;
+  };
+  struct HubOp {
+    bool subscribe;
+    std::string channel;
+    uint64_t generation;
+  };
+  struct Expected {
+    uint64_t serial;
+    std::string id;
+    uint64_t epoch;
+  };
+  struct WorkerEvent {
+    enum Kind { kAck, kMessage, kState } kind;
+    std::string channel;
+    uint64_t generation = 0;
+    bool ok = true;
+    int64_t k = 0;  // message payload {"k":k}
+    bool up = false;
+    std::vector<Expected> expected;
+  };
+
+  Impl() {
+    ctx.options.max_subscriptions = kMaxSubs;
+    ctx.options.sub_timeout = absl::Seconds(5);
+    ctx.options.heartbeat_interval = absl::Seconds(15);
+    ctx.options.heartbeat_timeout = absl::Seconds(15);
+    ctx.catalog = *pub::Catalog::FromYaml(YAML::Load(kConfig)["publications"]);
+    ctx.registry = &metrics_registry;
+    ctx.metrics = std::make_unique<BridgeMetrics>(metrics_registry);
+    ctx.access = this;
+    to_worker.push_back({WorkerEvent::kState, "", 0, true, 0, true, {}});
+  }
+
+  ~Impl() override {
+    for (auto& c : conns) c.reset();  // releases before the registry goes
+  }
+
+  // ---- failures -------------------------------------------------------------
+  void Fail(const std::string& what) {
+    if (!failure.empty()) return;
+    failure = absl::StrCat(what, "\n  after steps: ",
+                           absl::StrJoin(trace, " | "));
+  }
+  void Trace(std::string s) {
+    trace.push_back(std::move(s));
+    if (trace.size() > 60) trace.pop_front();
+  }
+
+  // ---- RedisSubscriptions (the registry asks) -------------------------------
+  void Subscribe(const std::string& channel, uint64_t generation) override {
+    if (requested.contains(channel)) Fail("Subscribe twice for " + channel);
+    requested[channel] = generation;
+    to_hub.push_back({true, channel, generation});
+  }
+  void Unsubscribe(const std::string& channel) override {
+    if (!requested.contains(channel)) Fail("Unsubscribe unknown " + channel);
+    requested.erase(channel);
+    to_hub.push_back({false, channel, 0});
+  }
+
+  // ---- Authenticator ------------------------------------------------------
+  absl::StatusOr<LoginResult> Login(const boost::json::array& params,
+                                    absl::Time now,
+                                    ddp::Error* error) const override {
+    const boost::json::object* o =
+        params.size() == 1 ? params[0].if_object() : nullptr;
+    const boost::json::string* tok = nullptr;
+    if (o != nullptr) {
+      if (auto* v = o->if_contains("resume")) tok = v->if_string();
+    }
+    if (tok == nullptr) {
+      *error = ddp::Error{400, "Unrecognized options for login request",
+                          std::nullopt};
+      return absl::InvalidArgumentError("bad options");
+    }
+    std::vector<std::string> parts = absl::StrSplit(std::string(*tok), ':');
+    int64_t exp = 0;
+    if (parts.size() != 3 || parts[0] != "tok" ||
+        !absl::SimpleAtoi(parts[2], &exp)) {
+      *error = ddp::Error{403, kLoggedOutReason, std::nullopt};
+      return absl::UnauthenticatedError("bad token");
+    }
+    if (now >= absl::FromUnixSeconds(exp)) {
+      *error = ddp::Error{403, kExpiredReason, std::nullopt};
+      return absl::DeadlineExceededError("token expired");
+    }
+    return LoginResult{parts[1], absl::FromUnixSeconds(exp),
+                       absl::FromUnixSeconds(exp)};
+  }
+  absl::StatusOr<LoginResult> VerifyToken(absl::string_view,
+                                          absl::Time) const override {
+    return absl::UnimplementedError("not used");
+  }
+  bool has_authorizer() const override { return true; }
+  void Authorize(auth::AuthorizeQuery q,
+                 absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&>
+                     done) const override {
+    auto* self = const_cast<Impl*>(this);
+    self->queries.push_back({0, "", std::move(done)});
+  }
+
+  // ---- server -> client -----------------------------------------------------
+  std::set<std::string> ChannelsOf(const Conn& c, const SubModel& s) {
+    if (s.pub == "pa") return {"pa"};
+    if (s.pub == "pb") return {"pb::" + s.room};
+    if (s.pub == "pu") return {"u::" + c.user};
+    if (s.pub == "pz") return {"z::" + s.room, "pa"};
+    return {};
+  }
+
+  void MarkRerun(Conn& c) {
+    for (auto& [id, s] : c.subs) {
+      if (!s.active) continue;
+      s.ready = false;
+      ++s.epoch;
+    }
+  }
+
+  void OnServerMessage(Conn& c, absl::string_view text) {
+    if (c.closed) {
+      Fail(absl::StrCat("message after close: ", text));
+      return;
+    }
+    boost::system::error_code ec;
+    boost::json::value v =
+        boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    if (ec || !v.is_object()) {
+      Fail(absl::StrCat("not a JSON object: ", text));
+      return;
+    }
+    const boost::json::object& m = v.as_object();
+    std::string msg(m.at("msg").as_string());
+    run_messages.push_back(std::string(text));
+    if (msg == "connected") {
+      c.connected = true;
+    } else if (msg == "ready") {
+      for (const auto& idv : m.at("subs").as_array()) {
+        std::string id(idv.as_string());
+        SubModel& s = c.subs[id];
+        if (!s.active) Fail("ready for an inactive sub " + id);
+        s.needs_gap = false;
+        if (m.contains("recovered")) {
+          ++cov.gaps;
+          if (!s.ready) Fail("gap ready for a sub that was not ready " + id);
+        } else {
+          ++cov.readies;
+          if (s.pub == "pu" && c.user.empty()) Fail("pu ready without a user");
+          s.ready = true;
+          s.channels = ChannelsOf(c, s);
+          s.query = -1;
+        }
+        ++s.epoch;
+      }
+    } else if (msg == "nosub") {
+      if (!m.contains("id")) return;
+      std::string id(m.at("id").as_string());
+      SubModel& s = c.subs[id];
+      if (m.contains("error")) {
+        ++cov.nosubs;
+        if (!s.active) Fail("nosub with error for an inactive sub " + id);
+        int code = m.at("error").as_object().at("error").to_number<int>();
+        if (code == 429) ++cov.limit_hits;
+        // The sub deadline is for subs still waiting for Redis.
+        if (code == 503 && s.ready) Fail("nosub 503 for a ready sub " + id);
+      }
+      s.active = false;
+      s.ready = false;
+      s.query = -1;
+      s.needs_gap = false;
+      ++s.epoch;
+    } else if (msg == "result") {
+      std::string id(m.at("id").as_string());
+      if (auto it = c.logins.find(id); it != c.logins.end()) {
+        if (!m.contains("error")) {
+          c.user = it->second.first;
+          c.exp = it->second.second;
+          MarkRerun(c);
+        }
+        c.logins.erase(it);
+      } else if (c.logouts.erase(id) > 0) {
+        if (!c.user.empty()) MarkRerun(c);
+        c.user.clear();
+      }
+    } else if (msg == "changed") {
+      Fail("a Vent frame through SendMessage");
+    }
+  }
+
+  void OnServerClose(Conn& c, uint16_t code) {
+    ++cov.closes;
+    c.closed = true;
+    for (auto& [id, s] : c.subs) {
+      s = SubModel{false, false, "", "", {}, s.epoch + 1, -1, false};
+    }
+    c.host->Release();  // as WsConnection::CloseWith does
+  }
+
+  void OnVent(Conn& c, const Subscription& sub, const std::string& e) {
+    const SubModel& s = c.subs[sub.id];
+    if (c.closed) Fail("event after close");
+    if (!s.active || !s.ready) {
+      Fail(absl::StrCat("event for ", sub.id, " whose last word was not ready"));
+    }
+    if (s.needs_gap) {
+      Fail(absl::StrCat("event for ", sub.id,
+                        " after a Redis outage without a gap notice"));
+    }
+    boost::json::value v = boost::json::parse(e);
+    delivered.push_back({c.serial, sub.id, v.at("k").to_number<int64_t>()});
+    ++cov.events;
+  }
+
+  // ---- helpers ------------------------------------------------------------
+  Conn* PickConn(uint32_t arg) {
+    std::vector<Conn*> open;
+    for (auto& c : conns) {
+      if (c && !c->closed) open.push_back(c.get());
+    }
+    if (open.empty()) return nullptr;
+    return open[arg % open.size()];
+  }
+
+  void Send(Conn& c, const std::string& text) {
+    Trace(absl::StrCat("c", c.serial, "<-", text));
+    c.host->OnMessage(text, now);
+  }
+
+  // Calls `fn` (which drives a host) and assigns the authorizer questions it
+  // asks to `ids`, in order.
+  template <typename F>
+  void WithQueries(Conn& c, const std::vector<std::string>& ids, F fn) {
+    size_t before = queries.size();
+    fn();
+    size_t asked = queries.size() - before;
+    if (asked > ids.size()) {
+      Fail(absl::StrCat("unexpected authorizer questions: ", asked));
+      return;
+    }
+    for (size_t i = 0; i < asked; ++i) {
+      Query& q = queries[before + i];
+      q.serial = c.serial;
+      q.id = ids[i];
+      c.subs[ids[i]].query = static_cast<int>(before + i);
+    }
+  }
+
+  // Active pz subs in the session's order (those a re-run asks about).
+  std::vector<std::string> ActivePz(Conn& c) {
+    std::vector<std::string> out;
+    for (const std::string& id : c.host->session().active_subscriptions()) {
+      if (c.subs[id].pub == "pz") out.push_back(id);
+    }
+    return out;
+  }
+
+  void CloseConn(Conn& c) {
+    Trace(absl::StrCat("close c", c.serial));
+    c.closed = true;
+    c.host.reset();  // the transport went away: DdpHost releases
+    for (auto& [id, s] : c.subs) ++s.epoch;
+  }
+
+  // ---- steps ----------------------------------------------------------------
+  // Operation weights: client traffic, Redis traffic and the deferred
+  // answers in proportions that reach every state often.
+  static Op PickOp(uint32_t choice) {
+    static const Op kTable[] = {
+        kOpen,       kConnect,    kConnect,   kSub1,      kSub2,
+        kSub3,       kSub1,       kSub2,      kUnsub,     kUnsub,
+        kLoginGood,  kLoginGood,  kLoginBad,  kLogout,    kChatter,
+        kClose,      kHub1,       kHub2,      kHub1,      kHub2,
+        kWorker1,    kWorker2,    kWorker3,   kWorker1,   kWorker2,
+        kWorker3,    kPublish1,   kPublish2,  kPublish1,  kPublish2,
+        kPublish1,   kPublish2,   kRedisToggle, kAnswer,  kAnswer,
+        kDeferred1,  kDeferred2,  kTick,      kTick};
+    return kTable[choice % (sizeof(kTable) / sizeof(kTable[0]))];
+  }
+
+  void Step(uint32_t choice, uint32_t arg) {
+    run_messages.clear();
+    Op op = PickOp(choice);
+    switch (op) {
+      case kOpen: {
+        size_t open = 0;
+        for (auto& c : conns) open += c && !c->closed;
+        if (open >= kMaxConns) break;
+        auto c = std::make_unique<Conn>();
+        c->serial = ++next_serial;
+        c->transport.h = this;
+        c->transport.c = c.get();
+        ConnectionInfo info;
+        info.remote = absl::StrCat("c", c->serial);
+        c->host = std::make_unique<DdpHost>(
+            DdpHost::Deps{&ctx, &registry, &c->transport, &c->transport,
+                          (arg & 1) != 0},
+            info);
+        Trace(absl::StrCat("open c", c->serial));
+        conns.push_back(std::move(c));
+        if ((arg >> 1) % 4 != 0) {  // usually the client connects at once
+          Conn& n = *conns.back();
+          n.connect_sent = true;
+          Send(n, R"({"msg":"connect","version":"1","support":["1"]})");
+        }
+        break;
+      }
+      case kConnect: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        c->connect_sent = true;
+        Send(*c, R"({"msg":"connect","version":"1","support":["1"]})");
+        break;
+      }
+      case kSub1:
+      case kSub2:
+      case kSub3: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        std::string id = kIds[(arg >> 2) % 4];
+        std::string pub = kPubs[(arg >> 4) % 5];
+        std::string room = kRooms[(arg >> 8) % 3];
+        std::string args =
+            (pub == "pb" || pub == "pz")
+                ? absl::StrCat(R"(,{"room":")", room, R"("})")
+                : "";
+        std::string text = absl::StrCat(R"({"msg":"sub","id":")", id,
+                                        R"(","name":")", pub,
+                                        R"(","params":["r)", id, "\"", args,
+                                        "]}");
+        SubModel& s = c->subs[id];
+        bool accepted = c->connected && !s.active;
+        if (accepted) {
+          s = SubModel{true, false, pub, room, {}, s.epoch + 1, -1, false};
+        }
+        std::vector<std::string> ids;
+        if (accepted) ids.push_back(id);
+        WithQueries(*c, ids, [&] { Send(*c, text); });
+        break;
+      }
+      case kUnsub: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        std::string id = kIds[(arg >> 2) % 4];
+        if (c->connected) {
+          SubModel& s = c->subs[id];
+          s.active = false;
+          s.ready = false;
+          s.query = -1;
+          ++s.epoch;
+        }
+        Send(*c, absl::StrCat(R"({"msg":"unsub","id":")", id, R"("})"));
+        break;
+      }
+      case kLoginGood:
+      case kLoginBad: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        std::string mid = absl::StrCat("L", c->next_method++);
+        std::string user = kUsers[(arg >> 2) & 1];
+        int64_t exp = absl::ToUnixSeconds(now) + 1 + (arg >> 3) % 20;
+        std::string tok = op == kLoginGood
+                              ? absl::StrCat("tok:", user, ":", exp)
+                              : "garbage";
+        if (c->connected) c->logins[mid] = {user, exp};
+        WithQueries(*c, c->connected ? ActivePz(*c) : std::vector<std::string>{},
+                    [&] {
+                      Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
+                                            R"(","method":"login","params":[{"resume":")",
+                                            tok, R"("}]})"));
+                    });
+        break;
+      }
+      case kLogout: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        std::string mid = absl::StrCat("O", c->next_method++);
+        if (c->connected) c->logouts.insert(mid);
+        WithQueries(*c, c->connected ? ActivePz(*c) : std::vector<std::string>{},
+                    [&] {
+                      Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
+                                            R"(","method":"logout","params":[]})"));
+                    });
+        break;
+      }
+      case kChatter: {
+        Conn* c = PickConn(arg);
+        if (c == nullptr) break;
+        static const char* const kChatterMsgs[] = {
+            R"({"msg":"ping","id":"p"})", R"({"msg":"pong"})", "{oops",
+            R"({"msg":"method","id":"m","method":"nope","params":[]})",
+            R"({"msg":"sub","id":5})", R"({"msg":"unsub"})"};
+        Send(*c, kChatterMsgs[(arg >> 2) % 6]);
+        break;
+      }
+      case kClose: {
+        Conn* c = PickConn(arg);
+        if (c != nullptr) CloseConn(*c);
+        break;
+      }
+      case kHub1:
+      case kHub2:
+        HubStep();
+        break;
+      case kWorker1:
+      case kWorker2:
+      case kWorker3:
+        WorkerStep();
+        break;
+      case kPublish1:
+      case kPublish2:
+        Publish(kChannels[arg % 7]);
+        break;
+      case kRedisToggle:
+        redis_up = !redis_up;
+        Trace(redis_up ? "redis up" : "redis down");
+        if (!redis_up) {
+          for (auto& c : conns) {
+            if (!c) continue;
+            for (auto& [id, s] : c->subs) ++s.epoch;
+          }
+          to_worker.push_back({WorkerEvent::kState, "", 0, true, 0, false, {}});
+        } else {
+          for (auto& [ch, gen] : unconfirmed) {
+            to_worker.push_back({WorkerEvent::kAck, ch, gen, true, 0, false, {}});
+          }
+          unconfirmed.clear();
+          to_worker.push_back({WorkerEvent::kState, "", 0, true, 0, true, {}});
+        }
+        break;
+      case kAnswer: {
+        std::vector<int> open;
+        for (size_t i = 0; i < queries.size(); ++i) {
+          if (!queries[i].answered) open.push_back(static_cast<int>(i));
+        }
+        if (open.empty()) break;
+        int qi = open[arg % open.size()];
+        Query& q = queries[qi];
+        q.answered = true;
+        absl::StatusOr<auth::Decision> d;
+        switch ((arg >> 8) % 3) {
+          case 0:
+            d = auth::Decision{true, ""};
+            break;
+          case 1:
+            d = auth::Decision{false, "no"};
+            break;
+          default:
+            d = absl::UnavailableError("Authorizer unavailable");
+        }
+        answers[qi] = (arg >> 8) % 3;
+        Trace(absl::StrCat("answer q", qi, " (", q.id, ") ", answers[qi]));
+        answering = qi;
+        std::move(q.done)(std::move(d));
+        answering = -1;
+        break;
+      }
+      case kDeferred1:
+      case kDeferred2:
+        RunDeferred(arg);
+        break;
+      case kTick: {
+        // Mostly short steps; sometimes long enough for heartbeat timeouts.
+        absl::Duration d = (arg >> 20) % 16 == 0
+                               ? absl::Seconds(10 + (arg % 20))
+                               : absl::Milliseconds(arg % 3000);
+        now += d;
+        Trace(absl::StrCat("tick +", absl::FormatDuration(d)));
+        for (auto& c : conns) {
+          if (!c || c->closed) continue;
+          // The host logs an expired session out after its heartbeat
+          // check (which may close it instead: then the close resets all).
+          if (c->connected && !c->user.empty() &&
+              now >= absl::FromUnixSeconds(c->exp)) {
+            ++cov.expiries;
+            MarkRerun(*c);
+            c->user.clear();
+            WithQueries(*c, ActivePz(*c), [&] { c->host->OnTick(now); });
+          } else {
+            c->host->OnTick(now);
+          }
+        }
+        break;
+      }
+      case kOpCount:
+        break;
+    }
+    Check();
+  }
+
+  static uint32_t kRedisToggleChoice() {
+    for (uint32_t i = 0;; ++i) {
+      if (PickOp(i) == kRedisToggle) return i;
+    }
+  }
+
+  void HubStep() {
+    if (to_hub.empty()) return;
+    HubOp op = std::move(to_hub.front());
+    to_hub.pop_front();
+    if (op.subscribe) {
+      routed.insert(op.channel);
+      if (redis_up) {
+        to_worker.push_back(
+            {WorkerEvent::kAck, op.channel, op.generation, true, 0, false, {}});
+      } else {
+        unconfirmed[op.channel] = op.generation;
+      }
+    } else {
+      routed.erase(op.channel);
+      if (auto it = unconfirmed.find(op.channel); it != unconfirmed.end()) {
+        to_worker.push_back(
+            {WorkerEvent::kAck, op.channel, it->second, false, 0, false, {}});
+        unconfirmed.erase(it);
+      }
+    }
+  }
+
+  void Publish(const std::string& channel) {
+    if (!redis_up || !routed.contains(channel)) {
+      // Nobody may be ready on a channel Redis does not deliver.
+      for (auto& c : conns) {
+        if (!c || c->closed) continue;
+        for (auto& [id, s] : c->subs) {
+          if (s.active && s.ready && s.channels.contains(channel) && redis_up) {
+            Fail(absl::StrCat("c", c->serial, "/", id, " is ready on ",
+                              channel, " which Redis does not deliver"));
+          }
+        }
+      }
+      return;
+    }
+    WorkerEvent ev{WorkerEvent::kMessage, channel, 0, true, ++next_k, false, {}};
+    for (auto& c : conns) {
+      if (!c || c->closed) continue;
+      for (auto& [id, s] : c->subs) {
+        if (s.active && s.ready && s.channels.contains(channel)) {
+          ev.expected.push_back({c->serial, id, s.epoch});
+        }
+      }
+    }
+    Trace(absl::StrCat("publish k", ev.k, " on ", channel));
+    to_worker.push_back(std::move(ev));
+  }
+
+  void WorkerStep() {
+    if (to_worker.empty()) return;
+    WorkerEvent ev = std::move(to_worker.front());
+    to_worker.pop_front();
+    switch (ev.kind) {
+      case WorkerEvent::kAck:
+        Trace(absl::StrCat("ack ", ev.channel, " g", ev.generation));
+        registry.OnAck(ev.channel, ev.generation,
+                       ev.ok ? absl::OkStatus() : absl::CancelledError(""));
+        break;
+      case WorkerEvent::kState:
+        Trace(ev.up ? "state up" : "state down");
+        if (!ev.up) {
+          for (auto& c : conns) {
+            if (!c || c->closed) continue;
+            for (auto& [id, s] : c->subs) {
+              if (s.active && s.ready) s.needs_gap = true;
+            }
+          }
+        }
+        registry.SetRedisUp(ev.up);
+        break;
+      case WorkerEvent::kMessage: {
+        Trace(absl::StrCat("deliver k", ev.k));
+        delivered.clear();
+        std::vector<Transformed> cache;
+        registry.Deliver(ev.channel, absl::StrCat(R"({"k":)", ev.k, "}"),
+                         cache);
+        std::map<std::pair<uint64_t, std::string>, int> got;
+        for (const auto& [serial, id, k] : delivered) {
+          if (k != ev.k) Fail("wrong payload");
+          if (++got[{serial, id}] > 1) Fail("event delivered twice to " + id);
+        }
+        for (const Expected& e : ev.expected) {
+          Conn* c = nullptr;
+          for (auto& cc : conns) {
+            if (cc && cc->serial == e.serial) c = cc.get();
+          }
+          if (c == nullptr || c->closed) continue;
+          if (c->subs[e.id].epoch != e.epoch) continue;  // disturbed
+          if (!got.contains({e.serial, e.id})) {
+            Fail(absl::StrCat("event k", ev.k, " lost for c", e.serial, "/",
+                              e.id));
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  void RunDeferred(uint32_t arg) {
+    if (deferred.empty()) return;
+    size_t i = arg % deferred.size();
+    Deferred d = std::move(deferred[i]);
+    deferred.erase(deferred.begin() + static_cast<long>(i));
+    Conn* c = nullptr;
+    for (auto& cc : conns) {
+      if (cc && cc->serial == d.serial && !cc->closed) c = cc.get();
+    }
+    if (c == nullptr) return;  // the connection is gone: dropped
+    Trace(absl::StrCat("run deferred for q", d.query));
+    std::string id = d.query >= 0 ? queries[d.query].id : "";
+    bool fresh = d.query >= 0 && c->subs[id].active &&
+                 c->subs[id].query == d.query;
+    int answer = d.query >= 0 ? answers[d.query] : -1;
+    run_messages.clear();
+    std::move(d.fn)(*c->host);
+    if (d.query < 0) return;
+    std::string ready_prefix = absl::StrCat(R"({"msg":"ready","subs":[")", id);
+    std::string nosub_prefix = absl::StrCat(R"({"msg":"nosub","id":")", id);
+    int readies = 0, nosubs = 0;
+    for (const std::string& m : run_messages) {
+      if (m.rfind(ready_prefix, 0) == 0) ++readies;
+      if (m.rfind(nosub_prefix, 0) == 0) ++nosubs;
+    }
+    if (!fresh) {
+      ++cov.stale_answers;
+      if (readies + nosubs > 0) Fail("a stale authorizer answer changed " + id);
+    } else if (answer == 0 && nosubs > 0) {
+      Fail("allowed, yet nosub for " + id);
+    } else if (answer != 0 && (readies > 0 || nosubs != 1)) {
+      Fail("denied/error answer did not end " + id + " with one nosub");
+    }
+  }
+
+  void Check() {
+    if (!failure.empty()) return;
+    int64_t model_ready = 0;
+    std::map<std::string, int> union_channels;
+    size_t registered = 0;
+    for (auto& c : conns) {
+      if (!c || c->closed) continue;
+      const ddp::Session& session = c->host->session();
+      if (c->host->subscription_count() != session.subscription_count()) {
+        Fail("host and session disagree on the number of subs");
+      }
+      if (session.subscription_count() > static_cast<size_t>(kMaxSubs)) {
+        Fail("more subs than --max-subscriptions");
+      }
+      for (const char* id : kIds) {
+        const SubModel& s = c->subs[id];
+        if (session.is_active(id) != s.active) {
+          Fail(absl::StrCat("c", c->serial, "/", id, ": session active=",
+                            session.is_active(id), " but the client was told ",
+                            s.active ? "active" : "inactive"));
+        }
+        if (s.active && s.ready) ++model_ready;
+        const Subscription* sub = c->host->subscription(id);
+        if (sub != nullptr && sub->registered) {
+          ++registered;
+          for (const std::string& ch : sub->channels) ++union_channels[ch];
+          if (sub->ready != (s.active && s.ready)) {
+            Fail(absl::StrCat("c", c->serial, "/", id,
+                              ": bridge ready=", sub->ready,
+                              " but the client's last word differs"));
+          }
+        }
+      }
+    }
+    if (ctx.metrics->subscriptions->value() != model_ready) {
+      Fail(absl::StrCat("vent_bridge_subscriptions=",
+                        ctx.metrics->subscriptions->value(), ", model ",
+                        model_ready));
+    }
+    if (registry.subscription_count() != registered) {
+      Fail("registry holds subscriptions no connection knows");
+    }
+    if (registry.channel_count() != requested.size() ||
+        union_channels.size() != requested.size()) {
+      Fail(absl::StrCat("channels: registry ", registry.channel_count(),
+                        ", asked of Redis ", requested.size(),
+                        ", of registered subs ", union_channels.size()));
+    }
+    for (auto& [ch, n] : union_channels) {
+      if (!requested.contains(ch)) Fail("Redis was not asked for " + ch);
+    }
+  }
+
+  void Finish() {
+    // Liveness: with Redis up and every question answered "allow", every
+    // active subscription becomes ready.
+    if (!redis_up) Step(kRedisToggleChoice(), 0);
+    for (int round = 0; round < 3; ++round) {
+      while (!to_hub.empty()) HubStep();
+      while (!to_worker.empty()) WorkerStep();
+      for (size_t i = 0; i < queries.size(); ++i) {
+        if (queries[i].answered) continue;
+        queries[i].answered = true;
+        answers[static_cast<int>(i)] = 0;
+        answering = static_cast<int>(i);
+        std::move(queries[i].done)(auth::Decision{true, ""});
+        answering = -1;
+      }
+      while (!deferred.empty()) RunDeferred(0);
+    }
+    Check();
+    for (auto& c : conns) {
+      if (!c || c->closed) continue;
+      for (auto& [id, s] : c->subs) {
+        if (s.active && !s.ready) {
+          Fail(absl::StrCat("c", c->serial, "/", id,
+                            " never became ready with Redis up and allowed"));
+        }
+      }
+    }
+    for (auto& c : conns) {
+      if (c && !c->closed) CloseConn(*c);
+    }
+    while (!to_hub.empty()) HubStep();
+    while (!to_worker.empty()) WorkerStep();
+    while (!deferred.empty()) RunDeferred(0);
+    Check();
+    if (registry.subscription_count() != 0 || registry.channel_count() != 0 ||
+        !requested.empty() || !routed.empty()) {
+      Fail("something left after every connection closed");
+    }
+    if (ctx.metrics->subscriptions->value() != 0) {
+      Fail("vent_bridge_subscriptions is not 0 at the end");
+    }
+  }
+
+  metrics::Registry metrics_registry;
+  BridgeContext ctx;
+  ChannelRegistry registry{this};
+  std::vector<std::unique_ptr<Conn>> conns;
+  uint64_t next_serial = 0;
+  absl::Time now = kT0;
+  // Redis + hub.
+  std::map<std::string, uint64_t> requested;  // as the registry asked
+  std::deque<HubOp> to_hub;
+  std::set<std::string> routed;
+  std::map<std::string, uint64_t> unconfirmed;  // routed while Redis down
+  std::deque<WorkerEvent> to_worker;
+  bool redis_up = true;
+  int64_t next_k = 0;
+  // Authorizer and deferred callbacks.
+  std::vector<Query> queries;
+  std::map<int, int> answers;  // query -> 0 allow, 1 deny, 2 error
+  std::vector<Deferred> deferred;
+  int answering = -1;
+  // Per step.
+  std::vector<std::tuple<uint64_t, std::string, int64_t>> delivered;
+  std::vector<std::string> run_messages;
+  std::deque<std::string> trace;
+  std::string failure;
+  Coverage cov;
+};
+
+ModelHarness::ModelHarness() : impl_(std::make_unique<Impl>()) {}
+ModelHarness::~ModelHarness() = default;
+void ModelHarness::Step(uint32_t choice, uint32_t arg) {
+  impl_->Step(choice, arg);
+}
+void ModelHarness::Finish() { impl_->Finish(); }
+bool ModelHarness::failed() const { return !impl_->failure.empty(); }
+std::string ModelHarness::report() const { return impl_->failure; }
+const ModelHarness::Coverage& ModelHarness::coverage() const {
+  return impl_->cov;
+}
+
+}  // namespace vent::bridge::testing
