@@ -1,5 +1,6 @@
 #include "vent/base/log_limiter.h"
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
