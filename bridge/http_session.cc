@@ -40,13 +40,15 @@ absl::string_view Sv(beast::string_view s) {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot)
+  HttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot,
+              bool admin)
       : worker_(worker),
         ctx_(worker.ctx()),
         socket_(std::move(socket)),
         timer_(worker.io()),
-        slot_(std::move(slot)) {
-    if (auto t = ctx_.tls.load(); t != nullptr) {
+        slot_(std::move(slot)),
+        admin_(admin) {
+    if (auto t = ctx_.tls.load(); t != nullptr && !admin) {
       tls_ = std::make_unique<tls::TlsSession>(std::move(t));
     }
   }
@@ -198,6 +200,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     absl::string_view target = Sv(req.target());
     absl::string_view path = target.substr(0, target.find('?'));
     bool keep = req.keep_alive();
+    if (admin_ && path != "/livez" && path != "/readyz" && path != "/healthz" &&
+        path != "/metrics") {
+      return Respond(http::status::not_found, "text/plain", "not found\n",
+                     keep);
+    }
     if (path == "/websocket" || path == "/websocket/" ||
         path == "/sockjs/websocket" || path == "/sockjs/websocket/") {
       return Upgrade(Transport::kRaw);
@@ -216,7 +223,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Respond(why ? http::status::service_unavailable : http::status::ok,
                      "text/plain", why ? why : "ok\n", keep);
     }
-    if (path == "/metrics") {
+    if (path == "/metrics" &&
+        (admin_ || ctx_.options.metrics_listen.empty())) {
       return Respond(http::status::ok, "text/plain; version=0.0.4",
                      ctx_.registry->Render(), keep);
     }
@@ -411,12 +419,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool tls_started_ = false;  // the client sent TLS bytes
   std::optional<http::request_parser<http::string_body>> parser_;
   ConnectionSlot slot_;
+  const bool admin_;  // --metrics-listen port
 };
 
 }  // namespace
 
-void StartHttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot) {
-  std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot))
+void StartHttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot,
+                      bool admin) {
+  std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot),
+                                admin)
       ->Start();
 }
 

@@ -5,7 +5,7 @@
 //   /livez      200 while the process serves HTTP
 //   /readyz     200 when the Redis subscriber is up and the bridge is not
 //               draining, else 503 (/healthz is the same)
-//   /metrics    Prometheus text
+//   /metrics    Prometheus text (on --metrics-listen instead when set)
 //   anything else: a static file from --static-dir, or 404.
 // A plain GET on a WebSocket path gets Meteor's 400 "Not a valid websocket
 // request". On upgrade the socket moves to a WsConnection on the same worker.
@@ -24,9 +24,10 @@
 
 namespace vent::bridge {
 
-// Starts serving `socket` (accepted on worker's io_context).
+// Starts serving `socket` (accepted on worker's io_context). `admin`: the
+// --metrics-listen port (plain HTTP; /metrics, /livez, /readyz only).
 void StartHttpSession(Worker& worker, boost::asio::ip::tcp::socket socket,
-                      ConnectionSlot slot);
+                      ConnectionSlot slot, bool admin = false);
 
 }  // namespace vent::bridge
 

@@ -18,8 +18,12 @@ constexpr int64_t kHttpHeadroom = 64;
 }  // namespace
 
 Listener::Listener(asio::io_context& io, std::vector<Worker*> workers,
-                   BridgeContext& ctx)
-    : io_(io), workers_(std::move(workers)), ctx_(ctx), acceptor_(io) {}
+                   BridgeContext& ctx, bool admin)
+    : io_(io),
+      workers_(std::move(workers)),
+      ctx_(ctx),
+      admin_(admin),
+      acceptor_(io) {}
 
 absl::Status Listener::Listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
@@ -77,7 +81,7 @@ void Listener::DoAccept() {
       return;
     }
     std::string ip;
-    if (ctx_.ip_limiter != nullptr && ctx_.ip_limiter->enabled()) {
+    if (!admin_ && ctx_.ip_limiter != nullptr && ctx_.ip_limiter->enabled()) {
       boost::system::error_code rec;
       auto remote = socket.remote_endpoint(rec);
       ip = rec ? std::string("?") : remote.address().to_string();
@@ -117,8 +121,8 @@ void Listener::DoAccept() {
       socket.close(wec);
     } else {
       asio::post(worker->io(), [worker, socket = std::move(socket),
-                                slot = std::move(slot)]() mutable {
-        StartHttpSession(*worker, std::move(socket), std::move(slot));
+                                slot = std::move(slot), admin = admin_]() mutable {
+        StartHttpSession(*worker, std::move(socket), std::move(slot), admin);
       });
     }
     DoAccept();

@@ -1,7 +1,8 @@
 // Listener: accepts TCP connections on one io_context and hands each socket
 // to a worker, round-robin (the socket is created on the worker's
 // io_context). Enforces --max-connections: past it the client gets a short
-// HTTP 503 and is closed, counted in metrics.
+// HTTP 503 and is closed, counted in metrics. An admin listener
+// (--metrics-listen) serves only /metrics, /livez and /readyz, in plain HTTP.
 // Threading: the acceptor's io_context thread.
 #ifndef VENT_BRIDGE_LISTENER_H_
 #define VENT_BRIDGE_LISTENER_H_
@@ -19,7 +20,7 @@ namespace vent::bridge {
 class Listener {
  public:
   Listener(boost::asio::io_context& io, std::vector<Worker*> workers,
-           BridgeContext& ctx);
+           BridgeContext& ctx, bool admin = false);
   absl::Status Listen(const std::string& host, uint16_t port);
   uint16_t port() const;  // the bound port (useful with port 0)
   void Start();
@@ -32,6 +33,7 @@ class Listener {
   boost::asio::io_context& io_;
   std::vector<Worker*> workers_;
   BridgeContext& ctx_;
+  const bool admin_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t next_ = 0;
   absl::Time last_refusal_log_ = absl::InfinitePast();

@@ -126,6 +126,17 @@ int Run(int argc, char** argv) {
   hub.Start();
   std::thread redis_thread([&] { redis_io.run(); });
   for (auto& w : workers) w->Start();
+  std::unique_ptr<Listener> admin;
+  if (!o.metrics_listen.empty()) {
+    std::string mhost;
+    uint16_t mport;
+    if (auto s = SplitHostPort(o.metrics_listen, &mhost, &mport); !s.ok()) {
+      return Fail(s);
+    }
+    admin = std::make_unique<Listener>(main_io, raw, ctx, /*admin=*/true);
+    if (auto s = admin->Listen(mhost, mport); !s.ok()) return Fail(s);
+    admin->Start();
+  }
   listener.Start();
   VENT_LOG_INFO("vent-bridge listening", "addr",
                 absl::StrCat(host, ":", listener.port()), "redis",
@@ -207,6 +218,7 @@ int Run(int argc, char** argv) {
 
   // Close what is left with 1001, then stop.
   listener.Stop();
+  if (admin != nullptr) admin->Stop();
   main_io.restart();
   main_io.poll();  // runs the acceptor's close and its aborted accept
   for (auto& w : workers) w->Stop();

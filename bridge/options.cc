@@ -7,6 +7,10 @@ namespace vent::bridge {
 
 void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.String("listen", &o.listen, "HTTP/WebSocket address (host:port)");
+  set.String("metrics-listen", &o.metrics_listen,
+             "Separate plain-HTTP address for /metrics, /livez and /readyz "
+             "(e.g. 127.0.0.1:9465); when set, /metrics is not served on "
+             "--listen");
   set.String("redis", &o.redis, redis::kRedisUrlHelp);
   redis::RegisterTopologyFlags(set, &o.redis_topology);
   set.String("log-level", &o.log_level, "debug, info, warn or error");

@@ -15,6 +15,7 @@ namespace vent::bridge {
 
 struct BridgeOptions {
   std::string listen = "127.0.0.1:3000";
+  std::string metrics_listen;  // "" = /metrics on `listen`
   std::string redis = "redis://127.0.0.1:6379";
   redis::TopologyFlags redis_topology;  // --redis-pubsub, --redis-tls-*, ...
   std::string log_level = "info";

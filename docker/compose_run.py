@@ -10,7 +10,7 @@ No container engine is needed: each service's exact `command` and
 Services start in depends_on order; each must pass its own compose
 healthcheck command (rewritten the same way) before its dependents start,
 like `condition: service_healthy`. Then: /readyz and /livez of vent-server
-and /healthz of vent-bridge answer 200, the bridge serves the demo page, and events emitted
+and /readyz and /livez of vent-bridge answer 200, the bridge serves the demo page, and events emitted
 through vent-server (the `vent` CLI) and through the demo backend (HTTP POST)
 reach a Meteor-like DDP client as byte-exact Vent frames.
 
@@ -247,7 +247,8 @@ def run_checks(stack):
     demo = stack.port(3001)
     check(http_get(f"http://127.0.0.1:{metrics}/readyz")[0] == 200, "vent-server /readyz")
     check(http_get(f"http://127.0.0.1:{metrics}/livez")[0] == 200, "vent-server /livez")
-    check(http_get(f"http://127.0.0.1:{bridge}/healthz")[0] == 200, "vent-bridge /healthz")
+    check(http_get(f"http://127.0.0.1:{bridge}/readyz")[0] == 200, "vent-bridge /readyz")
+    check(http_get(f"http://127.0.0.1:{bridge}/livez")[0] == 200, "vent-bridge /livez")
     status, body = http_get(f"http://127.0.0.1:{bridge}/")
     check(status == 200 and b"<html" in body.lower(), "vent-bridge does not serve the demo page at /")
 

@@ -10,6 +10,8 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const {after, before, describe, test} = require('node:test');
 
+const WebSocket = require('ws');
+
 const stack = require('../../tests/js/lib/stack.js');
 const {startBridgeEnv} = require('./lib/bridge.js');
 const {randomId} = require('./lib/meteor_client.js');
@@ -201,6 +203,26 @@ describe('login expiry', () => {
   });
 });
 
+describe('closing', () => {
+  let env;
+  before(async () => { env = await startBridgeEnv({config: CONFIG}); });
+  after(async () => { if (env) await env.stop(); });
+
+  test('the close code survives unread input (600 KB message -> 1009, 20 times, ' +
+       'no reset)', async () => {
+    const codes = await Promise.all(Array.from({length: 20}, async () => {
+      const ws = new WebSocket(env.wsUrl());
+      ws.on('error', () => {});
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+      ws.send('{"msg":"connect","version":"1","support":["1"],"pad":"' +
+          'x'.repeat(600 * 1024) + '"}');
+      return closed;
+    }));
+    assert.deepEqual(codes, Array(20).fill(1009));
+  });
+});
+
 describe('HTTP and logs', () => {
   let env;
   before(async () => {
@@ -241,5 +263,30 @@ describe('HTTP and logs', () => {
     const lines = env.bridge.stderr().split('login refused').length - before;
     assert.ok(lines <= 2, `${lines} log lines`);
     c.close();
+  });
+});
+
+describe('--metrics-listen', () => {
+  let env;
+  let adminPort;
+  before(async () => {
+    adminPort = await stack.freePort();
+    env = await startBridgeEnv({config: CONFIG, bridgeArgs: [
+      '--metrics-listen', `127.0.0.1:${adminPort}`]});
+  });
+  after(async () => { if (env) await env.stop(); });
+
+  test('metrics move to the admin port; health is on both', async () => {
+    const admin = (p) => stack.httpGet(`http://127.0.0.1:${adminPort}${p}`);
+    assert.equal((await env.http('/metrics')).status, 404);
+    const m = await admin('/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.body, /vent_bridge_connections /);
+    for (const p of ['/livez', '/readyz']) {
+      assert.equal((await env.http(p)).status, 200);
+      assert.equal((await admin(p)).status, 200);
+    }
+    assert.equal((await admin('/websocket')).status, 404);
+    assert.equal((await admin('/')).status, 404);
   });
 });
