@@ -75,10 +75,9 @@ class Access : public Authenticator {
 
   bool has_authorizer() const override { return authorizer_ != nullptr; }
   // REQUIRES: has_authorizer(). `done` runs on a gRPC thread.
-  void Authorize(
-      auth::AuthorizeQuery query,
-      absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&> done)
-      const override;
+  void Authorize(auth::AuthorizeQuery query,
+                 absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&>
+                     done) const override;
 
  private:
   Access(BridgeContext& ctx) : ctx_(ctx) {}

@@ -100,7 +100,7 @@ TEST_F(ChannelRegistryTest, StaleAndCancelledAcksAreIgnored) {
   reg_.Add(a.get());
   reg_.Remove(a.get());
   auto b = Sub("b", {"x"});
-  reg_.Add(b.get());  // x again: generation 2
+  reg_.Add(b.get());                     // x again: generation 2
   reg_.OnAck("x", 1, absl::OkStatus());  // the first life's ack: stale
   EXPECT_THAT(rec_.acked, IsEmpty());
   reg_.OnAck("x", 2, absl::CancelledError("stopping"));
@@ -128,7 +128,8 @@ TEST_F(ChannelRegistryTest, RedisComingBackTellsReadySubsAboutTheGap) {
   reg_.Remove(b.get());
 }
 
-TEST_F(ChannelRegistryTest, DeliverTransformsOncePerPublicationAndSkipsPending) {
+TEST_F(ChannelRegistryTest,
+       DeliverTransformsOncePerPublicationAndSkipsPending) {
   reg_.SetRedisUp(true);
   auto a = Sub("a", {"x"});
   auto b = Sub("b", {"x"}, "q");
@@ -140,8 +141,8 @@ TEST_F(ChannelRegistryTest, DeliverTransformsOncePerPublicationAndSkipsPending) 
   reg_.Add(c.get());  // complete too, but left pending by its owner
   std::vector<Transformed> cache;
   EXPECT_EQ(reg_.Deliver("x", R"({"a":1,"b":2})", cache), 2u);
-  EXPECT_THAT(rec_.frames, ::testing::UnorderedElementsAre(
-                               R"(a:{"a":1,"b":2})", R"(b:{"a":1})"));
+  EXPECT_THAT(rec_.frames, ::testing::UnorderedElementsAre(R"(a:{"a":1,"b":2})",
+                                                           R"(b:{"a":1})"));
   EXPECT_EQ(cache.size(), 2u);  // one payload per publication
   EXPECT_EQ(reg_.Deliver("nobody", "{}", cache), 0u);
   // Falsy payloads are not sent (the seed's rule).

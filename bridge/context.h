@@ -53,7 +53,7 @@ struct BridgeMetrics {
   metrics::Counter* authorize_deny;
   metrics::Counter* authorize_error;
   metrics::Counter* refused_per_ip;
-  metrics::Counter* tls_failures;  // failed TLS handshakes / corrupt records
+  metrics::Counter* tls_failures;   // failed TLS handshakes / corrupt records
   metrics::Counter* login_expired;  // sessions logged out at token expiry
   metrics::Counter* subs_gap;       // re-readies after a Redis outage
   metrics::Counter* drain_closes;   // closed with 1001 by a graceful drain

@@ -197,14 +197,15 @@ std::unique_ptr<Subscription> DdpHost::Build(const ddp::SubRequest& req,
   if (pub->needs_user() && user_id_.empty()) {
     *code = 403;
     *reason = rerunning_ && rerun_reason_ == Rerun::kExpired ? kExpiredReason
-                                                            : kNeedsLogin;
+                                                             : kNeedsLogin;
     return nullptr;
   }
   auto channels = pub->Channels(*checked, user_id_);
   if (!channels.ok()) {
     bool denied = absl::IsPermissionDenied(channels.status());
     *code = denied ? 403 : 400;
-    *reason = denied ? std::string(channels.status().message()) : "Match failed";
+    *reason =
+        denied ? std::string(channels.status().message()) : "Match failed";
     return nullptr;
   }
   auto sub = std::make_unique<Subscription>();
@@ -227,8 +228,8 @@ void DdpHost::Fail(const std::string& id, int code, std::string reason) {
   Unregister(*it->second);
   subs_.erase(it);
   ctx_.metrics->subs_refused->Add();
-  session_.SubscriptionFailed(id, ddp::Error{code, std::move(reason),
-                                             std::nullopt});
+  session_.SubscriptionFailed(
+      id, ddp::Error{code, std::move(reason), std::nullopt});
 }
 
 void DdpHost::Register(Subscription& sub) {
@@ -285,15 +286,15 @@ void DdpHost::AskAuthorizer(Subscription& sub,
     q.connection.push_back({"x_forwarded_for", info_.forwarded_for});
   }
   HostOutput* output = deps_.output;
-  access->Authorize(
-      std::move(q), [output, id = sub.id, generation = sub.generation](
+  access->Authorize(std::move(q),
+                    [output, id = sub.id, generation = sub.generation](
                         absl::StatusOr<auth::Decision> d) mutable {
-        // Any thread: hop back to the connection's thread.
-        output->Defer([id = std::move(id), generation,
-                       d = std::move(d)](DdpHost& host) mutable {
-          host.OnAuthorized(id, generation, std::move(d));
-        });
-      });
+                      // Any thread: hop back to the connection's thread.
+                      output->Defer([id = std::move(id), generation,
+                                     d = std::move(d)](DdpHost& host) mutable {
+                        host.OnAuthorized(id, generation, std::move(d));
+                      });
+                    });
 }
 
 void DdpHost::OnAuthorized(const std::string& id, uint64_t generation,

@@ -77,11 +77,11 @@ class HostOutput {
 class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
  public:
   struct Deps {
-    BridgeContext* ctx;          // options, catalog, metrics, access
-    ChannelRegistry* registry;   // the worker's
-    HostOutput* output;          // the transport
-    VentSink* sink;              // where Vent frames go (the transport)
-    bool sockjs = false;         // subscriptions need SockJS-escaped prefixes
+    BridgeContext* ctx;         // options, catalog, metrics, access
+    ChannelRegistry* registry;  // the worker's
+    HostOutput* output;         // the transport
+    VentSink* sink;             // where Vent frames go (the transport)
+    bool sockjs = false;        // subscriptions need SockJS-escaped prefixes
   };
 
   DdpHost(Deps deps, ConnectionInfo info);

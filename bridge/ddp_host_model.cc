@@ -89,7 +89,9 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   struct Transport : HostOutput, VentSink {
     Impl* h;
     Conn* c;
-    void SendMessage(absl::string_view m) override { h->OnServerMessage(*c, m); }
+    void SendMessage(absl::string_view m) override {
+      h->OnServerMessage(*c, m);
+    }
     void CloseConnection(uint16_t code, absl::string_view) override {
       h->OnServerClose(*c, code);
     }
@@ -162,8 +164,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   // ---- failures -------------------------------------------------------------
   void Fail(const std::string& what) {
     if (!failure.empty()) return;
-    failure = absl::StrCat(what, "\n  after steps: ",
-                           absl::StrJoin(trace, " | "));
+    failure =
+        absl::StrCat(what, "\n  after steps: ", absl::StrJoin(trace, " | "));
   }
   void Trace(std::string s) {
     trace.push_back(std::move(s));
@@ -246,8 +248,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       return;
     }
     boost::system::error_code ec;
-    boost::json::value v =
-        boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    boost::json::value v = boost::json::parse(
+        boost::json::string_view(text.data(), text.size()), ec);
     if (ec || !v.is_object()) {
       Fail(absl::StrCat("not a JSON object: ", text));
       return;
@@ -323,7 +325,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     const SubModel& s = c.subs[sub.id];
     if (c.closed) Fail("event after close");
     if (!s.active || !s.ready) {
-      Fail(absl::StrCat("event for ", sub.id, " whose last word was not ready"));
+      Fail(
+          absl::StrCat("event for ", sub.id, " whose last word was not ready"));
     }
     if (s.needs_gap) {
       Fail(absl::StrCat("event for ", sub.id,
@@ -389,14 +392,13 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   // answers in proportions that reach every state often.
   static Op PickOp(uint32_t choice) {
     static const Op kTable[] = {
-        kOpen,       kConnect,    kConnect,   kSub1,      kSub2,
-        kSub3,       kSub1,       kSub2,      kUnsub,     kUnsub,
-        kLoginGood,  kLoginGood,  kLoginBad,  kLogout,    kChatter,
-        kClose,      kHub1,       kHub2,      kHub1,      kHub2,
-        kWorker1,    kWorker2,    kWorker3,   kWorker1,   kWorker2,
-        kWorker3,    kPublish1,   kPublish2,  kPublish1,  kPublish2,
-        kPublish1,   kPublish2,   kRedisToggle, kAnswer,  kAnswer,
-        kDeferred1,  kDeferred2,  kTick,      kTick};
+        kOpen,      kConnect,  kConnect,     kSub1,     kSub2,      kSub3,
+        kSub1,      kSub2,     kUnsub,       kUnsub,    kLoginGood, kLoginGood,
+        kLoginBad,  kLogout,   kChatter,     kClose,    kHub1,      kHub2,
+        kHub1,      kHub2,     kWorker1,     kWorker2,  kWorker3,   kWorker1,
+        kWorker2,   kWorker3,  kPublish1,    kPublish2, kPublish1,  kPublish2,
+        kPublish1,  kPublish2, kRedisToggle, kAnswer,   kAnswer,    kDeferred1,
+        kDeferred2, kTick,     kTick};
     return kTable[choice % (sizeof(kTable) / sizeof(kTable[0]))];
   }
 
@@ -442,14 +444,12 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         std::string id = kIds[(arg >> 2) % 4];
         std::string pub = kPubs[(arg >> 4) % 5];
         std::string room = kRooms[(arg >> 8) % 3];
-        std::string args =
-            (pub == "pb" || pub == "pz")
-                ? absl::StrCat(R"(,{"room":")", room, R"("})")
-                : "";
-        std::string text = absl::StrCat(R"({"msg":"sub","id":")", id,
-                                        R"(","name":")", pub,
-                                        R"(","params":["r)", id, "\"", args,
-                                        "]}");
+        std::string args = (pub == "pb" || pub == "pz")
+                               ? absl::StrCat(R"(,{"room":")", room, R"("})")
+                               : "";
+        std::string text =
+            absl::StrCat(R"({"msg":"sub","id":")", id, R"(","name":")", pub,
+                         R"(","params":["r)", id, "\"", args, "]}");
         SubModel& s = c->subs[id];
         bool accepted = c->connected && !s.active;
         if (accepted) {
@@ -481,16 +481,16 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         std::string mid = absl::StrCat("L", c->next_method++);
         std::string user = kUsers[(arg >> 2) & 1];
         int64_t exp = absl::ToUnixSeconds(now) + 1 + (arg >> 3) % 20;
-        std::string tok = op == kLoginGood
-                              ? absl::StrCat("tok:", user, ":", exp)
-                              : "garbage";
+        std::string tok =
+            op == kLoginGood ? absl::StrCat("tok:", user, ":", exp) : "garbage";
         if (c->connected) c->logins[mid] = {user, exp};
-        WithQueries(*c, c->connected ? ActivePz(*c) : std::vector<std::string>{},
-                    [&] {
-                      Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
-                                            R"(","method":"login","params":[{"resume":")",
-                                            tok, R"("}]})"));
-                    });
+        WithQueries(
+            *c, c->connected ? ActivePz(*c) : std::vector<std::string>{}, [&] {
+              Send(*c,
+                   absl::StrCat(R"({"msg":"method","id":")", mid,
+                                R"(","method":"login","params":[{"resume":")",
+                                tok, R"("}]})"));
+            });
         break;
       }
       case kLogout: {
@@ -498,20 +498,23 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         if (c == nullptr) break;
         std::string mid = absl::StrCat("O", c->next_method++);
         if (c->connected) c->logouts.insert(mid);
-        WithQueries(*c, c->connected ? ActivePz(*c) : std::vector<std::string>{},
-                    [&] {
-                      Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
-                                            R"(","method":"logout","params":[]})"));
-                    });
+        WithQueries(
+            *c, c->connected ? ActivePz(*c) : std::vector<std::string>{}, [&] {
+              Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
+                                    R"(","method":"logout","params":[]})"));
+            });
         break;
       }
       case kChatter: {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
         static const char* const kChatterMsgs[] = {
-            R"({"msg":"ping","id":"p"})", R"({"msg":"pong"})", "{oops",
+            R"({"msg":"ping","id":"p"})",
+            R"({"msg":"pong"})",
+            "{oops",
             R"({"msg":"method","id":"m","method":"nope","params":[]})",
-            R"({"msg":"sub","id":5})", R"({"msg":"unsub"})"};
+            R"({"msg":"sub","id":5})",
+            R"({"msg":"unsub"})"};
         Send(*c, kChatterMsgs[(arg >> 2) % 6]);
         break;
       }
@@ -544,7 +547,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
           to_worker.push_back({WorkerEvent::kState, "", 0, true, 0, false, {}});
         } else {
           for (auto& [ch, gen] : unconfirmed) {
-            to_worker.push_back({WorkerEvent::kAck, ch, gen, true, 0, false, {}});
+            to_worker.push_back(
+                {WorkerEvent::kAck, ch, gen, true, 0, false, {}});
           }
           unconfirmed.clear();
           to_worker.push_back({WorkerEvent::kState, "", 0, true, 0, true, {}});
@@ -645,14 +649,15 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         if (!c || c->closed) continue;
         for (auto& [id, s] : c->subs) {
           if (s.active && s.ready && s.channels.contains(channel) && redis_up) {
-            Fail(absl::StrCat("c", c->serial, "/", id, " is ready on ",
-                              channel, " which Redis does not deliver"));
+            Fail(absl::StrCat("c", c->serial, "/", id, " is ready on ", channel,
+                              " which Redis does not deliver"));
           }
         }
       }
       return;
     }
-    WorkerEvent ev{WorkerEvent::kMessage, channel, 0, true, ++next_k, false, {}};
+    WorkerEvent ev{
+        WorkerEvent::kMessage, channel, 0, true, ++next_k, false, {}};
     for (auto& c : conns) {
       if (!c || c->closed) continue;
       for (auto& [id, s] : c->subs) {
@@ -727,8 +732,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     if (c == nullptr) return;  // the connection is gone: dropped
     Trace(absl::StrCat("run deferred for q", d.query));
     std::string id = d.query >= 0 ? queries[d.query].id : "";
-    bool fresh = d.query >= 0 && c->subs[id].active &&
-                 c->subs[id].query == d.query;
+    bool fresh =
+        d.query >= 0 && c->subs[id].active && c->subs[id].query == d.query;
     int answer = d.query >= 0 ? answers[d.query] : -1;
     run_messages.clear();
     std::move(d.fn)(*c->host);
@@ -785,9 +790,9 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       }
     }
     if (ctx.metrics->subscriptions->value() != model_ready) {
-      Fail(absl::StrCat("vent_bridge_subscriptions=",
-                        ctx.metrics->subscriptions->value(), ", model ",
-                        model_ready));
+      Fail(absl::StrCat(
+          "vent_bridge_subscriptions=", ctx.metrics->subscriptions->value(),
+          ", model ", model_ready));
     }
     if (registry.subscription_count() != registered) {
       Fail("registry holds subscriptions no connection knows");

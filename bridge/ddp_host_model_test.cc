@@ -3,9 +3,10 @@
 // authorizer answers, deferred callbacks and clock ticks, each checked step
 // by step against the reference model in ddp_host_model.h. Fixed seeds keep
 // it deterministic; a failure prints the seed and the last steps.
+#include "bridge/ddp_host_model.h"
+
 #include <random>
 
-#include "bridge/ddp_host_model.h"
 #include "gtest/gtest.h"
 
 namespace vent::bridge::testing {

@@ -223,8 +223,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Respond(why ? http::status::service_unavailable : http::status::ok,
                      "text/plain", why ? why : "ok\n", keep);
     }
-    if (path == "/metrics" &&
-        (admin_ || ctx_.options.metrics_listen.empty())) {
+    if (path == "/metrics" && (admin_ || ctx_.options.metrics_listen.empty())) {
       return Respond(http::status::ok, "text/plain; version=0.0.4",
                      ctx_.registry->Render(), keep);
     }

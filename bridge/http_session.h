@@ -19,8 +19,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 
-#include "bridge/worker.h"
 #include "bridge/connection_slot.h"
+#include "bridge/worker.h"
 
 namespace vent::bridge {
 

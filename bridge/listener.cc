@@ -121,7 +121,8 @@ void Listener::DoAccept() {
       socket.close(wec);
     } else {
       asio::post(worker->io(), [worker, socket = std::move(socket),
-                                slot = std::move(slot), admin = admin_]() mutable {
+                                slot = std::move(slot),
+                                admin = admin_]() mutable {
         StartHttpSession(*worker, std::move(socket), std::move(slot), admin);
       });
     }

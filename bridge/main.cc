@@ -180,10 +180,10 @@ int Run(int argc, char** argv) {
   arm_hup();
 
   // SIGTERM/SIGINT: graceful drain. /readyz turns 503 at once and new
-  // WebSocket upgrades get 503 (HTTP keeps answering); connections are closed with 1001 spread over
-  // 80% of --shutdown-timeout (clients reconnect elsewhere gradually); the
-  // process exits when they are gone or at the timeout. A second signal
-  // stops at once.
+  // WebSocket upgrades get 503 (HTTP keeps answering); connections are closed
+  // with 1001 spread over 80% of --shutdown-timeout (clients reconnect
+  // elsewhere gradually); the process exits when they are gone or at the
+  // timeout. A second signal stops at once.
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(main_io);
   absl::Time drain_deadline;

@@ -20,11 +20,11 @@ struct BridgeOptions {
   redis::TopologyFlags redis_topology;  // --redis-pubsub, --redis-tls-*, ...
   std::string log_level = "info";
   std::string log_format = "text";
-  std::string static_dir;  // "" = no static files
+  std::string static_dir;                      // "" = no static files
   int64_t max_static_bytes = 8 * 1024 * 1024;  // largest static file served
-  std::string tls_cert;    // PEM chain; with tls_key: serve wss/https only
-  std::string tls_key;     // PEM private key
-  int64_t workers = 0;     // 0 = one per core
+  std::string tls_cert;  // PEM chain; with tls_key: serve wss/https only
+  std::string tls_key;   // PEM private key
+  int64_t workers = 0;   // 0 = one per core
   int64_t max_connections = 100000;
   int64_t max_message = 64 * 1024;   // inbound DDP message (WS message) bytes
   int64_t max_subscriptions = 1024;  // per connection

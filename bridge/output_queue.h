@@ -39,7 +39,7 @@ class Sealer {
 };
 
 struct OutputBudget {
-  size_t max_bytes = 4 * 1024 * 1024;          // --max-outgoing
+  size_t max_bytes = 4 * 1024 * 1024;           // --max-outgoing
   int64_t max_worker_bytes = 64 * 1024 * 1024;  // --max-worker-outgoing
   int64_t* worker_total = nullptr;              // the worker's sum
 };

@@ -67,7 +67,8 @@ TEST(OutputQueueTest, VentFramesShareThePayload) {
   OutputQueue sockjs(OutputQueue::Framing::kSockJsWebSocket, Budget(&total));
   Subscription sub;
   sub.prefix = R"({"msg":"changed","__vent":"1","id":"r.p","e":)";
-  sub.sockjs_prefix = R"({\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":)";
+  sub.sockjs_prefix =
+      R"({\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":)";
   Transformed t;
   t.e = R"({"m":"a\nb"})";
   raw.AppendVent(sub, t);
@@ -75,14 +76,16 @@ TEST(OutputQueueTest, VentFramesShareThePayload) {
   EXPECT_TRUE(t.sockjs_ready);  // escaped once, kept for the next sub
   EXPECT_EQ(DrainAll(raw).substr(2),
             R"({"msg":"changed","__vent":"1","id":"r.p","e":{"m":"a\nb"}})");
-  EXPECT_EQ(DrainAll(sockjs).substr(2),
-            R"(a["{\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":{\"m\":\"a\\nb\"}}"])");
+  EXPECT_EQ(
+      DrainAll(sockjs).substr(2),
+      R"(a["{\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":{\"m\":\"a\\nb\"}}"])");
 }
 
 TEST(OutputQueueTest, EveryReplyCountsAgainstTheBudget) {
   int64_t total = 0;
   OutputQueue q(OutputQueue::Framing::kWebSocket, Budget(&total, 1000));
-  for (int i = 0; i < 7; ++i) q.AppendControl(ws::Opcode::kPong, std::string(125, 'p'));
+  for (int i = 0; i < 7; ++i)
+    q.AppendControl(ws::Opcode::kPong, std::string(125, 'p'));
   EXPECT_FALSE(q.over_budget());  // 7 * 127 = 889
   q.AppendControl(ws::Opcode::kPong, std::string(125, 'p'));
   EXPECT_TRUE(q.over_budget());

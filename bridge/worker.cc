@@ -74,11 +74,12 @@ void Worker::BeginDrain(absl::Duration over) {
 void Worker::DrainStep(absl::Time now) {
   // Close the share of connections due by now: linear in time, all of them
   // at drain_start_ + drain_over_.
-  double part = drain_over_ <= absl::ZeroDuration()
-                    ? 1.0
-                    : std::min(1.0, absl::FDivDuration(now - drain_start_, drain_over_));
-  size_t due = static_cast<size_t>(
-      std::ceil(part * static_cast<double>(drain_total_)));
+  double part =
+      drain_over_ <= absl::ZeroDuration()
+          ? 1.0
+          : std::min(1.0, absl::FDivDuration(now - drain_start_, drain_over_));
+  size_t due =
+      static_cast<size_t>(std::ceil(part * static_cast<double>(drain_total_)));
   if (part >= 1.0) due = SIZE_MAX;
   std::vector<std::shared_ptr<WsConnection>> pick;
   for (auto& [ptr, conn] : connections_) {

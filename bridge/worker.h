@@ -104,8 +104,8 @@ class Worker : public HubListener, private RedisSubscriptions {
       connections_;
   std::vector<WsConnection*> dirty_;
   std::vector<Transformed> cache_;  // fan-out scratch
-  int64_t reported_outgoing_ = 0;  // outgoing_ as last added to the gauge
-  bool flush_posted_ = false;      // a FlushDirty() is queued on io_
+  int64_t reported_outgoing_ = 0;   // outgoing_ as last added to the gauge
+  bool flush_posted_ = false;       // a FlushDirty() is queued on io_
   absl::Duration sweep_period_;
   // Drain (worker thread): closing connections over [start, start + over].
   bool draining_ = false;

@@ -116,8 +116,8 @@ void WsConnection::OnReadable(const error_code& wait_ec) {
     if (ec) {
       // After our close frame, the peer closing is the normal end.
       Terminate(closing_ && ec == asio::error::eof ? "closed"
-                : ec == asio::error::eof          ? "peer closed"
-                                                  : "read failed");
+                : ec == asio::error::eof           ? "peer closed"
+                                                   : "read failed");
       return;
     }
     if (shut_) continue;  // draining after the close handshake
@@ -243,8 +243,8 @@ void WsConnection::WriteSome() {
     }
     if (pending->empty()) break;
     error_code ec;
-    size_t n = socket_.write_some(asio::buffer(pending->data(), pending->size()),
-                                  ec);
+    size_t n =
+        socket_.write_some(asio::buffer(pending->data(), pending->size()), ec);
     if (WouldBlock(ec)) {
       write_waiting_ = true;
       socket_.async_wait(asio::ip::tcp::socket::wait_write,

@@ -113,8 +113,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool write_waiting_ = false;
   bool overflow_ = false;
   bool write_failed_ = false;
-  bool closing_ = false;   // close frame queued; no more input handled
-  bool shut_ = false;      // write side shut down; draining input
+  bool closing_ = false;  // close frame queued; no more input handled
+  bool shut_ = false;     // write side shut down; draining input
   bool closed_ = false;
 };
 

@@ -334,8 +334,7 @@ TEST(Jwt, UnknownKidRefusedEvenWithKidlessKeys) {
   };
   EXPECT_EQ(Reason(*v, KeyToken(rs_kid("zz"), Payload(60), K().rsa.get())),
             "unknown key id");
-  EXPECT_EQ(Reason(*v, KeyToken(rs_kid("b"), Payload(60), K().rsa2.get())),
-            "");
+  EXPECT_EQ(Reason(*v, KeyToken(rs_kid("b"), Payload(60), K().rsa2.get())), "");
   // No kid: every key of the type, the kid-less PEM key included.
   EXPECT_EQ(Reason(*v, KeyToken(kRs, Payload(60), K().rsa.get())), "");
 }
@@ -348,8 +347,8 @@ TEST(Jwt, KidIgnoredWhenNoKeyHasOne) {
                                  Payload(60), K().rsa.get())),
             "");
   auto hs = Hs();
-  EXPECT_EQ(Reason(*hs, Hs256Token(R"({"alg":"HS256","kid":"k1"})",
-                                   Payload(60), kSecret)),
+  EXPECT_EQ(Reason(*hs, Hs256Token(R"({"alg":"HS256","kid":"k1"})", Payload(60),
+                                   kSecret)),
             "");
 }
 

@@ -14,8 +14,8 @@ namespace vent::base::internal {
 
 #if !defined(NDEBUG) || defined(VENT_ENABLE_DCHECK)
 #define VENT_DCHECK_IS_ON 1
-#define VENT_DCHECK(cond)                                           \
-  ((cond) ? static_cast<void>(0)                                    \
+#define VENT_DCHECK(cond)        \
+  ((cond) ? static_cast<void>(0) \
           : ::vent::base::internal::DcheckFailed(#cond, __FILE__, __LINE__))
 #else
 #define VENT_DCHECK_IS_ON 0

@@ -296,8 +296,8 @@ void ClusterPublisher::Stop(absl::AnyInvocable<void() &&> drained,
     self->watch_timer_.cancel();
     self->directory_->Stop();
     auto left = std::make_shared<size_t>(self->nodes_.size() + 1);
-    auto done = std::make_shared<absl::AnyInvocable<void() &&>>(
-        std::move(drained));
+    auto done =
+        std::make_shared<absl::AnyInvocable<void() &&>>(std::move(drained));
     auto finish = [self, left, done]() {
       if (--*left > 0) return;
       asio::post(self->io_, std::move(*done));

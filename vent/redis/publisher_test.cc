@@ -151,7 +151,8 @@ TEST_F(PublisherTruth, StalledRedisAnswersMatchWhatRedisExecuted) {
       ++not_sent;
       EXPECT_EQ(times, 0) << i << " answered UNAVAILABLE but executed: "
                           << r.status();
-      EXPECT_TRUE(absl::StrContains(r.status().message(), "nothing was published"))
+      EXPECT_TRUE(
+          absl::StrContains(r.status().message(), "nothing was published"))
           << r.status();
     } else {
       ASSERT_TRUE(absl::IsDeadlineExceeded(r.status())) << i << r.status();
@@ -163,9 +164,10 @@ TEST_F(PublisherTruth, StalledRedisAnswersMatchWhatRedisExecuted) {
   }
   size_t executed = 0;
   for (const auto& [p, n] : got) executed += static_cast<size_t>(n);
-  std::printf("[ metric ] %zu OK, %zu may have been published, %zu not sent; "
-              "Redis executed %zu\n",
-              ok, maybe, not_sent, executed);
+  std::printf(
+      "[ metric ] %zu OK, %zu may have been published, %zu not sent; "
+      "Redis executed %zu\n",
+      ok, maybe, not_sent, executed);
   // Both kinds of failure happened: some commands reached the socket, the
   // rest did not fit into the kernel's buffers.
   EXPECT_GT(maybe, 0u);
