@@ -10,7 +10,7 @@ APT_PKGS=(
   redis-server redis-tools
   python3-grpcio python3-protobuf python3-pip python3-setuptools python3-wheel python3-venv
   dpkg-dev fakeroot systemd
-  clang libfuzzer-14-dev libclang-rt-14-dev
+  clang clang-format-14 libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm chromium docker-compose
 )
 missing=()

@@ -3,6 +3,8 @@
 # npm packages from package-lock.json), builds (ccache), builds the libFuzzer
 # targets with clang, then runs every test through ctest. Each integration test
 # starts its own redis-server and Vent processes on free 127.0.0.1 ports.
+# The run also fails if a tracked C++ file is not clang-format-14 clean
+# (scripts/check-format.sh prints which).
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh -L unit         # extra arguments go to ctest
@@ -19,6 +21,10 @@ FUZZ_BUILD=${BUILD}-fuzz
 scripts/deps.sh
 scripts/npm-deps.sh
 
+echo "== format (clang-format-14 --dry-run --Werror)"
+format_ok=1
+scripts/check-format.sh || format_ok=0
+
 echo "== build (${BUILD})"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DVENT_FUZZ_DIR="$ROOT/$FUZZ_BUILD/bin" -DVENT_FUZZ_SECONDS="${VENT_FUZZ_SECONDS:-20}" >/dev/null
@@ -32,3 +38,7 @@ cmake --build "$FUZZ_BUILD" -j "$(nproc)" --target vent_fuzzers
 echo "== test"
 cd "$BUILD"
 ctest --output-on-failure -j "${VENT_TEST_JOBS:-2}" --timeout 600 "$@"
+if [ "$format_ok" != 1 ]; then
+  echo "FAILED: C++ files are not clang-format-14 clean (see '== format' above)"
+  exit 1
+fi
