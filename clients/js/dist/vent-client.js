@@ -428,7 +428,10 @@ class Auth {
     this._marginMs = options.tokenRefreshMarginMs === undefined ? 60000 : options.tokenRefreshMarginMs;
     this.token = null;
     this.expires = null; // Date: tokenExpires of the accepted login
-    this._requests = []; // {token, d, internal, fresh, id, gen, bytes}
+    // {token, d, internal, fresh, fetchGen, id, gen, bytes}: fresh = a new
+    // token (from login() or getToken()); fetchGen = the connection
+    // generation a getToken() token was fetched for.
+    this._requests = [];
     this._refreshing = null; // Promise while getToken() runs
     this._refreshFailures = 0;
     this._retryTimer = null;
@@ -543,7 +546,7 @@ class Auth {
         this._releaseWaiting(new VentError(403, 'getToken() returned no token'));
         return;
       }
-      this._queue({token, d: null, internal: true, fresh: true});
+      this._queue({token, d: null, internal: true, fresh: true, fetchGen: this._c._gen});
     }, (e) => {
       this._refreshing = null;
       if (this._closed) return;
@@ -609,7 +612,11 @@ class Auth {
     if (r.d) r.d.reject(err);
     if (!r.internal) return; // the server kept the session it had (and `token`)
     // A re-sent or refreshed token was refused: the server has no user now.
-    if (!r.fresh && err.error === 403 && this._getToken) {
+    // Fetch another unless this one was fetched for this very connection
+    // (then it is bad, not stale: no loop). A token fetched earlier whose
+    // login never got an answer (the link dropped) counts as stale.
+    const stale = !r.fresh || r.fetchGen !== r.gen;
+    if (stale && err.error === 403 && this._getToken) {
       this.token = null;
       this.expires = null;
       this._clearTimer();

@@ -189,6 +189,35 @@ test('a reconnect with an expired token runs getToken() first; a refused re-sent
   vent.close();
 });
 
+test('a getToken() token whose login got no answer before the link dropped, refused on the next connection, is replaced', async () => {
+  fresh();
+  let calls = 0;
+  const vent = new VentClient('ws://h/websocket', { ...base, reconnect: fastRetry, getToken: async () => `t${++calls}` });
+  const h = vent.subscribe('mine', {});
+  let ws = last();
+  ws.open();
+  await sent(ws, isLogin('t1'));
+  ws.recv({ msg: 'connected', session: 's' });
+  ws.recv({ msg: 'ready', subs: [h.id] }); // the server sent ready before the login's result...
+  const reopened = nextStatus(vent, (s) => s.status === 'connecting');
+  ws.serverClose(); // ...and the link dropped before the result
+  await reopened;
+  ws = last();
+  ws.open();
+  const again = await sent(ws, isLogin('t1'));
+  assert.equal(calls, 1, 'the unanswered token is sent again first');
+  ws.recv({ msg: 'connected', session: 's2' });
+  ws.recv({ msg: 'result', id: again.id, error: meteorError(403, LOGGED_OUT) });
+  ws.recv({ msg: 'nosub', id: h.id, error: meteorError(403, 'You must be logged in to subscribe to this publication') });
+  const login2 = await sent(ws, isLogin('t2'));
+  ws.recv({ msg: 'result', id: login2.id, result: ok('t2') });
+  assert.deepEqual(ws.sent.filter((m) => m.msg === 'sub').map((m) => m.id), [h.id, h.id]);
+  ws.recv({ msg: 'ready', subs: [h.id] });
+  assert.equal(h.ready(), true);
+  assert.equal(calls, 2);
+  vent.close();
+});
+
 test('a fresh token refused too: the waiting subscriptions end, the client reports the error, no loop', async () => {
   fresh();
   let calls = 0;

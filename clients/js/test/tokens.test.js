@@ -130,17 +130,34 @@ test('getToken(): a token the server refuses on reconnect is replaced and the su
   own.push(b);
   let secret = SECRET;
   let calls = 0;
-  const vent = connect(b.url(), { getToken: () => { calls++; return token('dave', secret); } });
+  const trace = [];
+  const getToken = () => {
+    calls++;
+    trace.push(`getToken #${calls} (${secret === SECRET ? 'old' : 'new'} key)`);
+    return token('dave', secret);
+  };
+  const vent = connect(b.url(), { getToken });
+  vent.on('status', (s) => trace.push(`status ${s.status} ${s.reason || ''}`));
+  vent.on('error', (e) => trace.push(`error ${e.error} ${e.reason}`));
   const h = vent.subscribe('room', { room: uniq('r') });
+  for (const ev of ['subscribing', 'ready', 'unsubscribed']) h.on(ev, (x) => trace.push(`${ev} ${JSON.stringify(x)}`));
+  let b2 = null;
+  const traced = (p) => p.catch(async (e) => {
+    const info = b2 ? `\nbridge running=${b2.proc.isRunning()} exit=${JSON.stringify(b2.proc.isRunning() ? null : await b2.proc.exited)}\n${b2.proc.stderr().slice(-3000)}` : '';
+    throw new Error(`${e.message}; trace:\n${trace.join('\n')}${info}`);
+  });
   await h.whenReady();
   const down = once(h, 'subscribing');
   await b.proc.kill('SIGKILL');
   await down;
   secret = OTHER_SECRET; // keys rotated: the stored token is refused, getToken() gives a good one
-  const sub403 = once(h, 'subscribing', (x) => x.code === 403);
-  const back = once(h, 'ready', undefined, { timeoutMs: 20000 });
-  const b2 = await startBridge({ redis, secret: OTHER_SECRET, port: b.port, config: b.config });
+  trace.push('keys rotated');
+  const sub403 = traced(once(h, 'subscribing', (x) => x.code === 403));
+  const back = traced(once(h, 'ready', undefined, { timeoutMs: 20000 }));
+  back.catch(() => {});
+  b2 = await startBridge({ redis, secret: OTHER_SECRET, port: b.port, config: b.config });
   own.push(b2);
+  trace.push('new bridge up');
   assert.equal((await sub403).error.error, 403);
   assert.deepEqual(await back, { first: false, recovered: false });
   assert.equal(calls, 2);
