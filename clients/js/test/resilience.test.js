@@ -2,7 +2,8 @@
 // when things go wrong: a frozen bridge (SIGSTOP) detected by the heartbeat
 // in time, a subscription the bridge closes on (1009) failed instead of
 // looping, every promise settled with reconnect:false and on close(), state
-// events across a bridge restart, 503 retried until Redis is back. Each test
+// events across a bridge restart, 503 retried until Redis is back, the
+// bridge's re-ready {recovered:false} after it lost Redis. Each test
 // that stops or kills a bridge has its own. No sleeps, no fake timers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -169,6 +170,40 @@ test('nosub 503 while Redis is down is retried until Redis is back', async () =>
   try {
     await h.whenReady(30000);
     assert.equal(h.state, 'subscribed');
+  } finally {
+    vent.close();
+    await b.proc.stop();
+    await ownRedis.stop();
+  }
+});
+
+test('the bridge lost its Redis subscription and made it again: ready {first:false, recovered:false}, never unsubscribed', async () => {
+  const ownRedis = await stack.startRedis();
+  const b = await bridge({ redis: ownRedis });
+  const vent = connect(b.url());
+  const threadId = uniq('t');
+  const h = vent.subscribe('threadMessage', { threadId });
+  const seen = recordEvents(h);
+  const c = collector(h);
+  try {
+    await h.whenReady();
+    const gap = once(h, 'ready', (x) => !x.first, { timeoutMs: 30000, what: 'the re-ready after Redis came back' });
+    await ownRedis.kill();
+    await ownRedis.restart();
+    assert.deepEqual(await gap, { first: false, recovered: false });
+    assert.equal(h.recovered, false);
+    assert.equal(vent.status().status, 'connected');
+    assert.deepEqual(seen.filter(([ev]) => ev === 'state').map(([, x]) => x.state), ['subscribed'],
+        'the WebSocket stayed up: the subscription never left subscribed');
+    // Events flow again (published straight into the restarted Redis).
+    let n = 0;
+    await stack.waitFor(async () => {
+      if (c.events.length) return true;
+      await stack.redisCommand(ownRedis.port, ['PUBLISH', `threads::${threadId}::new_message`,
+        JSON.stringify({ message: `after-${++n}` })]);
+      return c.events.length > 0;
+    }, { timeoutMs: 20000, intervalMs: 100, what: 'an event after the gap' });
+    assert.match(c.events[0].message, /^after-\d+$/);
   } finally {
     vent.close();
     await b.proc.stop();

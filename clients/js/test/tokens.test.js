@@ -2,7 +2,8 @@
 // (redis-server, vent-server and vent-bridge started here): concurrent
 // logins, a nosub after a reconnect reaching the app, getToken() for the
 // first login and ahead of `exp` (no spurious first ready), a refused token
-// refreshed and the subscriptions sent again, HTTP 401 on the upgrade
+// refreshed and the subscriptions sent again, the bridge's logout at `exp`
+// (refresh + resubscribe, or the end without getToken), HTTP 401 on the upgrade
 // reported as 'unauthorized' (with `ws`, and with a WebSocket that hides the
 // status as browsers do), and Meteor-style {onReady, onStop} callbacks.
 // No sleeps, no fake timers.
@@ -13,7 +14,7 @@ import WebSocket from 'ws';
 
 import { VentError } from '../src/index.js';
 import {
-  EmitClient, LOGGED_OUT, closeClients, collector, connect, emitUntilDelivered, once, recordEvents,
+  EXPIRED, EmitClient, LOGGED_OUT, closeClients, collector, connect, emitUntilDelivered, once, recordEvents,
   stack, startBridge, token, uniq,
 } from './lib/e2e.js';
 
@@ -197,6 +198,41 @@ test("HTTP 401 on the upgrade: 'unauthorized' (ws, and a browser-like WebSocket)
   const hd = d.subscribe('mine');
   await hd.whenReady(20000);
   assert.equal(d.status().status, 'connected');
+});
+
+test('at exp the bridge logs the connection out: getToken() refreshes and the `auth: user` sub comes back; without it the sub ends', async () => {
+  const b = await startBridge({ redis, secret: SECRET, args: ['--jwt-leeway', '0s'] });
+  own.push(b);
+  let calls = 0;
+  const getToken = () => {
+    calls++;
+    if (calls === 2) throw new Error('auth service down'); // the refresh ahead of exp fails...
+    return token('frank', SECRET, calls === 1 ? 3 : 3600);
+  };
+  // ...and is retried only after 60 s, so the bridge's logout at exp comes first.
+  const vent = connect(b.url(), { getToken, resubscribe: { initialMs: 60000, maxMs: 60000, jitter: 0 } });
+  const tokenErrors = [];
+  vent.on('error', (e) => { if (e.error === 'token') tokenErrors.push(e); });
+  const h = vent.subscribe('mine');
+  const seen = recordEvents(h);
+  await h.whenReady();
+  const expired = once(h, 'subscribing', (x) => x.code === 403, { timeoutMs: 20000, what: 'the 403 at exp' });
+  const back = once(h, 'ready', (x) => !x.first, { timeoutMs: 25000, what: 'the ready after the refresh' });
+  assert.equal((await expired).reason, EXPIRED);
+  assert.deepEqual(await back, { first: false, recovered: false });
+  assert.equal(calls, 3);
+  assert.equal(tokenErrors.length, 1);
+  assert.ok(!seen.some(([ev]) => ev === 'unsubscribed'));
+
+  // login() without getToken: the subscription ends with the bridge's error.
+  const plain = connect(b.url());
+  await plain.login(token('gina', SECRET, 2));
+  const p = plain.subscribe('mine');
+  await p.whenReady();
+  const stop = new Promise((resolve) => p.onStop(resolve));
+  const err = await stop;
+  assert.ok(err instanceof VentError && err.error === 403 && err.reason === EXPIRED, String(err));
+  assert.equal(p.state, 'unsubscribed');
 });
 
 test('Meteor-style callbacks: subscribe(name, params, {onReady, onStop}) and a trailing function', async () => {
