@@ -1,5 +1,6 @@
 // Test helpers: the vent-server binary as a child process (stdout/stderr in
-// files) and a one-shot HTTP GET, for tests of the real executable.
+// files), a one-shot HTTP GET, and a fixture running the binary against a
+// private redis-server, for tests of the real executable.
 #ifndef VENT_SERVER_CHILD_PROCESS_TEST_UTIL_H_
 #define VENT_SERVER_CHILD_PROCESS_TEST_UTIL_H_
 
@@ -17,10 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/server_test_util.h"
+#include "vent/testing/redis_server.h"
 
 namespace vent::server::testing {
 
@@ -99,6 +103,77 @@ inline std::string HttpGet(uint16_t port, const std::string& path) {
   close(fd);
   return out;
 }
+
+// A private redis-server (DEBUG allowed, pub/sub output unlimited) and the
+// vent-server binary on free ports, with a gRPC stub; the child is killed at
+// teardown if still running.
+class BinaryFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = vent::testing::RedisServer::Start(
+        {"--enable-debug-command", "local", "--client-output-buffer-limit",
+         "pubsub 0 0 0"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    redis_ = std::move(*r);
+  }
+  void TearDown() override {
+    if (child_.pid > 0 && kill(child_.pid, 0) == 0) {
+      kill(child_.pid, SIGKILL);
+      child_.Wait(absl::Seconds(5));
+    }
+  }
+
+  // Starts the binary with `extra` flags and waits for /readyz 200.
+  void StartBinary(const std::vector<std::string>& extra) {
+    port_ = vent::testing::FreePort();
+    mport_ = vent::testing::FreePort();
+    std::vector<std::string> args = {
+        "--listen",         absl::StrCat("127.0.0.1:", port_),
+        "--redis",          redis_->url(),
+        "--metrics-listen", absl::StrCat("127.0.0.1:", mport_)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_ = Spawn(args);
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return HttpGet(mport_, "/readyz").find("200 OK") != std::string::npos;
+        },
+        absl::Seconds(10)))
+        << child_.err();
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::Vent::NewStub(channel_);
+  }
+
+  // One sample (`name` with its labels, e.g. `x{a="b"}`) from /metrics; -1
+  // when absent.
+  int64_t Metric(const std::string& name) {
+    std::string text = HttpGet(mport_, "/metrics");
+    size_t at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    size_t from = at + name.size() + 2;
+    double v = -1;
+    (void)absl::SimpleAtod(text.substr(from, text.find('\n', from) - from), &v);
+    return static_cast<int64_t>(v);
+  }
+
+  // A line of /proc/<child>/status, e.g. "VmHWM", in bytes; -1 if absent.
+  int64_t ProcStatusBytes(const std::string& key) {
+    std::string s = ReadAll(absl::StrCat("/proc/", child_.pid, "/status"));
+    size_t at = s.find(key + ":");
+    if (at == std::string::npos) return -1;
+    int64_t kb = -1;
+    std::string rest = s.substr(at + key.size() + 1);
+    (void)absl::SimpleAtoi(
+        absl::StripAsciiWhitespace(rest.substr(0, rest.find("kB"))), &kb);
+    return kb * 1024;
+  }
+
+  std::unique_ptr<vent::testing::RedisServer> redis_;
+  Child child_;
+  uint16_t port_ = 0, mport_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Vent::Stub> stub_;
+};
 
 }  // namespace vent::server::testing
 

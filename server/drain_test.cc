@@ -17,53 +17,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Reads one gauge/counter from /metrics text; -1 when absent.
-int64_t Metric(uint16_t mport, const std::string& name) {
-  std::string text = HttpGet(mport, "/metrics");
-  size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  size_t from = at + name.size() + 2;
-  int64_t v = -1;
-  (void)absl::SimpleAtoi(text.substr(from, text.find('\n', from) - from), &v);
-  return v;
-}
-
-class DrainTest : public ::testing::Test {
+class DrainTest : public BinaryFixture {
  protected:
-  void SetUp() override {
-    auto r = vent::testing::RedisServer::Start(
-        {"--enable-debug-command", "local", "--client-output-buffer-limit",
-         "pubsub 0 0 0"});
-    ASSERT_TRUE(r.ok()) << r.status();
-    redis_ = std::move(*r);
-  }
-  void TearDown() override {
-    if (child_.pid > 0 && kill(child_.pid, 0) == 0) {
-      kill(child_.pid, SIGKILL);
-      child_.Wait(absl::Seconds(5));
-    }
-  }
-
-  void StartBinary(const std::vector<std::string>& extra) {
-    port_ = vent::testing::FreePort();
-    mport_ = vent::testing::FreePort();
-    std::vector<std::string> args = {
-        "--listen",         absl::StrCat("127.0.0.1:", port_),
-        "--redis",          redis_->url(),
-        "--metrics-listen", absl::StrCat("127.0.0.1:", mport_)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    child_ = Spawn(args);
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          return HttpGet(mport_, "/readyz").find("200 OK") != std::string::npos;
-        },
-        absl::Seconds(10)))
-        << child_.err();
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::Vent::NewStub(channel_);
-  }
-
   // Starts `n` unary Emits (keyed) without waiting; Wait() returns their
   // statuses.
   struct Unary {
@@ -139,12 +94,6 @@ class DrainTest : public ::testing::Test {
       if (thread.joinable()) thread.join();
     }
   };
-
-  std::unique_ptr<vent::testing::RedisServer> redis_;
-  Child child_;
-  uint16_t port_ = 0, mport_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Vent::Stub> stub_;
 };
 
 // Redis holds its replies (CLIENT PAUSE WRITE) while 20 unary Emits and 1,000+
@@ -161,7 +110,7 @@ TEST_F(DrainTest, SigtermLetsInFlightCallsFinish) {
   unary.Start(stub_.get(), "drain", 20);
   OpenStream stream;
   stream.Start(stub_.get(), "drain", 3000);
-  ASSERT_TRUE(WaitUntil([&] { return Metric(mport_, "vent_inflight") >= 1020; },
+  ASSERT_TRUE(WaitUntil([&] { return Metric("vent_inflight") >= 1020; },
                         absl::Seconds(10)));
 
   const absl::Time sigterm = absl::Now();
@@ -218,7 +167,7 @@ TEST_F(DrainTest, SigtermWithStalledRedisAnswersTruthfully) {
   unary.Start(stub_.get(), "stall", 20);
   OpenStream stream;
   stream.Start(stub_.get(), "stall", 500);
-  ASSERT_TRUE(WaitUntil([&] { return Metric(mport_, "vent_inflight") >= 520; },
+  ASSERT_TRUE(WaitUntil([&] { return Metric("vent_inflight") >= 520; },
                         absl::Seconds(10)));
   const absl::Time sigterm = absl::Now();
   ASSERT_EQ(kill(child_.pid, SIGTERM), 0);

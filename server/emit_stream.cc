@@ -1,6 +1,7 @@
 #include "server/emit_stream.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/request_codec.h"
 #include "server/status.h"
 
 namespace vent::server {
@@ -24,7 +25,7 @@ void EmitStreamRegistry::StopAll(absl::Status why) {
 }
 
 EmitStreamReactor::EmitStreamReactor(grpc::CallbackServerContext* ctx,
-                                     v1::EmitStreamResponse* response,
+                                     grpc::ByteBuffer* response,
                                      Emitter* emitter,
                                      EmitStreamRegistry* registry,
                                      Options options)
@@ -70,9 +71,17 @@ void EmitStreamReactor::OnReadDone(bool ok) {
 }
 
 void EmitStreamReactor::HandleMessageLocked() {
-  auto* events = request_.mutable_events();
-  const size_t n = static_cast<size_t>(events->size());
   const int64_t first = next_index_;
+  v1::EmitStreamRequest msg;
+  absl::Status parsed =
+      emitter_->ParseRequest(Rpc::kEmitStream, request_, &msg, ctx_, first);
+  request_.Clear();
+  if (!parsed.ok()) {
+    FailLocked(std::move(parsed));
+    return;
+  }
+  auto* events = msg.mutable_events();
+  const size_t n = static_cast<size_t>(events->size());
   if (n > max_message_) {
     FailLocked(absl::InvalidArgumentError(absl::StrCat(
         "events[", first, "]: a message of ", n, " events is over the ",
@@ -230,8 +239,10 @@ void EmitStreamReactor::Leave() {
     ctx_->AddTrailingMetadata("vent-maybe-published", absl::StrCat(maybe_));
   }
   if (s.ok()) {
-    response_->set_published(published_);
-    response_->set_receivers(receivers_);
+    v1::EmitStreamResponse r;
+    r.set_published(published_);
+    r.set_receivers(receivers_);
+    SerializeTo(r, response_);
   }
   mu_.Unlock();
   grpc::Status gs = ToGrpcStatus(s);

@@ -36,7 +36,7 @@ namespace vent::server {
 class EmitStreamRegistry;
 
 class EmitStreamReactor final
-    : public grpc::ServerReadReactor<v1::EmitStreamRequest> {
+    : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   struct Options {
     size_t window = 1024;        // events in flight per call
@@ -44,7 +44,7 @@ class EmitStreamReactor final
   };
   // Registers with `registry` (which must outlive the call) until OnDone.
   EmitStreamReactor(grpc::CallbackServerContext* ctx,
-                    v1::EmitStreamResponse* response, Emitter* emitter,
+                    grpc::ByteBuffer* response, Emitter* emitter,
                     EmitStreamRegistry* registry, Options options);
 
   void OnReadDone(bool ok) override;
@@ -75,13 +75,13 @@ class EmitStreamReactor final
   void Leave() ABSL_UNLOCK_FUNCTION(mu_);
 
   grpc::CallbackServerContext* const ctx_;
-  v1::EmitStreamResponse* const response_;
+  grpc::ByteBuffer* const response_;
   Emitter* const emitter_;
   EmitStreamRegistry* const registry_;
   const size_t window_;
   const size_t max_message_;
   const Principal* who_ = nullptr;
-  v1::EmitStreamRequest request_;  // the read buffer
+  grpc::ByteBuffer request_;  // the read buffer (parsed by the reader)
 
   absl::Mutex mu_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;  // a StartRead is outstanding

@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/request_codec.h"
+#include "vent/base/log.h"
 #include "vent/base/status_macros.h"
 #include "vent/event/event_id.h"
 
@@ -33,6 +35,12 @@ absl::StatusOr<const Principal*> Emitter::Authenticate(
   if (!keys_->enabled()) return nullptr;
   std::optional<absl::string_view> header;
   const auto& md = ctx->client_metadata();
+  if (md.count("authorization") > 1) {
+    metrics_->CountAuthRefusal(AuthRefusal::kUnknown);
+    return absl::UnauthenticatedError(
+        "more than one authorization header; send exactly one "
+        "\"authorization: Bearer <key>\"");
+  }
   if (auto it = md.find("authorization"); it != md.end()) {
     header = absl::string_view(it->second.data(), it->second.size());
   }
@@ -44,6 +52,25 @@ absl::StatusOr<const Principal*> Emitter::Authenticate(
             : AuthRefusal::kUnknown);
   }
   return who;
+}
+
+absl::Status Emitter::ParseRequest(Rpc rpc, const grpc::ByteBuffer& request,
+                                   google::protobuf::Message* msg,
+                                   const grpc::CallbackServerContext* ctx,
+                                   int64_t index_base) const {
+  ParseOptions po;
+  po.max_json_depth = options_.limits.max_depth;
+  po.index_base = index_base;
+  absl::Status s = vent::server::ParseRequest(request, msg, po);
+  if (s.ok()) return s;
+  metrics_->CountMalformed(rpc);
+  int64_t skipped = 0;
+  if (malformed_log_.Allow(&skipped)) {
+    VENT_LOG_WARN("malformed request refused", "rpc", RpcName(rpc), "peer",
+                  ctx->peer(), "error", s.message(), "skipped_since_last",
+                  skipped);
+  }
+  return s;
 }
 
 absl::Status Emitter::CheckScope(const Principal* who,

@@ -19,6 +19,7 @@
 #include "grpcpp/server_context.h"
 #include "server/auth.h"
 #include "server/idempotency.h"
+#include "server/log_limiter.h"
 #include "server/server_metrics.h"
 #include "server/sinks.h"
 #include "vent/event/event.h"
@@ -41,9 +42,19 @@ class Emitter {
   Emitter& operator=(const Emitter&) = delete;
 
   // The caller's principal from the call's `authorization` metadata (nullptr
-  // when keys are off); UNAUTHENTICATED otherwise (counted).
+  // when keys are off); UNAUTHENTICATED otherwise (counted), also when the
+  // call carries more than one `authorization` header (ambiguous: refused
+  // rather than picking one).
   absl::StatusOr<const Principal*> Authenticate(
       const grpc::CallbackServerContext* ctx) const;
+  // Parses a raw request (request_codec.h) with the JSON depth limit;
+  // INVALID_ARGUMENT naming the field on failure, counted in
+  // vent_malformed_requests_total{rpc} and logged at most once per 10 s.
+  // `index_base`: see ParseOptions.
+  absl::Status ParseRequest(Rpc rpc, const grpc::ByteBuffer& request,
+                            google::protobuf::Message* msg,
+                            const grpc::CallbackServerContext* ctx,
+                            int64_t index_base = 0) const;
   // PERMISSION_DENIED naming the channel when `who` may not use it (counted).
   absl::Status CheckScope(const Principal* who, absl::string_view channel,
                           absl::string_view where) const;
@@ -111,6 +122,7 @@ class Emitter {
   ServerMetrics* const metrics_;
   IdempotencyCache idempotency_;
   std::atomic<int64_t> inflight_{0};
+  mutable LogLimiter malformed_log_{absl::Seconds(10)};
 };
 
 // Fills a reply from an Outcome.

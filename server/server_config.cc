@@ -32,6 +32,15 @@ void RegisterOptions(config::OptionSet& set, ServerConfig* c) {
   set.Int("subscribe-queue", &c->subscribe_queue,
           "events queued per Subscribe call before it ends with "
           "RESOURCE_EXHAUSTED");
+  set.Bytes("subscribe-queue-bytes", &c->subscribe_queue_bytes,
+            "bytes queued per Subscribe call (events waiting + the one being "
+            "written) before it ends with RESOURCE_EXHAUSTED");
+  set.Int("max-subscribers", &c->max_subscribers,
+          "open Subscribe calls at most; more are refused with "
+          "RESOURCE_EXHAUSTED");
+  set.Bytes("subscribe-memory", &c->subscribe_memory,
+            "bytes all Subscribe calls together may hold queued; a call "
+            "behind when it is full ends with RESOURCE_EXHAUSTED");
   set.Int("stream-window", &c->stream_window,
           "publishes in flight per EmitStream call");
   set.Duration("redis-connect-timeout", &c->redis_connect_timeout,
@@ -58,6 +67,9 @@ absl::Status Validate(const ServerConfig& c) {
         {"max-batch", c.max_batch},
         {"idempotency-keys", c.idempotency_keys},
         {"subscribe-queue", c.subscribe_queue},
+        {"subscribe-queue-bytes", c.subscribe_queue_bytes},
+        {"max-subscribers", c.max_subscribers},
+        {"subscribe-memory", c.subscribe_memory},
         {"stream-window", c.stream_window},
         {"max-message", c.max_message}}) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;

@@ -32,6 +32,9 @@ struct ServerConfig {
   absl::Duration idempotency_window = absl::Minutes(5);
   int64_t idempotency_keys = 100000;
   int64_t subscribe_queue = 1024;
+  int64_t subscribe_queue_bytes = 4 << 20;  // per Subscribe call
+  int64_t max_subscribers = 1000;           // open Subscribe calls
+  int64_t subscribe_memory = 256 << 20;     // bytes held by all of them
   int64_t stream_window = 1024;
   absl::Duration redis_connect_timeout = absl::Seconds(2);
   absl::Duration redis_command_timeout = absl::Seconds(5);

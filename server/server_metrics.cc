@@ -26,13 +26,13 @@ const char* CodeName(int code) {
   return kNames[code];
 }
 
-const char* RpcName(int rpc) {
+}  // namespace
+
+const char* RpcName(Rpc rpc) {
   static constexpr const char* kNames[] = {"Emit", "EmitBatch", "EmitStream",
                                            "Subscribe"};
-  return kNames[rpc];
+  return kNames[static_cast<int>(rpc)];
 }
-
-}  // namespace
 
 ServerMetrics::ServerMetrics(metrics::Registry& registry)
     : registry_(registry) {
@@ -68,6 +68,14 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry)
         "vent_auth_refusals_total", "Calls refused by API-key authentication.",
         {{"reason", reasons[i]}});
   }
+  for (int rpc = 0; rpc < 4; ++rpc) {
+    malformed_[rpc] = registry.GetCounter(
+        "vent_malformed_requests_total",
+        "Requests refused INVALID_ARGUMENT because they are not valid "
+        "protobuf for their RPC (invalid UTF-8, nesting too deep, "
+        "truncated).",
+        {{"rpc", RpcName(static_cast<Rpc>(rpc))}});
+  }
   // Pre-register the common outcomes so dashboards see zeros.
   for (int rpc = 0; rpc < 4; ++rpc) {
     for (int code : {0, 3, 8, 14}) Cell(static_cast<Rpc>(rpc), code);
@@ -93,7 +101,7 @@ metrics::Counter* ServerMetrics::Cell(Rpc rpc, int c) {
     } else {
       counter =
           registry_.GetCounter("vent_emit_total", "Finished Emit* calls.",
-                               {{"rpc", RpcName(r)}, {"code", CodeName(c)}});
+                               {{"rpc", RpcName(rpc)}, {"code", CodeName(c)}});
     }
     cell.store(counter, std::memory_order_release);
   }

@@ -16,6 +16,9 @@ namespace vent::server {
 enum class Rpc { kEmit = 0, kEmitBatch, kEmitStream, kSubscribe };
 enum class AuthRefusal { kMissing = 0, kUnknown, kScope };
 
+// "Emit", "EmitBatch", "EmitStream", "Subscribe".
+const char* RpcName(Rpc rpc);
+
 class ServerMetrics {
  public:
   explicit ServerMetrics(metrics::Registry& registry);
@@ -28,6 +31,9 @@ class ServerMetrics {
   void CountAuthRefusal(AuthRefusal why) {
     auth_refusals_[static_cast<int>(why)]->Add();
   }
+  // vent_malformed_requests_total{rpc}: requests that are not valid protobuf
+  // for their RPC (invalid UTF-8, too deep, truncated).
+  void CountMalformed(Rpc rpc) { malformed_[static_cast<int>(rpc)]->Add(); }
 
   metrics::Counter* events;               // vent_emit_events_total
   metrics::Counter* duplicates;           // vent_emit_duplicates_total
@@ -44,6 +50,7 @@ class ServerMetrics {
   metrics::Counter* Cell(Rpc rpc, int code);
   metrics::Registry& registry_;
   std::array<metrics::Counter*, 3> auth_refusals_;
+  std::array<metrics::Counter*, 4> malformed_;
   std::array<std::array<std::atomic<metrics::Counter*>, kCodes>, 4> calls_{};
 };
 

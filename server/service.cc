@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/emit_stream.h"
+#include "server/request_codec.h"
 #include "server/status.h"
 #include "server/subscribe_reactor.h"
 
@@ -56,22 +57,26 @@ absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes,
 }  // namespace
 
 VentService::VentService(ServiceOptions options, Emitter* emitter,
-                         SubscriptionHub* hub)
-    : options_(options), emitter_(emitter), hub_(hub) {}
+                         SubscriptionHub* hub, SubscribeBudget* budget)
+    : options_(options), emitter_(emitter), hub_(hub), budget_(budget) {}
 
 grpc::ServerUnaryReactor* VentService::Emit(grpc::CallbackServerContext* ctx,
-                                            const v1::EmitRequest* request,
-                                            v1::EmitResponse* response) {
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) {
   auto* reactor = ctx->DefaultReactor();
   auto who = emitter_->Authenticate(ctx);
   if (!who.ok()) {
     FinishUnary(emitter_, Rpc::kEmit, reactor, who.status());
     return reactor;
   }
-  // The request belongs to this call and is not read again: move, not copy.
-  auto prepared = emitter_->Prepare(
-      std::move(*const_cast<v1::EmitRequest*>(request)->mutable_event()), *who,
-      "event");
+  v1::EmitRequest req;
+  if (absl::Status s = emitter_->ParseRequest(Rpc::kEmit, *request, &req, ctx);
+      !s.ok()) {
+    FinishUnary(emitter_, Rpc::kEmit, reactor, s);
+    return reactor;
+  }
+  auto prepared =
+      emitter_->Prepare(std::move(*req.mutable_event()), *who, "event");
   if (!prepared.ok()) {
     FinishUnary(emitter_, Rpc::kEmit, reactor, prepared.status());
     return reactor;
@@ -82,15 +87,19 @@ grpc::ServerUnaryReactor* VentService::Emit(grpc::CallbackServerContext* ctx,
   }
   emitter_->Publish(std::move(*prepared), [emitter = emitter_, reactor,
                                            response](Emitter::Outcome o) {
-    if (o.status.ok()) FillResponse(o, response);
+    if (o.status.ok()) {
+      v1::EmitResponse r;
+      FillResponse(o, &r);
+      SerializeTo(r, response);
+    }
     FinishUnary(emitter, Rpc::kEmit, reactor, o.status);
   });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* VentService::EmitBatch(
-    grpc::CallbackServerContext* ctx, const v1::EmitBatchRequest* request,
-    v1::EmitBatchResponse* response) {
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw,
+    grpc::ByteBuffer* response) {
   auto* reactor = ctx->DefaultReactor();
   auto fail = [&](const absl::Status& s) {
     FinishUnary(emitter_, Rpc::kEmitBatch, reactor, s);
@@ -98,6 +107,12 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(
   };
   auto who = emitter_->Authenticate(ctx);
   if (!who.ok()) return fail(who.status());
+  v1::EmitBatchRequest req;
+  if (absl::Status s = emitter_->ParseRequest(Rpc::kEmitBatch, *raw, &req, ctx);
+      !s.ok()) {
+    return fail(s);
+  }
+  v1::EmitBatchRequest* request = &req;
   const size_t n = static_cast<size_t>(request->events_size());
   if (n == 0) return fail(absl::InvalidArgumentError("events: empty batch"));
   if (n > options_.max_batch) {
@@ -105,9 +120,8 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(
         absl::StrCat("events: ", n, " events is over the ", options_.max_batch,
                      "-event limit (--max-batch)")));
   }
-  // The request belongs to this call and is not read again: its strings are
-  // moved into the publishes instead of copied.
-  auto* events = const_cast<v1::EmitBatchRequest*>(request)->mutable_events();
+  // The strings are moved into the publishes instead of copied.
+  auto* events = request->mutable_events();
   std::vector<Emitter::Prepared> prepared;
   prepared.reserve(n);
   for (size_t i = 0; i < n; ++i) {
@@ -122,22 +136,24 @@ grpc::ServerUnaryReactor* VentService::EmitBatch(
   emitter_->PublishBatch(std::move(prepared),
                          [emitter = emitter_, reactor,
                           response](std::vector<Emitter::Outcome> outcomes) {
-                           FinishUnary(emitter, Rpc::kEmitBatch, reactor,
-                                       BatchResult(outcomes, response));
+                           v1::EmitBatchResponse r;
+                           absl::Status s = BatchResult(outcomes, &r);
+                           if (s.ok()) SerializeTo(r, response);
+                           FinishUnary(emitter, Rpc::kEmitBatch, reactor, s);
                          });
   return reactor;
 }
 
-grpc::ServerReadReactor<v1::EmitStreamRequest>* VentService::EmitStream(
-    grpc::CallbackServerContext* ctx, v1::EmitStreamResponse* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* VentService::EmitStream(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* response) {
   return new EmitStreamReactor(ctx, response, emitter_, &streams_,
                                {options_.stream_window, options_.max_batch});
 }
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* VentService::Subscribe(
-    grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* VentService::Subscribe(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request) {
   return SubscribeReactor::Start(
-      ctx, request, emitter_, hub_,
+      ctx, request, emitter_, hub_, budget_,
       {options_.max_subscribe_channels, options_.subscribe_queue});
 }
 

@@ -1,22 +1,33 @@
 #include "server/subscribe_reactor.h"
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "server/status.h"
 #include "vent/base/status_macros.h"
 
 namespace vent::server {
 
 SubscribeReactor::SubscribeReactor(Emitter* emitter, SubscriptionHub* hub,
-                                   Limits limits)
-    : emitter_(emitter), hub_(hub), limits_(limits) {}
+                                   SubscribeBudget* budget, Limits limits)
+    : emitter_(emitter),
+      hub_(hub),
+      budget_(budget),
+      limits_(limits),
+      queue_(limits.queue, budget) {}
 
 SubscribeReactor* SubscribeReactor::Start(grpc::CallbackServerContext* ctx,
-                                          const v1::SubscribeRequest* request,
+                                          const grpc::ByteBuffer* request,
                                           Emitter* emitter,
-                                          SubscriptionHub* hub, Limits limits) {
-  auto* r = new SubscribeReactor(emitter, hub, limits);
-  if (absl::Status s = r->Validate(ctx, *request); !s.ok()) {
+                                          SubscriptionHub* hub,
+                                          SubscribeBudget* budget,
+                                          Limits limits) {
+  auto* r = new SubscribeReactor(emitter, hub, budget, limits);
+  auto channels = r->Validate(ctx, *request);
+  absl::Status s = channels.status();
+  if (s.ok()) {
+    s = budget->AddCall();
+    r->counted_ = s.ok();
+  }
+  if (!s.ok()) {
     {
       absl::MutexLock lock(&r->mu_);
       r->finished_ = true;
@@ -26,14 +37,16 @@ SubscribeReactor* SubscribeReactor::Start(grpc::CallbackServerContext* ctx,
   }
   r->registered_ = true;
   emitter->metrics().subscribe_active->Add(1);
-  hub->Add(r, std::vector<std::string>(request->channels().begin(),
-                                       request->channels().end()));
+  hub->Add(r, *std::move(channels));
   return r;
 }
 
-absl::Status SubscribeReactor::Validate(grpc::CallbackServerContext* ctx,
-                                        const v1::SubscribeRequest& req) {
+absl::StatusOr<std::vector<std::string>> SubscribeReactor::Validate(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request) {
   VENT_ASSIGN_OR_RETURN(const Principal* who, emitter_->Authenticate(ctx));
+  v1::SubscribeRequest req;
+  VENT_RETURN_IF_ERROR(
+      emitter_->ParseRequest(Rpc::kSubscribe, request, &req, ctx));
   const size_t n = static_cast<size_t>(req.channels_size());
   if (n == 0)
     return absl::InvalidArgumentError(
@@ -56,7 +69,10 @@ absl::Status SubscribeReactor::Validate(grpc::CallbackServerContext* ctx,
     }
     VENT_RETURN_IF_ERROR(emitter_->CheckScope(who, ch, where));
   }
-  return absl::OkStatus();
+  std::vector<std::string> channels(
+      std::make_move_iterator(req.mutable_channels()->begin()),
+      std::make_move_iterator(req.mutable_channels()->end()));
+  return channels;
 }
 
 void SubscribeReactor::OnReady() {
@@ -66,29 +82,18 @@ void SubscribeReactor::OnReady() {
   WriteNextLocked();
 }
 
-void SubscribeReactor::OnEvent(const event::ReceivedEvent& e,
-                               absl::Time received) {
+void SubscribeReactor::OnEvent(const std::shared_ptr<const SharedEvent>& e) {
   absl::Status overflow;
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
-    if (queue_.size() >= limits_.queue_limit) {
-      emitter_->metrics().subscribe_overflows->Add();
-      overflow = absl::ResourceExhaustedError(absl::StrCat(
-          "client reads too slowly: ", queue_.size(),
-          " events queued (--subscribe-queue); re-subscribe to resume"));
-      if (!BeginFinishLocked()) return;
-    } else {
-      v1::SubscribeResponse& m = queue_.emplace_back();
-      v1::Event* ev = m.mutable_event();
-      ev->set_channel(e.channel);
-      ev->set_json(*e.json);
-      *ev->mutable_emitted_at() =
-          google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-              absl::ToUnixNanos(received));
+    overflow = queue_.Push(e);
+    if (overflow.ok()) {
       WriteNextLocked();
       return;
     }
+    emitter_->metrics().subscribe_overflows->Add();
+    if (!BeginFinishLocked()) return;
   }
   FinishNow(overflow);
 }
@@ -98,18 +103,26 @@ void SubscribeReactor::OnClosed(absl::Status why) {
     absl::MutexLock lock(&mu_);
     if (!BeginFinishLocked()) return;
   }
+  if (absl::IsResourceExhausted(why))
+    emitter_->metrics().subscribe_overflows->Add();
   FinishNow(why);
+}
+
+SubscriptionHub::Listener::Backlog SubscribeReactor::backlog() {
+  absl::MutexLock lock(&mu_);
+  if (finished_) return {};
+  return {queue_.held_bytes(), queue_.stalled_since()};
 }
 
 void SubscribeReactor::WriteNextLocked() {
   if (writing_ || finished_ || !ready_) return;
   if (!ready_sent_) {
     ready_sent_ = true;
-    current_.Clear();
-    current_.set_ready(true);
-  } else if (!queue_.empty()) {
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
+    current_ = EncodeReady();
+    writing_event_ = false;
+  } else if (auto e = queue_.StartWrite(); e != nullptr) {
+    current_ = e->bytes;  // shares the slices
+    writing_event_ = true;
   } else {
     return;
   }
@@ -120,8 +133,12 @@ void SubscribeReactor::WriteNextLocked() {
 void SubscribeReactor::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   writing_ = false;
+  if (writing_event_) {
+    queue_.WriteDone();
+    if (ok) emitter_->metrics().subscribe_events->Add();
+  }
+  current_.Clear();
   if (!ok) return;  // the call is ending; OnCancel or OnClosed finishes it
-  if (current_.has_event()) emitter_->metrics().subscribe_events->Add();
   WriteNextLocked();
 }
 
@@ -136,7 +153,7 @@ void SubscribeReactor::OnCancel() {
 bool SubscribeReactor::BeginFinishLocked() {
   if (finished_) return false;
   finished_ = true;
-  queue_.clear();
+  queue_.Clear();
   return true;
 }
 
@@ -147,6 +164,7 @@ void SubscribeReactor::FinishNow(const absl::Status& s) {
 }
 
 void SubscribeReactor::OnDone() {
+  if (counted_) budget_->RemoveCall();
   if (!registered_) {
     delete this;
     return;

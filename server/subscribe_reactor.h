@@ -1,11 +1,16 @@
 // Subscribe: a server-streaming call fed by the SubscriptionHub.
 //
-// The first message is {ready: true}, written once Redis acknowledged every
-// channel. Events are queued per call (at most `queue_limit`) and written one
-// at a time; a client that reads too slowly overflows the queue and the call
-// ends with RESOURCE_EXHAUSTED. Redis loss ends it with UNAVAILABLE; client
-// cancel ends it with CANCELLED. Every ending removes the call from the hub
-// (releasing its channel refcounts).
+// The request is parsed from raw bytes (request_codec.h), so a malformed one
+// is answered INVALID_ARGUMENT. The call counts against --max-subscribers
+// (SubscribeBudget). The first message is {ready: true}, written once Redis
+// acknowledged every channel. Events arrive already serialized and shared
+// between calls (SharedEvent); each call queues references, bounded by
+// SubscribeQueue (events and bytes per call, bytes across calls) and written
+// one at a time. A client that reads too slowly passes a bound and the call
+// ends with RESOURCE_EXHAUSTED (events are never skipped: a call either gets
+// every event in order or ends). Redis loss ends it with UNAVAILABLE; client
+// cancel with CANCELLED; server shutdown with UNAVAILABLE. Every ending
+// removes the call from the hub (releasing its channel refcounts).
 //
 // Threading: hub callbacks run on the io thread, gRPC callbacks on gRPC
 // threads; they meet under mu_. StartWrite is called under mu_ (gRPC never
@@ -16,33 +21,36 @@
 #define VENT_SERVER_SUBSCRIBE_REACTOR_H_
 
 #include <cstddef>
-#include <deque>
+#include <memory>
 
 #include "absl/synchronization/mutex.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/emitter.h"
+#include "server/subscribe_queue.h"
 #include "server/subscription_hub.h"
 #include "vent/v1/vent.pb.h"
 
 namespace vent::server {
 
 class SubscribeReactor final
-    : public grpc::ServerWriteReactor<v1::SubscribeResponse>,
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       public SubscriptionHub::Listener {
  public:
   struct Limits {
     size_t max_channels = 256;
-    size_t queue_limit = 1024;
+    SubscribeQueue::Limits queue;
   };
   static SubscribeReactor* Start(grpc::CallbackServerContext* ctx,
-                                 const v1::SubscribeRequest* request,
+                                 const grpc::ByteBuffer* request,
                                  Emitter* emitter, SubscriptionHub* hub,
-                                 Limits limits);
+                                 SubscribeBudget* budget, Limits limits);
 
   // SubscriptionHub::Listener (io thread).
   void OnReady() override;
-  void OnEvent(const event::ReceivedEvent& e, absl::Time received) override;
+  void OnEvent(const std::shared_ptr<const SharedEvent>& e) override;
   void OnClosed(absl::Status why) override;
+  Backlog backlog() override;
 
   // grpc::ServerWriteReactor.
   void OnWriteDone(bool ok) override;
@@ -50,9 +58,11 @@ class SubscribeReactor final
   void OnDone() override;
 
  private:
-  SubscribeReactor(Emitter* emitter, SubscriptionHub* hub, Limits limits);
-  absl::Status Validate(grpc::CallbackServerContext* ctx,
-                        const v1::SubscribeRequest& req);
+  SubscribeReactor(Emitter* emitter, SubscriptionHub* hub,
+                   SubscribeBudget* budget, Limits limits);
+  // Authenticates, parses and validates; the channels on success.
+  absl::StatusOr<std::vector<std::string>> Validate(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the call finished; the caller then calls FinishNow(status) unlocked.
   bool BeginFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -60,16 +70,19 @@ class SubscribeReactor final
 
   Emitter* const emitter_;
   SubscriptionHub* const hub_;
+  SubscribeBudget* const budget_;
   const Limits limits_;
+  bool counted_ = false;     // counted in budget_ (set before any callback)
   bool registered_ = false;  // added to the hub (set before any callback)
 
   absl::Mutex mu_;
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
   bool ready_sent_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_event_ ABSL_GUARDED_BY(mu_) = false;  // not the ready message
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<v1::SubscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
-  v1::SubscribeResponse current_ ABSL_GUARDED_BY(mu_);  // being written
+  SubscribeQueue queue_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);  // being written
 };
 
 }  // namespace vent::server

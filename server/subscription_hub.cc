@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace vent::server {
@@ -82,13 +83,44 @@ void SubscriptionHub::OnMessage(const std::string& channel,
                                 std::shared_ptr<const std::string> payload) {
   auto it = by_channel_.find(channel);
   if (it == by_channel_.end()) return;
-  event::ReceivedEvent ev = event::Decode(channel, std::move(payload));
-  absl::Time now = absl::Now();
+  // Encoded once, shared by every listener (the payload is not copied).
+  std::shared_ptr<const SharedEvent> ev =
+      EncodeSubscribeEvent(channel, std::move(payload), absl::Now());
   // OnEvent never re-enters the hub synchronously (Remove posts), so the set is
   // stable.
   for (uint64_t id : it->second) {
     if (auto l = listeners_.find(id); l != listeners_.end())
-      l->second.listener->OnEvent(ev, now);
+      l->second.listener->OnEvent(ev);
+  }
+  if (budget_ != nullptr && budget_->over()) EvictSlowest();
+}
+
+void SubscriptionHub::EvictSlowest() {
+  const absl::Time now = absl::Now();
+  while (budget_->over()) {
+    uint64_t victim = 0;
+    Listener::Backlog worst;
+    for (const auto& [id, e] : listeners_) {
+      Listener::Backlog b = e.listener->backlog();
+      // The furthest behind; among equals, the one stalled the longest.
+      if (b.bytes > worst.bytes ||
+          (b.bytes > 0 && b.bytes == worst.bytes && b.since < worst.since)) {
+        worst = b;
+        victim = id;
+      }
+    }
+    if (victim == 0) return;  // what is held belongs to calls already ending
+    Drop(victim,
+         absl::ResourceExhaustedError(absl::StrCat(
+             "client reads too slowly: vent-server's memory for Subscribe "
+             "backlogs is full (",
+             budget_->max_bytes(),
+             " bytes, --subscribe-memory) and this call was the furthest "
+             "behind (",
+             worst.bytes, " bytes queued, no progress for ",
+             absl::FormatDuration(
+                 absl::Trunc(now - worst.since, absl::Milliseconds(1))),
+             "); re-subscribe to resume")));
   }
 }
 

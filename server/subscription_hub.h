@@ -29,7 +29,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/sinks.h"
-#include "vent/event/event.h"
+#include "server/subscribe_event.h"
+#include "server/subscribe_queue.h"
 
 namespace vent::server {
 
@@ -39,9 +40,16 @@ class SubscriptionHub {
    public:
     virtual ~Listener() = default;
     virtual void OnReady() = 0;
-    virtual void OnEvent(const event::ReceivedEvent& e,
-                         absl::Time received) = 0;
+    // `e` is shared by every listener on the channel (encoded once).
+    virtual void OnEvent(const std::shared_ptr<const SharedEvent>& e) = 0;
     virtual void OnClosed(absl::Status why) = 0;
+    // What this listener holds (queued or being written) and since when it
+    // made no progress (InfiniteFuture: holds nothing); thread-safe.
+    struct Backlog {
+      int64_t bytes = 0;
+      absl::Time since = absl::InfiniteFuture();
+    };
+    virtual Backlog backlog() = 0;
   };
 
   explicit SubscriptionHub(boost::asio::io_context& io);
@@ -50,6 +58,11 @@ class SubscriptionHub {
 
   // Call once before any Add (the source usually needs the hub's callbacks).
   void SetSource(ChannelSource* source) { source_ = source; }
+  // Optional, before any Add: after each fan-out that leaves `budget` over
+  // its limit, the listeners furthest behind (most bytes held; among equals
+  // the one stalled the longest) are closed (RESOURCE_EXHAUSTED) until it is
+  // not.
+  void SetBudget(const SubscribeBudget* budget) { budget_ = budget; }
 
   // Thread-safe. `channels` must be valid and non-empty; duplicates are merged.
   void Add(Listener* listener, std::vector<std::string> channels);
@@ -78,11 +91,13 @@ class SubscriptionHub {
   };
   void DoAdd(Listener* listener, std::vector<std::string> channels);
   void OnAck(uint64_t id, absl::Status s);
+  void EvictSlowest();
   // Unsubscribes and forgets `id`; calls OnClosed(why) when why is not OK.
   void Drop(uint64_t id, absl::Status why);
 
   boost::asio::io_context& io_;
   ChannelSource* source_ = nullptr;
+  const SubscribeBudget* budget_ = nullptr;
   absl::Status shutdown_;  // io thread; not OK after Shutdown
   // All below: io thread only.
   uint64_t next_id_ = 1;

@@ -20,6 +20,7 @@
 #include "server/emitter.h"
 #include "server/metrics_http.h"
 #include "server/redis_sinks.h"
+#include "server/request_codec.h"
 #include "server/server_metrics.h"
 #include "server/service.h"
 #include "server/subscription_hub.h"
@@ -65,6 +66,7 @@ class VentServer::Impl {
   std::unique_ptr<PublisherSink> sink_;
   std::unique_ptr<SubscriberSource> source_;
   SubscriptionHub hub_;
+  std::unique_ptr<SubscribeBudget> budget_;
   std::unique_ptr<Emitter> emitter_;
   std::unique_ptr<VentService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -88,6 +90,7 @@ absl::Status VentServer::Impl::Init() {
       redis::MakeOptions(config_.redis, config_.redis_topology));
   const redis::Endpoint& endpoint = ro.endpoint;
   metrics::RegisterProcessMetrics(registry_);
+  InstallProtobufLogLimiter();
 
   ro.connect_timeout = config_.redis_connect_timeout;
   ro.command_timeout = config_.redis_command_timeout;
@@ -117,8 +120,13 @@ absl::Status VentServer::Impl::Init() {
   ServiceOptions so;
   so.max_batch = static_cast<size_t>(config_.max_batch);
   so.stream_window = static_cast<size_t>(config_.stream_window);
-  so.subscribe_queue = static_cast<size_t>(config_.subscribe_queue);
-  service_ = std::make_unique<VentService>(so, emitter_.get(), &hub_);
+  so.subscribe_queue.max_events = static_cast<size_t>(config_.subscribe_queue);
+  so.subscribe_queue.max_bytes = config_.subscribe_queue_bytes;
+  budget_ = std::make_unique<SubscribeBudget>(
+      static_cast<size_t>(config_.max_subscribers), config_.subscribe_memory);
+  hub_.SetBudget(budget_.get());
+  service_ =
+      std::make_unique<VentService>(so, emitter_.get(), &hub_, budget_.get());
 
   std::shared_ptr<grpc::ServerCredentials> creds =
       grpc::InsecureServerCredentials();

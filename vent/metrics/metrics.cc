@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -13,31 +15,14 @@
 namespace vent::metrics {
 namespace {
 
-std::string EscapeLabel(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
 std::string RenderLabels(const Labels& labels, const std::string& extra = "") {
   std::vector<std::string> parts;
   for (const auto& [k, v] : labels)
-    parts.push_back(absl::StrCat(k, "=\"", EscapeLabel(v), "\""));
+    parts.push_back(
+        absl::StrCat(k, "=\"", Registry::EscapeLabelValue(v), "\""));
   if (!extra.empty()) parts.push_back(extra);
   if (parts.empty()) return "";
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
-}
-
-std::string FormatDouble(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  return absl::StrCat(v);
 }
 
 // Inserts `extra` (like le="0.1") into an already rendered label set.
@@ -59,9 +44,7 @@ void Histogram::Observe(double v) {
   while (i < bounds_.size() && v > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
-  if (v > 0)
-    sum_micro_.fetch_add(static_cast<uint64_t>(v * 1e6),
-                         std::memory_order_relaxed);
+  sum_.fetch_add(v, std::memory_order_relaxed);
 }
 
 void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum,
@@ -73,7 +56,36 @@ void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum,
     cumulative->push_back(acc);
   }
   *count = acc;
-  *sum = static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
+  *sum = sum_.load(std::memory_order_relaxed);
+}
+
+std::string Registry::EscapeLabelValue(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string Registry::FormatDouble(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  // Shortest round-trip digits (C++17 to_chars), then the layout.
+  auto r =
+      std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);
+  const size_t e = sci.find('e');
+  const int exp = e == std::string::npos ? 0 : std::atoi(sci.c_str() + e + 1);
+  if (exp < -4 || exp >= 21) return sci;
+  r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
 }
 
 std::vector<double> Registry::LatencyBounds() {
@@ -141,13 +153,24 @@ void Registry::AddCallbackGauge(const std::string& name,
   series_[i].callback = std::move(fn);
 }
 
+void Registry::AddCallbackCounter(const std::string& name,
+                                  const std::string& help,
+                                  std::function<double()> fn) {
+  absl::MutexLock lock(&mu_);
+  bool added;
+  size_t i = FindOrAdd(name, help, Type::kCallbackCounter, {}, &added);
+  series_[i].callback = std::move(fn);
+}
+
 std::string Registry::Render() const {
   absl::MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, fam] : families_) {
-    const char* type = fam.type == Type::kCounter     ? "counter"
-                       : fam.type == Type::kHistogram ? "histogram"
-                                                      : "gauge";
+    const char* type =
+        fam.type == Type::kCounter || fam.type == Type::kCallbackCounter
+            ? "counter"
+        : fam.type == Type::kHistogram ? "histogram"
+                                       : "gauge";
     absl::StrAppend(&out, "# HELP ", name, " ", fam.help, "\n# TYPE ", name,
                     " ", type, "\n");
     for (const auto& [labels, idx] : fam.by_labels) {
@@ -160,6 +183,7 @@ std::string Registry::Render() const {
           absl::StrAppend(&out, name, labels, " ", s.gauge->value(), "\n");
           break;
         case Type::kCallback:
+        case Type::kCallbackCounter:
           absl::StrAppend(&out, name, labels, " ", FormatDouble(s.callback()),
                           "\n");
           break;
@@ -195,7 +219,7 @@ void RegisterProcessMetrics(Registry& registry) {
                               return static_cast<double>(pages_resident) *
                                      static_cast<double>(sysconf(_SC_PAGESIZE));
                             });
-  registry.AddCallbackGauge(
+  registry.AddCallbackCounter(
       "process_cpu_seconds_total", "User and system CPU time in seconds.", [] {
         std::ifstream f("/proc/self/stat");
         std::string content((std::istreambuf_iterator<char>(f)),

@@ -58,7 +58,7 @@ class Histogram {
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
   std::atomic<uint64_t> count_{0};
-  std::atomic<uint64_t> sum_micro_{0};  // sum * 1e6, to stay integral.
+  std::atomic<double> sum_{0};
 };
 
 class Registry {
@@ -79,6 +79,19 @@ class Registry {
   // registry lock from the scraping thread; must be cheap and thread-safe.
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> fn);
+  // The same for a value that only grows (typed counter, e.g. CPU seconds).
+  void AddCallbackCounter(const std::string& name, const std::string& help,
+                          std::function<double()> fn);
+
+  // How a float sample (or bucket bound) is written: the shortest text that
+  // reads back as the same double (full precision, never rounded to a few
+  // digits), plain decimal for exponents -4..20 ("0.0001", "12345.678",
+  // "18874368") and scientific otherwise ("1e-07", "1.5e+21"); "NaN",
+  // "+Inf", "-Inf".
+  static std::string FormatDouble(double v);
+  // A label value escaped for the text format: \ -> \\, " -> \", newline
+  // -> \n.
+  static std::string EscapeLabelValue(const std::string& v);
 
   // The whole registry in Prometheus text format.
   std::string Render() const;
@@ -87,7 +100,7 @@ class Registry {
   static std::vector<double> LatencyBounds();
 
  private:
-  enum class Type { kCounter, kGauge, kHistogram, kCallback };
+  enum class Type { kCounter, kGauge, kHistogram, kCallback, kCallbackCounter };
   struct Family {
     std::string help;
     Type type;
@@ -114,8 +127,8 @@ class Registry {
   std::deque<std::unique_ptr<Histogram>> histograms_ ABSL_GUARDED_BY(mu_);
 };
 
-// Standard process gauges (resident memory, CPU seconds, open fds) read from
-// /proc.
+// Standard process metrics read from /proc: process_resident_memory_bytes
+// and process_open_fds (gauges), process_cpu_seconds_total (counter).
 void RegisterProcessMetrics(Registry& registry);
 
 }  // namespace vent::metrics

@@ -1,5 +1,8 @@
 #include "vent/metrics/metrics.h"
 
+#include <cstdlib>
+#include <limits>
+
 #include "gtest/gtest.h"
 
 namespace vent::metrics {
@@ -39,6 +42,66 @@ TEST(MetricsTest, ProcessMetrics) {
   std::string text = r.Render();
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
   EXPECT_EQ(text.find("process_resident_memory_bytes 0\n"), std::string::npos);
+  // CPU seconds only grow: a counter. Memory and fds are gauges.
+  EXPECT_NE(text.find("# TYPE process_cpu_seconds_total counter\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE process_resident_memory_bytes gauge\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE process_open_fds gauge\n"), std::string::npos);
+}
+
+TEST(MetricsTest, FloatsKeepFullPrecision) {
+  EXPECT_EQ(Registry::FormatDouble(12345.678901234), "12345.678901234");
+  EXPECT_EQ(Registry::FormatDouble(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(Registry::FormatDouble(18874368), "18874368");
+  EXPECT_EQ(Registry::FormatDouble(1234567.25), "1234567.25");
+  EXPECT_EQ(Registry::FormatDouble(0.0001), "0.0001");
+  EXPECT_EQ(Registry::FormatDouble(0.00025), "0.00025");
+  EXPECT_EQ(Registry::FormatDouble(1e-7), "1e-07");
+  EXPECT_EQ(Registry::FormatDouble(1.5e21), "1.5e+21");
+  EXPECT_EQ(Registry::FormatDouble(-2.5), "-2.5");
+  EXPECT_EQ(Registry::FormatDouble(0), "0");
+  EXPECT_EQ(Registry::FormatDouble(std::numeric_limits<double>::quiet_NaN()),
+            "NaN");
+  EXPECT_EQ(Registry::FormatDouble(-std::numeric_limits<double>::infinity()),
+            "-Inf");
+  // Every printed value reads back as the same double.
+  for (double v : {1.0 / 3, 2.0 / 3 * 1e10, 123456789.123456789, 9.87654e-5,
+                   4.9e-324, 1.7976931348623157e308}) {
+    EXPECT_EQ(std::strtod(Registry::FormatDouble(v).c_str(), nullptr), v)
+        << Registry::FormatDouble(v);
+  }
+
+  Registry r;
+  r.AddCallbackGauge("vent_f", "A float.", [] { return 12345.678901234; });
+  r.AddCallbackCounter("vent_c_total", "A float counter.",
+                       [] { return 98765.4321; });
+  Histogram* h = r.GetHistogram("vent_h_seconds", "Tiny.", {0.0001, 1});
+  h->Observe(0.0000012);
+  h->Observe(0.0000034);
+  std::string text = r.Render();
+  EXPECT_NE(text.find("vent_f 12345.678901234\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE vent_c_total counter\nvent_c_total 98765.4321\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vent_h_seconds_bucket{le=\"0.0001\"} 2\n"),
+            std::string::npos)
+      << text;
+  // The sum is not rounded to microseconds.
+  EXPECT_NE(text.find("vent_h_seconds_sum 4.6e-06\n"), std::string::npos)
+      << text;
+}
+
+TEST(MetricsTest, LabelValuesAreEscaped) {
+  EXPECT_EQ(Registry::EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  Registry r;
+  r.GetCounter("vent_e_total", "Escaped.", {{"path", "C:\\x \"q\"\nz"}})
+      ->Add(2);
+  std::string text = r.Render();
+  EXPECT_NE(text.find("vent_e_total{path=\"C:\\\\x \\\"q\\\"\\nz\"} 2\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ type Event struct {
 	Json string `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
 	// The event as a protobuf Struct, for languages that prefer maps. The server
 	// serializes it to compact JSON (key order as the Struct's map gives it).
-	// Ignored when `json` is set.
+	// Same limits as `json` (nesting depth 64 by default). Ignored when `json`
+	// is set.
 	Data *structpb.Struct `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	// Server-assigned unique id (ULID-like, 26 chars), set in replies and in
 	// Subscribe's stream. Ignored in requests. Not part of the Redis message.
