@@ -28,7 +28,8 @@ class PublisherImpl final : public Connection {
                Publisher::Callback done) {
     absl::Status reject;
     if (stopping_.load(std::memory_order_acquire)) {
-      reject = absl::UnavailableError("redis publisher stopped");
+      reject = absl::UnavailableError(
+          "redis publisher stopped; nothing was published");
     } else if (!connected()) {
       reject =
           absl::UnavailableError("redis not connected; nothing was published");
@@ -69,7 +70,8 @@ class PublisherImpl final : public Connection {
       return;
     }
     if (stopping_.load(std::memory_order_acquire)) {
-      reject = absl::UnavailableError("redis publisher stopped");
+      reject = absl::UnavailableError(
+          "redis publisher stopped; nothing was published");
     } else if (!connected()) {
       reject =
           absl::UnavailableError("redis not connected; nothing was published");
