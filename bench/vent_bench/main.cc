@@ -118,6 +118,7 @@ int Main(int argc, char** argv) {
   set.AllowPositional("MODE");
   set.String("url", &o.url, "bridge WebSocket URL (raw DDP)");
   set.String("redis", &o.redis, "Redis URL events are PUBLISHed to (fanout)");
+  redis::RegisterTopologyFlags(set, &o.redis_topology);
   set.String(
       "via", &o.via,
       "fanout: publish through 'redis' (PUBLISH) or 'grpc' (Emit to --grpc)");

@@ -83,9 +83,7 @@ absl::Status ConnectAll(ClientPool& pool, const BenchOptions& o, RunResult& r) {
 // Publishes through Redis on its own io thread; see RunFanout's contract.
 class Load {
  public:
-  Load(const BenchOptions& o, redis::Endpoint ep) : o_(o) {
-    redis::Options ro;
-    ro.endpoint = std::move(ep);
+  Load(const BenchOptions& o, redis::Options ro) : o_(o) {
     ro.client_name = "vent-bench";
     ro.max_pending =
         static_cast<size_t>(std::max<int64_t>(o.max_inflight * 2, 1000));
@@ -248,9 +246,9 @@ absl::StatusOr<RunResult> RunFanout(const BenchOptions& o) {
   r.label = o.label;
   r.options = o;
   r.bridge_pid = ResolveBridgePid(o);
-  auto ep = redis::ParseUrl(o.redis);
-  if (!ep.ok()) return ep.status();
-  Load load(o, *ep);
+  auto ro = redis::MakeOptions(o.redis, o.redis_topology);
+  if (!ro.ok()) return ro.status();
+  Load load(o, *std::move(ro));
   if (auto s = load.Connect(); !s.ok()) return s;
 
   ClientPool pool(o);

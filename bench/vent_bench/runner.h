@@ -26,12 +26,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "vent/redis/flags.h"
 
 namespace vent::bench {
 
 struct BenchOptions {
   std::string url = "ws://127.0.0.1:3000/websocket";
   std::string redis = "redis://127.0.0.1:6379";
+  // --redis-pubsub etc. (vent/redis/flags.h): e.g. sharded on a Cluster.
+  redis::TopologyFlags redis_topology;
   // fanout: "redis" (PUBLISH directly) or "grpc" (unary Emit to vent-server at
   // `grpc`, `api_key` as Bearer token when set).
   std::string via = "redis";

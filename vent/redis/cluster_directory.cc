@@ -17,7 +17,7 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr absl::Duration kMinSpacing = absl::Milliseconds(100);
-constexpr absl::Duration kDegradedInterval = absl::Milliseconds(500);
+constexpr absl::Duration kDegradedInterval = absl::Milliseconds(250);
 
 }  // namespace
 

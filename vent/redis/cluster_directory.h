@@ -5,7 +5,7 @@
 // AUTH as configured), trying the known nodes (masters first) and then the
 // URL's seeds, until one answers. Reads happen: at Start(); on Refresh()
 // (MOVED, a lost node, a SUNSUBSCRIBE from Redis), at most every 100 ms; every
-// 500 ms while the owner is degraded (a node it needs is unreachable, or a
+// 250 ms while the owner is degraded (a node it needs is unreachable, or a
 // slot it needs has no master: how a failover is noticed); otherwise every
 // options.cluster_refresh_interval. Failed reads back off exponentially with
 // jitter (backoff_initial .. backoff_max); each new cause is logged once

@@ -6,7 +6,7 @@
 // at once and the message is sent again to the new owner (at most 3 times;
 // MOVED means the node executed nothing). A slot with no known master, or
 // whose master is unreachable, fails with UNAVAILABLE (nothing published) and
-// makes the directory re-read the map every 500 ms until the slot has a
+// makes the directory re-read the map every 250 ms until the slot has a
 // reachable master again (a failover). Results and error codes are those of
 // Publisher; PublishBatch results stay in order although the messages may
 // go to several masters (per-channel order is kept: one channel, one slot),

@@ -83,7 +83,11 @@ void Connection::Start() {
 
 void Connection::Reconnect(absl::Status why) {
   asio::post(io_, [self = shared_from_this(), why = std::move(why)] {
-    self->Drop(why);
+    if (self->session_up_) {
+      self->Drop(why);
+    } else if (self->in_backoff_) {
+      self->backoff_timer_.cancel();  // news (e.g. a new master): try now
+    }
   });
 }
 
@@ -151,7 +155,9 @@ asio::awaitable<void> Connection::Run() {
       if (options_.address_source) options_.address_source->Failed(address_);
     }
     backoff_timer_.expires_after(ToChrono(policy.NextDelay(absl::Now())));
+    in_backoff_ = true;
     co_await backoff_timer_.async_wait(kUseTuple);
+    in_backoff_ = false;
   }
 }
 

@@ -56,7 +56,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Thread-safe. Starts the connect/reconnect loop (once; later calls no-op).
   void Start();
   // Thread-safe. Drops the current session (if any) with `why` and
-  // reconnects after the usual delay (e.g. Sentinel announced a new master).
+  // reconnects after the usual delay; between attempts, cuts the backoff
+  // short and tries at once (e.g. Sentinel announced a new master).
   void Reconnect(absl::Status why);
   bool connected() const { return connected_.load(std::memory_order_acquire); }
   // The last connect/session error (OK before any); thread-safe.
@@ -149,6 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool session_up_ = false;
   bool shutdown_ = false;
   bool deadline_armed_ = false;
+  bool in_backoff_ = false;  // Run() waits on backoff_timer_
   bool last_session_healthy_ = true;
   uint64_t session_ = 0;
   uint64_t attempt_ = 0;

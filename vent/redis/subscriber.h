@@ -9,7 +9,7 @@
 //   a Cluster in sharded mode: one connection per master that owns a slot of
 //     a subscribed channel (not one per channel), SSUBSCRIBE per slot. The
 //     slot map follows MOVED replies, lost nodes (failover: re-read every
-//     500 ms until the slot has a master again) and the SUNSUBSCRIBE Redis
+//     250 ms until the slot has a master again) and the SUNSUBSCRIBE Redis
 //     sends when a slot migrates; channels then resubscribe on the new owner.
 //
 // Threading: owned by `io`, run by the caller on ONE thread. Start(), Stop(),
