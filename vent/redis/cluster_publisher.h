@@ -4,7 +4,10 @@
 //
 // Routing: by the ClusterDirectory's slot map. A MOVED reply updates the map
 // at once and the message is sent again to the new owner (at most 3 times;
-// MOVED means the node executed nothing). A slot with no known master, or
+// MOVED means the node executed nothing). ASK is not followed with ASKING:
+// Redis 7 never sends it for sharded pub/sub (a migrating slot's channels
+// stay on the source until the move completes, then MOVED); one would be
+// retried like MOVED without touching the map, and end UNAVAILABLE. A slot with no known master, or
 // whose master is unreachable, fails with UNAVAILABLE (nothing published) and
 // makes the directory re-read the map every 250 ms until the slot has a
 // reachable master again (a failover). Results and error codes are those of
