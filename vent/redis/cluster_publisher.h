@@ -7,14 +7,14 @@
 // MOVED means the node executed nothing). ASK is not followed with ASKING:
 // Redis 7 never sends it for sharded pub/sub (a migrating slot's channels
 // stay on the source until the move completes, then MOVED); one would be
-// retried like MOVED without touching the map, and end UNAVAILABLE. A slot with no known master, or
-// whose master is unreachable, fails with UNAVAILABLE (nothing published) and
-// makes the directory re-read the map every 250 ms until the slot has a
-// reachable master again (a failover). Results and error codes are those of
-// Publisher; PublishBatch results stay in order although the messages may
-// go to several masters (per-channel order is kept: one channel, one slot),
-// and — unlike a single connection — the messages of one batch may have
-// different outcome classes when their masters fare differently.
+// retried like MOVED without touching the map, and end UNAVAILABLE. A slot with
+// no known master, or whose master is unreachable, fails with UNAVAILABLE
+// (nothing published) and makes the directory re-read the map every 250 ms
+// until the slot has a reachable master again (a failover). Results and error
+// codes are those of Publisher; PublishBatch results stay in order although the
+// messages may go to several masters (per-channel order is kept: one channel,
+// one slot), and — unlike a single connection — the messages of one batch may
+// have different outcome classes when their masters fare differently.
 //
 // Threading: Publish/PublishBatch/connected/pending/last_error are
 // thread-safe and never block; routing and callbacks run on the io thread.
