@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "vent/base/log.h"
 #include "vent/base/log_limiter.h"
 
@@ -24,6 +25,16 @@ absl::StatusOr<std::string> ReadIfSet(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
                                                        BridgeContext& ctx) {
   std::unique_ptr<Access> access(new Access(ctx));
+  if (o.login == "authorizer") {
+    if (o.authorizer.empty()) {
+      return absl::InvalidArgumentError(
+          "--login authorizer needs --authorizer (the backend's address)");
+    }
+    access->login_by_authorizer_ = true;
+  } else if (o.login != "jwt") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--login \"", o.login, "\": expected jwt or authorizer"));
+  }
   auth::JwtOptions jwt;
   jwt.hs256_secret = o.jwt_hs256_secret;
   auto pem = ReadIfSet(o.jwt_public_key);
@@ -74,6 +85,12 @@ absl::StatusOr<std::unique_ptr<Access>> Access::Create(const BridgeOptions& o,
 
 absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token,
                                                 absl::Time now) const {
+  if (login_by_authorizer_) {
+    ctx_.metrics->login_refused->Add();
+    return absl::UnauthenticatedError(
+        "a token on the connect URL needs --login jwt; log in with the DDP "
+        "login method");
+  }
   if (verifier_ == nullptr) {
     ctx_.metrics->login_refused->Add();
     return absl::UnauthenticatedError("no login key is configured");
@@ -92,9 +109,10 @@ absl::StatusOr<LoginResult> Access::VerifyToken(absl::string_view token,
                      claims->exp + verifier_->leeway()};
 }
 
-absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params,
+std::optional<LoginOutcome> Access::Login(const boost::json::array& params,
                                           absl::Time now,
-                                          ddp::Error* error) const {
+                                          ConnectionMeta connection,
+                                          LoginDone done) const {
   const boost::json::object* opts =
       params.size() == 1 ? params[0].if_object() : nullptr;
   const boost::json::string* token = nullptr;
@@ -102,20 +120,96 @@ absl::StatusOr<LoginResult> Access::Login(const boost::json::array& params,
     if (const auto* v = opts->if_contains("resume")) token = v->if_string();
   }
   if (token == nullptr) {
-    ctx_.metrics->login_refused->Add();
-    *error =
-        ddp::Error{400, "Unrecognized options for login request", std::nullopt};
-    return absl::InvalidArgumentError("unrecognized login options");
+    return Refused(
+        ddp::Error{400, "Unrecognized options for login request", std::nullopt},
+        absl::InvalidArgumentError("unrecognized login options"));
   }
-  auto result =
+  if (login_by_authorizer_) {
+    return LoginThroughAuthorizer(std::string(token->data(), token->size()),
+                                  std::move(connection), std::move(done));
+  }
+  LoginOutcome out;
+  out.result =
       VerifyToken(absl::string_view(token->data(), token->size()), now);
-  if (!result.ok()) {
+  if (!out.result.ok()) {
     // The verifier reports an expired token as DEADLINE_EXCEEDED.
-    bool expired = absl::IsDeadlineExceeded(result.status());
-    *error = ddp::Error{403, expired ? kExpiredReason : kLoggedOutReason,
-                        std::nullopt};
+    bool expired = absl::IsDeadlineExceeded(out.result.status());
+    out.error = ddp::Error{403, expired ? kExpiredReason : kLoggedOutReason,
+                           std::nullopt};
   }
-  return result;
+  return out;
+}
+
+LoginOutcome Access::Refused(ddp::Error error, absl::Status why) const {
+  ctx_.metrics->login_refused->Add();
+  if (int64_t n = refused_log.Note(); n > 0) {
+    VENT_LOG_INFO("login refused", "count", n, "last_reason", why.message());
+  }
+  return LoginOutcome{std::move(why), std::move(error)};
+}
+
+std::optional<LoginOutcome> Access::LoginThroughAuthorizer(
+    std::string token, ConnectionMeta connection, LoginDone done) const {
+  if (token.empty() || token.size() > kMaxLoginTokenBytes) {
+    return Refused(ddp::Error{403, kLoggedOutReason, std::nullopt},
+                   absl::UnauthenticatedError("empty or oversized token"));
+  }
+  // The client completes inline on a cache hit (then the outcome is
+  // returned) and on a gRPC thread otherwise (then `done` gets it).
+  struct Relay {
+    absl::Mutex mu;
+    bool returned = false;
+    std::optional<LoginOutcome> early;
+    LoginDone done;
+  };
+  auto relay = std::make_shared<Relay>();
+  relay->done = std::move(done);
+  auth::AuthenticateQuery q;
+  q.token = std::move(token);
+  q.connection = std::move(connection);
+  authorizer_->Authenticate(std::move(q),
+                            [this, relay](absl::StatusOr<auth::Identity> id) {
+                              LoginOutcome out = FromIdentity(std::move(id));
+                              LoginDone done;
+                              {
+                                absl::MutexLock lock(&relay->mu);
+                                if (!relay->returned) {
+                                  relay->early = std::move(out);
+                                  return;
+                                }
+                                done = std::move(relay->done);
+                              }
+                              std::move(done)(std::move(out));
+                            });
+  absl::MutexLock lock(&relay->mu);
+  relay->returned = true;
+  return std::move(relay->early);
+}
+
+LoginOutcome Access::FromIdentity(absl::StatusOr<auth::Identity> id) const {
+  if (!id.ok()) {
+    // Never a login on failure: refused like an unknown token, counted
+    // apart so that an unreachable backend shows.
+    ctx_.metrics->login_error->Add();
+    if (int64_t n = refused_log.Note(); n > 0) {
+      VENT_LOG_WARN("login refused: authorizer failed", "count", n, "error",
+                    id.status().message());
+    }
+    return LoginOutcome{id.status(),
+                        ddp::Error{403, kLoggedOutReason, std::nullopt}};
+  }
+  if (id->user_id.empty() || id->expires_at <= absl::Now()) {
+    const char* reason =
+        !id->user_id.empty() || id->refusal == auth::Identity::Refusal::kExpired
+            ? kExpiredReason
+        : id->refusal == auth::Identity::Refusal::kForbidden ? kForbiddenReason
+                                                             : kLoggedOutReason;
+    return Refused(ddp::Error{403, reason, std::nullopt},
+                   absl::UnauthenticatedError(reason));
+  }
+  ctx_.metrics->login_ok->Add();
+  return LoginOutcome{LoginResult{id->user_id, id->expires_at, id->expires_at},
+                      ddp::Error{}};
 }
 
 void Access::Authorize(

@@ -59,6 +59,8 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       login_refused(r.GetCounter("vent_bridge_logins_total",
                                  "DDP logins by result.",
                                  {{"result", "refused"}})),
+      login_error(r.GetCounter("vent_bridge_logins_total",
+                               "DDP logins by result.", {{"result", "error"}})),
       authorize_allow(r.GetCounter("vent_bridge_authorize_total",
                                    "Authorizer decisions by result.",
                                    {{"result", "allow"}})),

@@ -49,6 +49,7 @@ struct BridgeMetrics {
   metrics::Gauge* outgoing_bytes;  // queued to clients, all workers (per sweep)
   metrics::Counter* login_ok;
   metrics::Counter* login_refused;
+  metrics::Counter* login_error;  // --login authorizer: backend failed
   metrics::Counter* authorize_allow;
   metrics::Counter* authorize_deny;
   metrics::Counter* authorize_error;

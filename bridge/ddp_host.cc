@@ -1,5 +1,6 @@
 #include "bridge/ddp_host.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -22,6 +23,28 @@ ddp::SessionOptions MakeSessionOptions(const BridgeOptions& o) {
 }
 
 constexpr char kRedisUnavailable[] = "Redis is unavailable, try again later";
+
+// Delivery collection (vent/pub/README.md): the frame prefix is
+// kCollectionHead + "<collection>" + kCollectionTail, so `added` and
+// `removed` for the same document are derived from it.
+constexpr absl::string_view kCollectionHead =
+    "{\"msg\":\"changed\",\"collection\":";
+constexpr absl::string_view kCollectionTail =
+    ",\"id\":\"i\",\"fields\":{\"e\":";
+
+std::string CollectionPrefix(absl::string_view rand, absl::string_view pub) {
+  std::string out(kCollectionHead.data(), kCollectionHead.size());
+  ddp::AppendJsonString(&out, absl::StrCat("__vent.", rand, ".", pub));
+  out.append(kCollectionTail.data(), kCollectionTail.size());
+  return out;
+}
+
+// The quoted collection name inside a CollectionPrefix().
+absl::string_view QuotedCollection(absl::string_view prefix) {
+  return prefix.substr(
+      kCollectionHead.size(),
+      prefix.size() - kCollectionHead.size() - kCollectionTail.size());
+}
 constexpr char kNeedsLogin[] =
     "You must be logged in to subscribe to this publication";
 
@@ -43,6 +66,9 @@ void DdpHost::Release() {
   released_ = true;
   for (auto& [id, sub] : subs_) Unregister(*sub);
   subs_.clear();
+  login_.reset();
+  inbound_.clear();
+  inbound_bytes_ = 0;
 }
 
 const Subscription* DdpHost::subscription(const std::string& id) const {
@@ -53,13 +79,58 @@ const Subscription* DdpHost::subscription(const std::string& id) const {
 void DdpHost::OnMessage(absl::string_view text, absl::Time now) {
   if (released_) return;
   now_ = now;
+  if (login_.has_value() || !inbound_.empty()) {
+    // Behind a login that waits for its answer (see the header comment).
+    inbound_bytes_ += text.size();
+    if (inbound_bytes_ > 4 * static_cast<size_t>(std::max<int64_t>(
+                                 ctx_.options.max_message, 1))) {
+      ctx_.metrics->protocol_closes->Add();
+      for (auto& [id, sub] : subs_) Unregister(*sub);
+      subs_.clear();
+      login_.reset();
+      inbound_.clear();
+      inbound_bytes_ = 0;
+      deps_.output->CloseConnection(
+          1008, "too many messages while a login is pending");
+      return;
+    }
+    inbound_.emplace_back(text);
+    return;
+  }
   session_.OnMessage(text, now);
   CheckConsistency();
+}
+
+void DdpHost::DrainInbound() {
+  if (draining_) return;
+  draining_ = true;
+  while (!released_ && !login_.has_value() && !inbound_.empty() &&
+         session_.state() != ddp::Session::State::kClosed) {
+    std::string text = std::move(inbound_.front());
+    inbound_.pop_front();
+    inbound_bytes_ -= text.size();
+    deps_.output->OnQueuedMessage();
+    session_.OnMessage(text, now_);
+  }
+  draining_ = false;
 }
 
 void DdpHost::OnTick(absl::Time now) {
   if (released_) return;
   now_ = now;
+  if (login_.has_value() && now >= login_->deadline) {
+    // The backend did not answer in time: refused; a late answer is stale.
+    ctx_.metrics->login_error->Add();
+    PendingLogin p = std::move(*login_);
+    login_.reset();
+    FinishLogin(p.method_id, p.token,
+                LoginOutcome{absl::DeadlineExceededError("login timed out"),
+                             ddp::Error{403, kLoggedOutReason, std::nullopt}});
+    deps_.output->Defer([](DdpHost& host) {
+      host.DrainInbound();
+      host.CheckConsistency();
+    });
+  }
   if (now >= session_.NextDeadline()) session_.OnTick(now);
   if (released_ || !session_.connected()) return;
   if (!user_id_.empty() && now >= user_expires_) {
@@ -125,6 +196,7 @@ void DdpHost::StopSubscription(const std::string& id) {
   VENT_DCHECK(it != subs_.end());
   if (it == subs_.end()) return;
   Unregister(*it->second);
+  RemoveDocument(*it->second);  // before the session's nosub
   subs_.erase(it);
 }
 
@@ -147,29 +219,78 @@ void DdpHost::CallMethod(const ddp::MethodCall& call) {
                  std::nullopt});
 }
 
-void DdpHost::Login(const ddp::MethodCall& call, absl::Time now) {
-  ddp::Error error{403, kLoggedOutReason, std::nullopt};
-  absl::StatusOr<LoginResult> login =
-      absl::UnauthenticatedError("no login configured");
-  if (ctx_.access != nullptr) {
-    login = ctx_.access->Login(call.params, now, &error);
-  } else {
-    ctx_.metrics->login_refused->Add();
+ConnectionMeta DdpHost::Meta() const {
+  ConnectionMeta m = {{"remote", info_.remote},
+                      {"origin", info_.origin},
+                      {"user_agent", info_.user_agent}};
+  if (!info_.forwarded_for.empty()) {
+    m.push_back({"x_forwarded_for", info_.forwarded_for});
   }
-  if (!login.ok()) {
-    // Meteor keeps the previous login when a login attempt fails.
-    session_.MethodDone(call.id, std::nullopt, error);
+  return m;
+}
+
+void DdpHost::Login(const ddp::MethodCall& call, absl::Time now) {
+  const boost::json::object* opts =
+      call.params.size() == 1 ? call.params[0].if_object() : nullptr;
+  const boost::json::value* resume =
+      opts != nullptr ? opts->if_contains("resume") : nullptr;
+  std::string token = resume != nullptr && resume->is_string()
+                          ? std::string(resume->get_string())
+                          : std::string();
+  if (ctx_.access == nullptr) {
+    ctx_.metrics->login_refused->Add();
+    FinishLogin(call.id, token,
+                LoginOutcome{absl::UnauthenticatedError("no login configured"),
+                             ddp::Error{403, kLoggedOutReason, std::nullopt}});
     return;
   }
-  user_id_ = login->user_id;
-  user_expires_ = login->valid_until;
+  uint64_t generation = next_generation_++;
+  std::optional<LoginOutcome> now_outcome = ctx_.access->Login(
+      call.params, now, Meta(),
+      [defer = deps_.output->MakeDeferrer(),
+       generation](LoginOutcome outcome) mutable {
+        // Any thread: hop back to the connection's thread.
+        defer(
+            [generation, outcome = std::move(outcome)](DdpHost& host) mutable {
+              host.OnLoginAnswer(generation, std::move(outcome));
+            });
+      });
+  if (now_outcome.has_value()) {
+    FinishLogin(call.id, token, *std::move(now_outcome));
+    return;
+  }
+  login_ = PendingLogin{call.id, std::move(token), generation,
+                        now + ctx_.options.authorizer_timeout};
+}
+
+void DdpHost::OnLoginAnswer(uint64_t generation, LoginOutcome outcome) {
+  if (released_ || !login_.has_value() || login_->generation != generation) {
+    return;  // stale: timed out, or the connection closed
+  }
+  PendingLogin p = std::move(*login_);
+  login_.reset();
+  FinishLogin(p.method_id, p.token, std::move(outcome));
+  DrainInbound();
+  CheckConsistency();
+}
+
+void DdpHost::FinishLogin(const std::string& method_id,
+                          const std::string& token, LoginOutcome outcome) {
+  if (!outcome.result.ok()) {
+    // Meteor keeps the previous login when a login attempt fails.
+    session_.MethodDone(method_id, std::nullopt, outcome.error);
+    return;
+  }
+  const LoginResult& login = *outcome.result;
+  user_id_ = login.user_id;
+  user_expires_ = login.valid_until;
   boost::json::object result;
-  result["id"] = login->user_id;
-  result["token"] = call.params[0].as_object().at("resume");
+  result["id"] = login.user_id;
+  result["token"] = token;
   result["tokenExpires"] =
-      boost::json::object{{"$date", absl::ToUnixMillis(login->expires)}};
+      boost::json::object{{"$date", absl::ToUnixMillis(login.expires)}};
   result["type"] = "resume";
-  session_.MethodDone(call.id, boost::json::value(std::move(result)),
+  session_.MethodDone(method_id, boost::json::value(std::move(result)),
                       std::nullopt);
   RerunSubscriptions(Rerun::kLogin);
 }
@@ -214,7 +335,12 @@ std::unique_ptr<Subscription> DdpHost::Build(const ddp::SubRequest& req,
   sub->id = req.id;
   sub->generation = next_generation_++;
   sub->pub = pub;
-  sub->prefix = ddp::VentFramePrefix(req.rand, pub->name());
+  if (pub->delivery() == pub::Delivery::kCollection) {
+    sub->prefix = CollectionPrefix(req.rand, pub->name());
+    sub->suffix = "}}";
+  } else {
+    sub->prefix = ddp::VentFramePrefix(req.rand, pub->name());
+  }
   if (deps_.sockjs) sub->sockjs_prefix = ws::SockJsEscape(sub->prefix);
   sub->channels = std::move(*channels);
   *params = std::move(*checked);
@@ -226,10 +352,18 @@ void DdpHost::Fail(const std::string& id, int code, std::string reason) {
   VENT_DCHECK(it != subs_.end());
   if (it == subs_.end()) return;
   Unregister(*it->second);
+  RemoveDocument(*it->second);
   subs_.erase(it);
   ctx_.metrics->subs_refused->Add();
   session_.SubscriptionFailed(
       id, ddp::Error{code, std::move(reason), std::nullopt});
+}
+
+void DdpHost::RemoveDocument(Subscription& sub) {
+  if (!sub.doc_added) return;
+  sub.doc_added = false;
+  Send(absl::StrCat("{\"msg\":\"removed\",\"collection\":",
+                    QuotedCollection(sub.prefix), ",\"id\":\"i\"}"));
 }
 
 void DdpHost::Register(Subscription& sub) {
@@ -250,6 +384,14 @@ void DdpHost::MarkReady(Subscription& sub) {
   sub.ready = true;
   ctx_.metrics->subs_ready->Add();
   ctx_.metrics->subscriptions->Add(1);
+  if (sub.pub->delivery() == pub::Delivery::kCollection && !sub.doc_added) {
+    // The document the events change exists before `ready` (Meteor sends a
+    // publication's initial documents before its ready).
+    sub.doc_added = true;
+    Send(absl::StrCat(
+        "{\"msg\":\"added\",\"collection\":", QuotedCollection(sub.prefix),
+        ",\"id\":\"i\",\"fields\":{}}"));
+  }
   session_.SubscriptionReady(sub.id);
 }
 
@@ -279,22 +421,17 @@ void DdpHost::AskAuthorizer(Subscription& sub,
   q.publication = sub.pub->name();
   q.params_json = boost::json::serialize(params);
   q.channels = sub.channels;
-  q.connection = {{"remote", info_.remote},
-                  {"origin", info_.origin},
-                  {"user_agent", info_.user_agent}};
-  if (!info_.forwarded_for.empty()) {
-    q.connection.push_back({"x_forwarded_for", info_.forwarded_for});
-  }
-  HostOutput* output = deps_.output;
-  access->Authorize(std::move(q),
-                    [output, id = sub.id, generation = sub.generation](
-                        absl::StatusOr<auth::Decision> d) mutable {
-                      // Any thread: hop back to the connection's thread.
-                      output->Defer([id = std::move(id), generation,
-                                     d = std::move(d)](DdpHost& host) mutable {
-                        host.OnAuthorized(id, generation, std::move(d));
-                      });
-                    });
+  q.connection = Meta();
+  access->Authorize(
+      std::move(q),
+      [defer = deps_.output->MakeDeferrer(), id = sub.id,
+       generation = sub.generation](absl::StatusOr<auth::Decision> d) mutable {
+        // Any thread: hop back to the connection's thread.
+        defer([id = std::move(id), generation,
+               d = std::move(d)](DdpHost& host) mutable {
+          host.OnAuthorized(id, generation, std::move(d));
+        });
+      });
 }
 
 void DdpHost::OnAuthorized(const std::string& id, uint64_t generation,
@@ -339,12 +476,15 @@ void DdpHost::RerunSubscriptions(Rerun why) {
     std::unique_ptr<Subscription> fresh = Build(copy, &code, &reason, &params);
     if (fresh == nullptr) {
       Unregister(*old);
+      RemoveDocument(*old);
       subs_.erase(it);
       ctx_.metrics->subs_refused->Add();
       session_.SubscriptionFailed(id, ddp::Error{code, reason, std::nullopt});
       continue;
     }
     Subscription& s = *fresh;
+    // Same id, rand and publication: the client's document stays.
+    s.doc_added = old->doc_added;
     it->second = std::move(fresh);
     if (s.pub->auth() == pub::Auth::kAuthorizer) {
       Unregister(*old);

@@ -24,6 +24,22 @@
 //    Subscription that is registered before the old one is removed, so no
 //    channel is unsubscribed in between and it is ready again at once.
 //
+// Delivery collection (vent/pub/README.md): `added` for document "i" goes
+// right before the first `ready` of a sub id, `removed` right before the
+// nosub that ends it (unsub, refusal on re-run, authorizer deny); the
+// document survives re-runs that keep the sub. Nothing is sent on close.
+//
+// Asynchronous login (--login authorizer): while a `login` waits for the
+// backend, no later inbound message of the connection is processed (Meteor:
+// messages pipelined after `login` see its result). They wait in order in a
+// queue of at most 4 x --max-message bytes (past it: close 1008); the
+// transport stops reading meanwhile (input_paused()). The answer is a
+// deferred callback carrying the login's generation, ignored unless that
+// login is still the one waiting; it is processed, then the queue. At
+// --authorizer-timeout the login is refused (403) and a late answer is
+// ignored; the queue then drains in a deferred callback (OnTick processes
+// no client message). A failure is never a login.
+//
 // Login expiry: a session logged in with a token is logged out when the
 // token expires (exp + the verifier's leeway): subs re-run, `auth: user`
 // ones end with nosub 403 "Your session has expired. Please log in again.".
@@ -33,7 +49,10 @@
 #define VENT_BRIDGE_DDP_HOST_H_
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -70,8 +89,16 @@ class HostOutput {
   // timeout). Called at most once.
   virtual void CloseConnection(uint16_t ws_code, absl::string_view reason) = 0;
   // Runs `fn` later on the connection's thread if the connection (and so
-  // the host) still exists; drops it otherwise. Callable from any thread.
+  // the host) still exists by then; drops it otherwise. Connection thread.
   virtual void Defer(absl::AnyInvocable<void(DdpHost&) &&> fn) = 0;
+  // A handle that does what Defer does, callable from any thread at any
+  // time — also after the connection is gone (then `fn` is dropped). For
+  // answers that arrive on other threads (authorizer, login).
+  using Deferrer = std::function<void(absl::AnyInvocable<void(DdpHost&) &&>)>;
+  virtual Deferrer MakeDeferrer() = 0;
+  // A message queued behind a login is about to be processed (the model
+  // checker mirrors its own bookkeeping here; transports ignore it).
+  virtual void OnQueuedMessage() {}
 };
 
 class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
@@ -99,6 +126,9 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   void Release();
 
   bool connected() const { return session_.connected(); }
+  // A login waits for its answer: the transport should stop reading (what
+  // it still feeds to OnMessage is queued).
+  bool input_paused() const { return login_.has_value() || !inbound_.empty(); }
   const ddp::Session& session() const { return session_; }
   const std::string& user_id() const { return user_id_; }
   size_t subscription_count() const { return subs_.size(); }
@@ -132,10 +162,19 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   // Removes a sub from the registry and the gauges (not from subs_).
   void Unregister(Subscription& sub);
   void MarkReady(Subscription& sub);
+  // Delivery collection: `removed` for the sub's document if the client
+  // holds it (sent before the nosub that ends the sub).
+  void RemoveDocument(Subscription& sub);
   void AskAuthorizer(Subscription& sub, const boost::json::object& params);
   void OnAuthorized(const std::string& id, uint64_t generation,
                     absl::StatusOr<auth::Decision> decision);
   void Login(const ddp::MethodCall& call, absl::Time now);
+  void FinishLogin(const std::string& method_id, const std::string& token,
+                   LoginOutcome outcome);
+  void OnLoginAnswer(uint64_t generation, LoginOutcome outcome);
+  // Feeds queued inbound messages to the session until one pauses it again.
+  void DrainInbound();
+  ConnectionMeta Meta() const;
   void RerunSubscriptions(Rerun why);
   void CheckConsistency() const;
 
@@ -151,6 +190,17 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   bool rerunning_ = false;
   uint64_t next_generation_ = 1;
   bool released_ = false;
+  // The login waiting for the backend, and the messages that came after it.
+  struct PendingLogin {
+    std::string method_id;
+    std::string token;
+    uint64_t generation;
+    absl::Time deadline;
+  };
+  std::optional<PendingLogin> login_;
+  std::deque<std::string> inbound_;
+  size_t inbound_bytes_ = 0;
+  bool draining_ = false;  // inside DrainInbound
 };
 
 }  // namespace vent::bridge

@@ -3,10 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <deque>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -33,10 +36,17 @@ publications:
     params: {room: {type: string, pattern: "^[xy]$"}}
     channels: ["z::{room}", "pa"]
     auth: authorizer
+    delivery: collection
+  pc:
+    params: {room: {type: string, pattern: "^[xy]$"}}
+    channels: ["pb::{room}"]
+    auth: user
+    delivery: collection
 )";
 
 const char* const kIds[] = {"a", "b", "c", "d"};
-const char* const kPubs[] = {"pa", "pb", "pu", "pz", "nope"};
+const char* const kPubs[] = {"pa", "pb", "pu", "pz", "pc", "nope"};
+constexpr size_t kPubCount = sizeof(kPubs) / sizeof(kPubs[0]);
 const char* const kRooms[] = {"x", "y", "BAD"};
 const char* const kUsers[] = {"u1", "u2"};
 const char* const kChannels[] = {"pa",    "pb::x", "pb::y", "u::u1",
@@ -66,6 +76,7 @@ enum Op {
   kPublish2,
   kRedisToggle,
   kAnswer,
+  kLoginAnswer,
   kDeferred1,
   kDeferred2,
   kTick,
@@ -84,6 +95,9 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     uint64_t epoch = 0;              // bumped by anything that disturbs it
     int query = -1;                  // the authorizer question in force
     bool needs_gap = false;  // ready across a Redis outage, not told yet
+    // Delivery collection: the client holds document "i" of
+    // __vent.<rand>.<pub> (added, not removed since).
+    bool doc = false;
   };
   struct Conn;
   struct Transport : HostOutput, VentSink {
@@ -96,8 +110,16 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       h->OnServerClose(*c, code);
     }
     void Defer(absl::AnyInvocable<void(DdpHost&) &&> fn) override {
-      h->deferred.push_back({c->serial, h->answering, std::move(fn)});
+      h->deferred.push_back(
+          {c->serial, h->answering, h->answering_login, std::move(fn)});
     }
+    Deferrer MakeDeferrer() override {
+      // The harness keeps every Conn (and so this transport) to the end.
+      return [this](absl::AnyInvocable<void(DdpHost&) &&> fn) {
+        Defer(std::move(fn));
+      };
+    }
+    void OnQueuedMessage() override { h->OnQueuedMessage(*c); }
     void QueueVent(const Subscription& sub, Transformed& t) override {
       h->OnVent(*c, sub, *t.e);
     }
@@ -113,6 +135,28 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     std::map<std::string, std::pair<std::string, int64_t>> logins;  // id ->
     std::set<std::string> logouts;
     int next_method = 0;
+    // Model updates of client messages the host queued behind a login, in
+    // order; each runs when the host takes its message (OnQueuedMessage).
+    std::deque<std::function<void()>> queued;
+    // The login method being processed now (set just before the host
+    // processes it), and the asynchronous login the host waits for.
+    std::string processing_login;
+    struct PendingLogin {
+      std::string mid;
+      int query;
+      absl::Time deadline;
+    };
+    std::optional<PendingLogin> pending_login;
+  };
+  // An asynchronous login question (tokens "atok:<user>:<exp>").
+  struct LoginQuery {
+    uint64_t serial;
+    std::string mid;
+    std::string user;
+    int64_t exp;
+    LoginDone done;
+    bool answered = false;
+    bool expect_error = false;  // as answered
   };
   struct Query {
     uint64_t serial;
@@ -122,7 +166,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   };
   struct Deferred {
     uint64_t serial;
-    int query;
+    int query;        // the authorizer question it answers, or -1
+    int login_query;  // the login question it answers, or -1
     absl::AnyInvocable<void(DdpHost&) &&> fn;
   };
   struct HubOp {
@@ -147,6 +192,10 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
 
   Impl() {
     ctx.options.max_subscriptions = kMaxSubs;
+    // Small, so that messages queued behind a login can overflow (the queue
+    // holds 4 x max_message bytes).
+    ctx.options.max_message = 160;
+    ctx.options.authorizer_timeout = absl::Seconds(2);
     ctx.options.sub_timeout = absl::Seconds(5);
     ctx.options.heartbeat_interval = absl::Seconds(15);
     ctx.options.heartbeat_timeout = absl::Seconds(15);
@@ -185,9 +234,24 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   }
 
   // ---- Authenticator ------------------------------------------------------
-  absl::StatusOr<LoginResult> Login(const boost::json::array& params,
-                                    absl::Time now,
-                                    ddp::Error* error) const override {
+  // Tokens: "tok:<user>:<exp>" are checked at once (as --login jwt);
+  // "atok:<user>:<exp>" are asked of a fake backend whose answers come in
+  // any order, late, or as failures (as --login authorizer).
+  Conn* ConnOf(const ConnectionMeta& meta) {
+    for (const auto& [k, v] : meta) {
+      if (k != "remote") continue;
+      for (auto& c : conns) {
+        if (c && !c->closed && absl::StrCat("c", c->serial) == v) {
+          return c.get();
+        }
+      }
+    }
+    return nullptr;
+  }
+  std::optional<LoginOutcome> Login(const boost::json::array& params,
+                                    absl::Time now, ConnectionMeta connection,
+                                    LoginDone done) const override {
+    auto* self = const_cast<Impl*>(this);
     const boost::json::object* o =
         params.size() == 1 ? params[0].if_object() : nullptr;
     const boost::json::string* tok = nullptr;
@@ -195,34 +259,78 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       if (auto* v = o->if_contains("resume")) tok = v->if_string();
     }
     if (tok == nullptr) {
-      *error = ddp::Error{400, "Unrecognized options for login request",
-                          std::nullopt};
-      return absl::InvalidArgumentError("bad options");
+      return LoginOutcome{
+          absl::InvalidArgumentError("bad options"),
+          ddp::Error{400, "Unrecognized options for login request",
+                     std::nullopt}};
     }
     std::vector<std::string> parts = absl::StrSplit(std::string(*tok), ':');
     int64_t exp = 0;
-    if (parts.size() != 3 || parts[0] != "tok" ||
+    if (parts.size() != 3 || (parts[0] != "tok" && parts[0] != "atok") ||
         !absl::SimpleAtoi(parts[2], &exp)) {
-      *error = ddp::Error{403, kLoggedOutReason, std::nullopt};
-      return absl::UnauthenticatedError("bad token");
+      return LoginOutcome{absl::UnauthenticatedError("bad token"),
+                          ddp::Error{403, kLoggedOutReason, std::nullopt}};
     }
+    if (parts[0] == "atok") {
+      Conn* c = self->ConnOf(connection);
+      if (c == nullptr) {
+        self->Fail("asynchronous login from an unknown connection");
+        return LoginOutcome{absl::InternalError("?"), ddp::Error{}};
+      }
+      int qi = static_cast<int>(self->login_queries.size());
+      self->login_queries.push_back(
+          {c->serial, c->processing_login, parts[1], exp, std::move(done)});
+      c->pending_login = Conn::PendingLogin{
+          c->processing_login, qi, now + ctx.options.authorizer_timeout};
+      ++self->cov.async_logins;
+      return std::nullopt;
+    }
+    return Outcome(parts[1], exp, now);
+  }
+  static LoginOutcome Outcome(const std::string& user, int64_t exp,
+                              absl::Time now) {
     if (now >= absl::FromUnixSeconds(exp)) {
-      *error = ddp::Error{403, kExpiredReason, std::nullopt};
-      return absl::DeadlineExceededError("token expired");
+      return LoginOutcome{absl::DeadlineExceededError("token expired"),
+                          ddp::Error{403, kExpiredReason, std::nullopt}};
     }
-    return LoginResult{parts[1], absl::FromUnixSeconds(exp),
-                       absl::FromUnixSeconds(exp)};
+    return LoginOutcome{LoginResult{user, absl::FromUnixSeconds(exp),
+                                    absl::FromUnixSeconds(exp)},
+                        ddp::Error{}};
   }
   absl::StatusOr<LoginResult> VerifyToken(absl::string_view,
                                           absl::Time) const override {
     return absl::UnimplementedError("not used");
   }
   bool has_authorizer() const override { return true; }
+  // The question belongs to the connection's newest Subscription (the one
+  // just built: generations grow), which must be an unregistered pz sub.
   void Authorize(auth::AuthorizeQuery q,
                  absl::AnyInvocable<void(absl::StatusOr<auth::Decision>) &&>
                      done) const override {
     auto* self = const_cast<Impl*>(this);
+    int qi = static_cast<int>(queries.size());
     self->queries.push_back({0, "", std::move(done)});
+    Conn* c = self->ConnOf(q.connection);
+    if (c == nullptr) {
+      self->Fail("authorizer question from an unknown connection");
+      return;
+    }
+    const Subscription* newest = nullptr;
+    for (const char* id : kIds) {
+      const Subscription* sub = c->host->subscription(id);
+      if (sub != nullptr &&
+          (newest == nullptr || sub->generation > newest->generation)) {
+        newest = sub;
+      }
+    }
+    if (newest == nullptr || newest->registered ||
+        newest->pub->name() != "pz" || !c->subs[newest->id].active) {
+      self->Fail("unexpected authorizer question");
+      return;
+    }
+    self->queries[qi].serial = c->serial;
+    self->queries[qi].id = newest->id;
+    c->subs[newest->id].query = qi;
   }
 
   // ---- server -> client -----------------------------------------------------
@@ -231,7 +339,19 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     if (s.pub == "pb") return {"pb::" + s.room};
     if (s.pub == "pu") return {"u::" + c.user};
     if (s.pub == "pz") return {"z::" + s.room, "pa"};
+    if (s.pub == "pc") return {"pb::" + s.room};
     return {};
+  }
+  static bool IsCollection(const std::string& pub) {
+    return pub == "pz" || pub == "pc";
+  }
+  // "__vent.r<id>.<pub>" -> the sub id (the model's rand is "r" + id).
+  static std::string IdOfCollection(absl::string_view collection) {
+    std::vector<std::string> parts = absl::StrSplit(collection, '.');
+    if (parts.size() != 3 || parts[0] != "__vent" || parts[1].size() < 2) {
+      return "";
+    }
+    return parts[1].substr(1);
   }
 
   void MarkRerun(Conn& c) {
@@ -270,7 +390,12 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
           if (!s.ready) Fail("gap ready for a sub that was not ready " + id);
         } else {
           ++cov.readies;
-          if (s.pub == "pu" && c.user.empty()) Fail("pu ready without a user");
+          if (IsCollection(s.pub) && !s.doc) {
+            Fail("ready for a collection sub without its `added` " + id);
+          }
+          if ((s.pub == "pu" || s.pub == "pc") && c.user.empty()) {
+            Fail(s.pub + " ready without a user");
+          }
           s.ready = true;
           s.channels = ChannelsOf(c, s);
           s.query = -1;
@@ -281,6 +406,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       if (!m.contains("id")) return;
       std::string id(m.at("id").as_string());
       SubModel& s = c.subs[id];
+      if (s.doc) Fail("nosub for " + id + " whose document was not removed");
       if (m.contains("error")) {
         ++cov.nosubs;
         if (!s.active) Fail("nosub with error for an inactive sub " + id);
@@ -296,6 +422,14 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       ++s.epoch;
     } else if (msg == "result") {
       std::string id(m.at("id").as_string());
+      if (c.pending_login && c.pending_login->mid == id) {
+        const LoginQuery& q = login_queries[c.pending_login->query];
+        if (!m.contains("error") && (!q.answered || q.expect_error)) {
+          Fail(absl::StrCat("login ", id, " succeeded without a good answer"));
+        }
+        if (!q.answered) ++cov.login_timeouts;
+        c.pending_login.reset();
+      }
       if (auto it = c.logins.find(id); it != c.logins.end()) {
         if (!m.contains("error")) {
           c.user = it->second.first;
@@ -309,14 +443,40 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       }
     } else if (msg == "changed") {
       Fail("a Vent frame through SendMessage");
+    } else if (msg == "added" || msg == "removed") {
+      std::string collection(m.at("collection").as_string());
+      std::string id = IdOfCollection(collection);
+      if (id.empty() || m.at("id").as_string() != "i") {
+        Fail(absl::StrCat("bad collection message ", text));
+        return;
+      }
+      SubModel& s = c.subs[id];
+      if (msg == "added") {
+        ++cov.documents;
+        if (!s.active || !IsCollection(s.pub) || s.doc) {
+          Fail(absl::StrCat("unexpected added: ", text));
+        }
+        if (absl::StrCat("__vent.r", id, ".", s.pub) != collection) {
+          Fail(absl::StrCat("added names the wrong collection: ", text));
+        }
+        if (m.at("fields").as_object().size() != 0) Fail("added with fields");
+        s.doc = true;
+      } else {
+        if (!s.doc) Fail(absl::StrCat("removed without added: ", text));
+        s.doc = false;
+        ++cov.removals;
+      }
     }
   }
 
   void OnServerClose(Conn& c, uint16_t code) {
     ++cov.closes;
+    if (code == 1008) ++cov.queue_overflows;
     c.closed = true;
+    c.queued.clear();
+    c.pending_login.reset();
     for (auto& [id, s] : c.subs) {
-      s = SubModel{false, false, "", "", {}, s.epoch + 1, -1, false};
+      s = SubModel{false, false, "", "", {}, s.epoch + 1, -1, false, false};
     }
     c.host->Release();  // as WsConnection::CloseWith does
   }
@@ -331,6 +491,17 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     if (s.needs_gap) {
       Fail(absl::StrCat("event for ", sub.id,
                         " after a Redis outage without a gap notice"));
+    }
+    bool collection_frame =
+        absl::StartsWith(sub.prefix,
+                         "{\"msg\":\"changed\",\"collection\":\"__vent.") &&
+        sub.suffix == "}}";
+    if (collection_frame != IsCollection(s.pub)) {
+      Fail(absl::StrCat("event for ", sub.id,
+                        " in the wrong form: ", sub.prefix));
+    }
+    if (IsCollection(s.pub) && !s.doc) {
+      Fail(absl::StrCat("changed for ", sub.id, " whose document is gone"));
     }
     boost::json::value v = boost::json::parse(e);
     delivered.push_back({c.serial, sub.id, v.at("k").to_number<int64_t>()});
@@ -347,42 +518,41 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     return open[arg % open.size()];
   }
 
-  void Send(Conn& c, const std::string& text) {
+  // Sends one client message. `update` is the model's bookkeeping for it,
+  // run just before the host processes the message: now, or — when the
+  // host holds it behind a login — when the host takes it from its queue.
+  void Send(Conn& c, const std::string& text,
+            std::function<void()> update = nullptr) {
     Trace(absl::StrCat("c", c.serial, "<-", text));
+    if (c.host->input_paused()) {
+      c.queued.push_back(update ? std::move(update) : [] {});
+    } else if (update) {
+      update();
+    }
     c.host->OnMessage(text, now);
   }
 
-  // Calls `fn` (which drives a host) and assigns the authorizer questions it
-  // asks to `ids`, in order.
-  template <typename F>
-  void WithQueries(Conn& c, const std::vector<std::string>& ids, F fn) {
-    size_t before = queries.size();
-    fn();
-    size_t asked = queries.size() - before;
-    if (asked > ids.size()) {
-      Fail(absl::StrCat("unexpected authorizer questions: ", asked));
+  void OnQueuedMessage(Conn& c) {
+    ++cov.queued_messages;
+    if (c.pending_login) {
+      Fail(absl::StrCat("c", c.serial, ": a message sent after login ",
+                        c.pending_login->mid,
+                        " was processed before its result"));
+    }
+    if (c.queued.empty()) {
+      Fail("the host processed a queued message the client did not send");
       return;
     }
-    for (size_t i = 0; i < asked; ++i) {
-      Query& q = queries[before + i];
-      q.serial = c.serial;
-      q.id = ids[i];
-      c.subs[ids[i]].query = static_cast<int>(before + i);
-    }
-  }
-
-  // Active pz subs in the session's order (those a re-run asks about).
-  std::vector<std::string> ActivePz(Conn& c) {
-    std::vector<std::string> out;
-    for (const std::string& id : c.host->session().active_subscriptions()) {
-      if (c.subs[id].pub == "pz") out.push_back(id);
-    }
-    return out;
+    std::function<void()> update = std::move(c.queued.front());
+    c.queued.pop_front();
+    update();
   }
 
   void CloseConn(Conn& c) {
     Trace(absl::StrCat("close c", c.serial));
     c.closed = true;
+    c.queued.clear();
+    c.pending_login.reset();
     c.host.reset();  // the transport went away: DdpHost releases
     for (auto& [id, s] : c.subs) ++s.epoch;
   }
@@ -392,13 +562,15 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   // answers in proportions that reach every state often.
   static Op PickOp(uint32_t choice) {
     static const Op kTable[] = {
-        kOpen,      kConnect,  kConnect,     kSub1,     kSub2,      kSub3,
-        kSub1,      kSub2,     kUnsub,       kUnsub,    kLoginGood, kLoginGood,
-        kLoginBad,  kLogout,   kChatter,     kClose,    kHub1,      kHub2,
-        kHub1,      kHub2,     kWorker1,     kWorker2,  kWorker3,   kWorker1,
-        kWorker2,   kWorker3,  kPublish1,    kPublish2, kPublish1,  kPublish2,
-        kPublish1,  kPublish2, kRedisToggle, kAnswer,   kAnswer,    kDeferred1,
-        kDeferred2, kTick,     kTick};
+        kOpen,        kConnect,   kConnect,     kSub1,     kSub2,
+        kSub3,        kSub1,      kSub2,        kUnsub,    kUnsub,
+        kLoginGood,   kLoginGood, kLoginBad,    kLogout,   kChatter,
+        kClose,       kHub1,      kHub2,        kHub1,     kHub2,
+        kWorker1,     kWorker2,   kWorker3,     kWorker1,  kWorker2,
+        kWorker3,     kPublish1,  kPublish2,    kPublish1, kPublish2,
+        kPublish1,    kPublish2,  kRedisToggle, kAnswer,   kAnswer,
+        kDeferred1,   kDeferred2, kTick,        kTick,     kLoginAnswer,
+        kLoginAnswer, kDeferred1};
     return kTable[choice % (sizeof(kTable) / sizeof(kTable[0]))];
   }
 
@@ -432,8 +604,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       case kConnect: {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
-        c->connect_sent = true;
-        Send(*c, R"({"msg":"connect","version":"1","support":["1"]})");
+        Send(*c, R"({"msg":"connect","version":"1","support":["1"]})",
+             [c] { c->connect_sent = true; });
         break;
       }
       case kSub1:
@@ -442,36 +614,36 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
         std::string id = kIds[(arg >> 2) % 4];
-        std::string pub = kPubs[(arg >> 4) % 5];
+        std::string pub = kPubs[(arg >> 4) % kPubCount];
         std::string room = kRooms[(arg >> 8) % 3];
-        std::string args = (pub == "pb" || pub == "pz")
+        std::string args = (pub == "pb" || pub == "pz" || pub == "pc")
                                ? absl::StrCat(R"(,{"room":")", room, R"("})")
                                : "";
         std::string text =
             absl::StrCat(R"({"msg":"sub","id":")", id, R"(","name":")", pub,
                          R"(","params":["r)", id, "\"", args, "]}");
-        SubModel& s = c->subs[id];
-        bool accepted = c->connected && !s.active;
-        if (accepted) {
-          s = SubModel{true, false, pub, room, {}, s.epoch + 1, -1, false};
-        }
-        std::vector<std::string> ids;
-        if (accepted) ids.push_back(id);
-        WithQueries(*c, ids, [&] { Send(*c, text); });
+        Send(*c, text, [c, id, pub, room] {
+          SubModel& s = c->subs[id];
+          if (c->connected && !s.active) {
+            s = SubModel{true,        false, pub,   room, {},
+                         s.epoch + 1, -1,    false, s.doc};
+          }
+        });
         break;
       }
       case kUnsub: {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
         std::string id = kIds[(arg >> 2) % 4];
-        if (c->connected) {
-          SubModel& s = c->subs[id];
-          s.active = false;
-          s.ready = false;
-          s.query = -1;
-          ++s.epoch;
-        }
-        Send(*c, absl::StrCat(R"({"msg":"unsub","id":")", id, R"("})"));
+        Send(*c, absl::StrCat(R"({"msg":"unsub","id":")", id, R"("})"),
+             [c, id] {
+               if (!c->connected) return;
+               SubModel& s = c->subs[id];
+               s.active = false;
+               s.ready = false;
+               s.query = -1;
+               ++s.epoch;
+             });
         break;
       }
       case kLoginGood:
@@ -481,28 +653,31 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         std::string mid = absl::StrCat("L", c->next_method++);
         std::string user = kUsers[(arg >> 2) & 1];
         int64_t exp = absl::ToUnixSeconds(now) + 1 + (arg >> 3) % 20;
-        std::string tok =
-            op == kLoginGood ? absl::StrCat("tok:", user, ":", exp) : "garbage";
-        if (c->connected) c->logins[mid] = {user, exp};
-        WithQueries(
-            *c, c->connected ? ActivePz(*c) : std::vector<std::string>{}, [&] {
-              Send(*c,
-                   absl::StrCat(R"({"msg":"method","id":")", mid,
-                                R"(","method":"login","params":[{"resume":")",
-                                tok, R"("}]})"));
-            });
+        // Half of the logins go through the (fake) backend.
+        const char* kind = (arg >> 9) % 2 == 0 ? "tok" : "atok";
+        std::string tok = op == kLoginGood
+                              ? absl::StrCat(kind, ":", user, ":", exp)
+                              : "garbage";
+        Send(*c,
+             absl::StrCat(R"({"msg":"method","id":")", mid,
+                          R"(","method":"login","params":[{"resume":")", tok,
+                          R"("}]})"),
+             [c, mid, user, exp] {
+               c->processing_login = mid;
+               if (c->connected) c->logins[mid] = {user, exp};
+             });
         break;
       }
       case kLogout: {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
         std::string mid = absl::StrCat("O", c->next_method++);
-        if (c->connected) c->logouts.insert(mid);
-        WithQueries(
-            *c, c->connected ? ActivePz(*c) : std::vector<std::string>{}, [&] {
-              Send(*c, absl::StrCat(R"({"msg":"method","id":")", mid,
-                                    R"(","method":"logout","params":[]})"));
-            });
+        Send(*c,
+             absl::StrCat(R"({"msg":"method","id":")", mid,
+                          R"(","method":"logout","params":[]})"),
+             [c, mid] {
+               if (c->connected) c->logouts.insert(mid);
+             });
         break;
       }
       case kChatter: {
@@ -581,6 +756,36 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         answering = -1;
         break;
       }
+      case kLoginAnswer: {
+        std::vector<int> open;
+        for (size_t i = 0; i < login_queries.size(); ++i) {
+          if (!login_queries[i].answered) open.push_back(static_cast<int>(i));
+        }
+        if (open.empty()) break;
+        int qi = open[arg % open.size()];
+        LoginQuery& q = login_queries[qi];
+        q.answered = true;
+        LoginOutcome out;
+        switch ((arg >> 8) % 3) {
+          case 0:  // the token's verdict, now
+            out = Outcome(q.user, q.exp, now);
+            break;
+          case 1:  // the backend failed
+            out = LoginOutcome{absl::UnavailableError("Authorizer unavailable"),
+                               ddp::Error{403, kLoggedOutReason, std::nullopt}};
+            break;
+          default:  // the backend does not know the token
+            out = LoginOutcome{absl::UnauthenticatedError("unknown"),
+                               ddp::Error{403, kLoggedOutReason, std::nullopt}};
+        }
+        q.expect_error = !out.result.ok();
+        Trace(absl::StrCat("login answer lq", qi, " (", q.mid, ") ",
+                           q.expect_error ? "refused" : "ok"));
+        answering_login = qi;
+        std::move(q.done)(std::move(out));
+        answering_login = -1;
+        break;
+      }
       case kDeferred1:
       case kDeferred2:
         RunDeferred(arg);
@@ -596,14 +801,19 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
           if (!c || c->closed) continue;
           // The host logs an expired session out after its heartbeat
           // check (which may close it instead: then the close resets all).
+          // OnTick processes no client message (a timed-out login's queue
+          // drains in a deferred callback), so the model's user is current.
           if (c->connected && !c->user.empty() &&
               now >= absl::FromUnixSeconds(c->exp)) {
             ++cov.expiries;
             MarkRerun(*c);
             c->user.clear();
-            WithQueries(*c, ActivePz(*c), [&] { c->host->OnTick(now); });
-          } else {
-            c->host->OnTick(now);
+          }
+          c->host->OnTick(now);
+          if (!c->closed && c->pending_login &&
+              now >= c->pending_login->deadline) {
+            Fail(absl::StrCat("c", c->serial, ": login ", c->pending_login->mid,
+                              " not refused by its deadline"));
           }
         }
         break;
@@ -730,13 +940,26 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       if (cc && cc->serial == d.serial && !cc->closed) c = cc.get();
     }
     if (c == nullptr) return;  // the connection is gone: dropped
-    Trace(absl::StrCat("run deferred for q", d.query));
+    Trace(absl::StrCat("run deferred for q", d.query, " lq", d.login_query));
     std::string id = d.query >= 0 ? queries[d.query].id : "";
     bool fresh =
         d.query >= 0 && c->subs[id].active && c->subs[id].query == d.query;
     int answer = d.query >= 0 ? answers[d.query] : -1;
+    bool login_waiting = d.login_query >= 0 && c->pending_login &&
+                         c->pending_login->query == d.login_query;
     run_messages.clear();
     std::move(d.fn)(*c->host);
+    if (d.login_query >= 0) {
+      if (!login_waiting) {
+        ++cov.stale_answers;
+        if (!run_messages.empty()) {
+          Fail(absl::StrCat("a stale login answer sent ", run_messages[0]));
+        }
+      } else if (c->pending_login && c->pending_login->query == d.login_query) {
+        Fail("the login answer did not answer the login");
+      }
+      return;
+    }
     if (d.query < 0) return;
     std::string ready_prefix = absl::StrCat(R"({"msg":"ready","subs":[")", id);
     std::string nosub_prefix = absl::StrCat(R"({"msg":"nosub","id":")", id);
@@ -777,6 +1000,14 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
                             s.active ? "active" : "inactive"));
         }
         if (s.active && s.ready) ++model_ready;
+        if (s.active && s.ready && IsCollection(s.pub) && !s.doc) {
+          Fail(absl::StrCat("c", c->serial, "/", id,
+                            ": ready collection sub without its document"));
+        }
+        if (!s.active && s.doc) {
+          Fail(absl::StrCat("c", c->serial, "/", id,
+                            ": ended sub whose document was not removed"));
+        }
         const Subscription* sub = c->host->subscription(id);
         if (sub != nullptr && sub->registered) {
           ++registered;
@@ -812,9 +1043,21 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     // Liveness: with Redis up and every question answered "allow", every
     // active subscription becomes ready.
     if (!redis_up) Step(kRedisToggleChoice(), 0);
-    for (int round = 0; round < 3; ++round) {
+    // Until quiet: an answer may start more work (a login's queue may hold
+    // subs that ask the authorizer, which then subscribe...).
+    for (int round = 0; round < 50; ++round) {
       while (!to_hub.empty()) HubStep();
       while (!to_worker.empty()) WorkerStep();
+      for (size_t i = 0; i < login_queries.size(); ++i) {
+        if (login_queries[i].answered) continue;
+        login_queries[i].answered = true;
+        login_queries[i].expect_error = true;
+        answering_login = static_cast<int>(i);
+        std::move(login_queries[i].done)(
+            LoginOutcome{absl::UnavailableError("end"),
+                         ddp::Error{403, kLoggedOutReason, std::nullopt}});
+        answering_login = -1;
+      }
       for (size_t i = 0; i < queries.size(); ++i) {
         if (queries[i].answered) continue;
         queries[i].answered = true;
@@ -824,6 +1067,10 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         answering = -1;
       }
       while (!deferred.empty()) RunDeferred(0);
+      bool open_questions = false;
+      for (const Query& q : queries) open_questions |= !q.answered;
+      for (const LoginQuery& q : login_queries) open_questions |= !q.answered;
+      if (to_hub.empty() && to_worker.empty() && !open_questions) break;
     }
     Check();
     for (auto& c : conns) {
@@ -870,6 +1117,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   std::map<int, int> answers;  // query -> 0 allow, 1 deny, 2 error
   std::vector<Deferred> deferred;
   int answering = -1;
+  std::vector<LoginQuery> login_queries;
+  int answering_login = -1;
   // Per step.
   std::vector<std::tuple<uint64_t, std::string, int64_t>> delivered;
   std::vector<std::string> run_messages;

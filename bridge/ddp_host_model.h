@@ -17,6 +17,15 @@
 //  * the session's active ids equal the client's view (every removal was
 //    announced with a nosub) and the host's subscriptions (one per id);
 //  * no `ready` for an authorizer answer that is stale, and none after deny;
+//  * asynchronous login: no message sent after a `login` is processed before
+//    that login's result; an answer that is not the waiting login's (late,
+//    after its timeout) changes nothing; a failed or timed-out login is a
+//    403, never a login; the login is refused by its deadline; a queue over
+//    its bound closes the connection (1008);
+//  * delivery collection: `added` for document "i" of __vent.<rand>.<pub>
+//    before the first `ready` of a sub id, never twice; events only while
+//    the client holds the document; `removed` before every nosub that ends
+//    a sub holding it (unsub, refusal on re-run, deny), nothing on close;
 //  * limits: at most max_subscriptions per connection;
 //  * gauges: vent_bridge_subscriptions equals the model's ready count; the
 //    registry's channels equal what Redis was asked for and the union of the
@@ -54,7 +63,9 @@ class ModelHarness {
   // interesting states (events delivered, authorizer answers, expiries...).
   struct Coverage {
     uint64_t events = 0, readies = 0, nosubs = 0, gaps = 0, stale_answers = 0,
-             expiries = 0, limit_hits = 0, closes = 0;
+             expiries = 0, limit_hits = 0, closes = 0, documents = 0,
+             removals = 0, async_logins = 0, login_timeouts = 0,
+             queued_messages = 0, queue_overflows = 0;
   };
   const Coverage& coverage() const;
 

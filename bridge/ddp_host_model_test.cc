@@ -31,6 +31,12 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
     total.expiries += c.expiries;
     total.limit_hits += c.limit_hits;
     total.closes += c.closes;
+    total.documents += c.documents;
+    total.removals += c.removals;
+    total.async_logins += c.async_logins;
+    total.login_timeouts += c.login_timeouts;
+    total.queued_messages += c.queued_messages;
+    total.queue_overflows += c.queue_overflows;
   }
   // The walk must reach the interesting states, or it checks little.
   EXPECT_GT(total.events, 5000u);
@@ -41,11 +47,21 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
   EXPECT_GT(total.expiries, 100u);
   EXPECT_GT(total.limit_hits, 100u);
   EXPECT_GT(total.closes, 3u);
+  EXPECT_GT(total.documents, 1000u);
+  EXPECT_GT(total.removals, 200u);
+  EXPECT_GT(total.async_logins, 1000u);
+  EXPECT_GT(total.login_timeouts, 100u);
+  EXPECT_GT(total.queued_messages, 1000u);
+  EXPECT_GT(total.queue_overflows, 10u);
   std::printf(
       "coverage: events %lu readies %lu nosubs %lu gaps %lu stale answers %lu "
-      "expiries %lu limit hits %lu heartbeat/failed closes %lu\n",
+      "expiries %lu limit hits %lu heartbeat/failed closes %lu documents %lu "
+      "removals %lu async logins %lu login timeouts %lu queued messages %lu "
+      "queue overflows %lu\n",
       total.events, total.readies, total.nosubs, total.gaps,
-      total.stale_answers, total.expiries, total.limit_hits, total.closes);
+      total.stale_answers, total.expiries, total.limit_hits, total.closes,
+      total.documents, total.removals, total.async_logins, total.login_timeouts,
+      total.queued_messages, total.queue_overflows);
 }
 
 }  // namespace

@@ -72,6 +72,10 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.Int("connection-rate-per-ip", &o.connection_rate_per_ip,
           "New connections per second per client IP (burst = 2x); past it HTTP "
           "429; 0 = no limit");
+  set.String("login", &o.login,
+             "How DDP login tokens are checked: jwt (by the bridge, --jwt-*) "
+             "or authorizer (the backend's Authenticate RPC, e.g. Meteor "
+             "resume tokens; needs --authorizer)");
   set.Secret("jwt-hs256-secret", &o.jwt_hs256_secret,
              "Shared secret for HS256 login tokens");
   set.String("jwt-public-key", &o.jwt_public_key,

@@ -47,7 +47,8 @@ struct BridgeOptions {
   int64_t max_connections_per_ip = 0;        // 0 = no per-IP limit
   int64_t connection_rate_per_ip =
       0;  // new connections per second per IP; 0 = none
-  // Login (JWT) and authorization.
+  // Login (JWT, or the Authorizer's Authenticate) and authorization.
+  std::string login = "jwt";  // "jwt" | "authorizer"
   std::string jwt_hs256_secret;
   std::string jwt_public_key;               // PEM file (RS256 / ES256)
   std::string jwt_jwks;                     // JWKS file

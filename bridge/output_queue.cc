@@ -45,17 +45,18 @@ void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
   const std::string& e = *t.e;
   if (framing_ == Framing::kWebSocket) {
     ws::AppendFrameHeader(plain_, ws::Opcode::kText,
-                          sub.prefix.size() + e.size() + 1);
+                          sub.prefix.size() + e.size() + sub.suffix.size());
     plain_.append(sub.prefix);
     plain_.append(e);
-    plain_.push_back('}');
+    plain_.append(sub.suffix.data(), sub.suffix.size());
   } else {
     if (!t.sockjs_ready) {
       t.sockjs_e = ws::SockJsEscape(e);
       t.sockjs_ready = true;
     }
-    ws::AppendTextFrameParts(plain_,
-                             {"a[\"", sub.sockjs_prefix, t.sockjs_e, "}\"]"});
+    // The suffix ("}" or "}}") needs no escaping.
+    ws::AppendTextFrameParts(
+        plain_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix, "\"]"});
   }
   Account();
 }

@@ -61,6 +61,28 @@ TEST(OutputQueueTest, SockJsWrapsMessagesAndCloses) {
   EXPECT_EQ(static_cast<uint8_t>(wire[wire.size() - 19]), 0x88);  // WS close
 }
 
+TEST(OutputQueueTest, CollectionDeliveryFramesEndWithTwoBraces) {
+  int64_t total = 0;
+  OutputQueue raw(OutputQueue::Framing::kWebSocket, Budget(&total));
+  OutputQueue sockjs(OutputQueue::Framing::kSockJsWebSocket, Budget(&total));
+  Subscription sub;
+  sub.prefix =
+      R"({"msg":"changed","collection":"__vent.r.p","id":"i","fields":{"e":)";
+  sub.sockjs_prefix =
+      R"({\"msg\":\"changed\",\"collection\":\"__vent.r.p\",\"id\":\"i\",\"fields\":{\"e\":)";
+  sub.suffix = "}}";
+  Transformed t;
+  t.e = R"({"$date":1})";
+  raw.AppendVent(sub, t);
+  sockjs.AppendVent(sub, t);
+  EXPECT_EQ(
+      DrainAll(raw).substr(2),
+      R"({"msg":"changed","collection":"__vent.r.p","id":"i","fields":{"e":{"$date":1}}})");
+  EXPECT_EQ(
+      DrainAll(sockjs).substr(2),
+      R"(a["{\"msg\":\"changed\",\"collection\":\"__vent.r.p\",\"id\":\"i\",\"fields\":{\"e\":{\"$date\":1}}}"])");
+}
+
 TEST(OutputQueueTest, VentFramesShareThePayload) {
   int64_t total = 0;
   OutputQueue raw(OutputQueue::Framing::kWebSocket, Budget(&total));

@@ -56,10 +56,17 @@ struct Subscription {
   std::string id;       // DDP sub id
   uint64_t generation;  // unique per connection: tells an id's lives apart
   const pub::Publication* pub = nullptr;
-  // `{"msg":"changed","__vent":"1","id":"<rand>.<pub>","e":` — a Vent frame
-  // is prefix + e + "}" (docs/protocol.md, byte-exact).
+  // A Vent frame is prefix + e + suffix (docs/protocol.md, byte-exact):
+  //  delivery vent: `{"msg":"changed","__vent":"1","id":"<rand>.<pub>","e":`
+  //    and "}";
+  //  delivery collection: `{"msg":"changed","collection":"__vent.<rand>.<pub>",
+  //    "id":"i","fields":{"e":` and "}}".
   std::string prefix;
-  std::string sockjs_prefix;          // prefix escaped for a SockJS string
+  std::string sockjs_prefix;       // prefix escaped for a SockJS string
+  absl::string_view suffix = "}";  // static storage
+  // Delivery collection: the client holds document "i" of this sub id's
+  // collection (`added` sent, no `removed` since). Carried across re-runs.
+  bool doc_added = false;
   std::vector<std::string> channels;  // distinct
   size_t acked = 0;         // channels confirmed by Redis (registry-owned)
   bool ready = false;       // `ready` sent; events flow only after it

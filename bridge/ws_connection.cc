@@ -84,6 +84,10 @@ void WsConnection::Start(std::string initial_out, std::string leftover) {
 
 void WsConnection::ArmRead() {
   if (reading_ || closed_ || read_paused_) return;
+  if (host_.input_paused()) {
+    read_paused_ = true;  // a login waits for the backend; Flush resumes
+    return;
+  }
   reading_ = true;
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
                      [self = shared_from_this()](const error_code& ec) {
@@ -99,6 +103,10 @@ void WsConnection::OnReadable(const error_code& wait_ec) {
     return;
   }
   for (size_t i = 0; i < kReadsPerWake && !closed_; ++i) {
+    if (!closing_ && host_.input_paused()) {
+      read_paused_ = true;  // a login waits for the backend; Flush resumes
+      break;
+    }
     if (!closing_ && out_.behind()) {
       // The client sends faster than it takes our replies: write what it
       // takes; if still behind, stop reading until OnWritable drains it.
@@ -286,7 +294,7 @@ void WsConnection::Flush() {
     }
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   }
-  if (read_paused_ && !out_.behind()) {
+  if (read_paused_ && !out_.behind() && !host_.input_paused()) {
     read_paused_ = false;
     ArmRead();
   }
@@ -365,6 +373,14 @@ void WsConnection::Defer(absl::AnyInvocable<void(DdpHost&) &&> fn) {
     std::move(fn)(self->host_);
     self->Flush();
   });
+}
+
+HostOutput::Deferrer WsConnection::MakeDeferrer() {
+  return [weak = weak_from_this()](absl::AnyInvocable<void(DdpHost&) &&> fn) {
+    if (std::shared_ptr<WsConnection> self = weak.lock()) {
+      self->Defer(std::move(fn));  // posts; only reads immutable members
+    }
+  };
 }
 
 void WsConnection::OnSweep(absl::Time now) {

@@ -75,6 +75,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void SendMessage(absl::string_view message) override;
   void CloseConnection(uint16_t ws_code, absl::string_view reason) override;
   void Defer(absl::AnyInvocable<void(DdpHost&) &&> fn) override;
+  Deferrer MakeDeferrer() override;
   // Sealer (TLS).
   absl::Status Seal(absl::string_view plain, std::string* wire) override;
 
@@ -109,7 +110,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   absl::Time close_deadline_ = absl::InfiniteFuture();
   bool dirty_ = false;
   bool reading_ = false;
-  bool read_paused_ = false;  // output backpressure: not reading
+  // Not reading: output backpressure, or a login waiting for the backend.
+  bool read_paused_ = false;
   bool write_waiting_ = false;
   bool overflow_ = false;
   bool write_failed_ = false;

@@ -8,9 +8,16 @@
 // and UNAVAILABLE for everything else, so the caller can answer 503 (not 403).
 // The gRPC detail is logged, never returned (it must not reach DDP clients).
 //
+// Authenticate (DDP login through the backend) follows the same rules: any
+// RPC error completes with the same non-OK statuses; an answer that names a
+// user without an expiry is an error too (INTERNAL, "Authorizer gave an
+// invalid answer"). A refusal is an OK status with an empty user_id.
+//
 // Cache: answers (allow and deny) are cached per (user_id, publication,
 // params_json) for the response's cache_seconds, or options.cache_ttl when
 // the response says 0; a negative cache_seconds means "do not cache".
+// Authenticate answers likewise, per SHA-256 of the token, and a cached
+// identity never outlives its expires_at.
 // Connection metadata and channels are NOT part of the key (the channels
 // follow from the key; a policy that depends on the remote address should
 // answer cache_seconds < 0). Errors are never cached. At most cache_max
@@ -67,6 +74,21 @@ struct Decision {
   bool from_cache = false;
 };
 
+struct AuthenticateQuery {
+  std::string token;
+  // As AuthorizeQuery::connection.
+  std::vector<std::pair<std::string, std::string>> connection;
+};
+
+// An Authenticate answer (proto AuthenticateResponse).
+struct Identity {
+  enum class Refusal { kUnknownToken, kExpired, kForbidden };
+  std::string user_id;                       // empty = refused
+  absl::Time expires_at;                     // with user_id
+  Refusal refusal = Refusal::kUnknownToken;  // without user_id
+  bool from_cache = false;
+};
+
 class AuthorizerClient {
  public:
   explicit AuthorizerClient(AuthorizerOptions options);
@@ -82,8 +104,15 @@ class AuthorizerClient {
   // post back to their own thread and must not hold locks `done` needs.
   void Authorize(AuthorizeQuery query, Done done);
 
-  // Cache entries currently held (expired ones included until touched).
+  using IdentityDone = absl::AnyInvocable<void(absl::StatusOr<Identity>) &&>;
+  // The Authenticate RPC, with the same threading, caching and failure
+  // rules as Authorize.
+  void Authenticate(AuthenticateQuery query, IdentityDone done);
+
+  // Cache entries currently held (expired ones included until touched):
+  // Authorize answers, Authenticate answers.
   size_t cache_size() const;
+  size_t identity_cache_size() const;
 
  private:
   struct State;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -27,6 +28,8 @@ namespace {
 
 using Responder = std::function<grpc::Status(const v1::AuthorizeRequest&,
                                              v1::AuthorizeResponse*)>;
+using AuthResponder = std::function<grpc::Status(const v1::AuthenticateRequest&,
+                                                 v1::AuthenticateResponse*)>;
 
 class FakeAuthorizer final : public v1::Authorizer::CallbackService {
  public:
@@ -48,6 +51,35 @@ class FakeAuthorizer final : public v1::Authorizer::CallbackService {
     }
     reactor->Finish(responder_ ? responder_(*req, resp) : grpc::Status::OK);
     return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Authenticate(
+      grpc::CallbackServerContext* ctx, const v1::AuthenticateRequest* req,
+      v1::AuthenticateResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::MutexLock lock(&mu_);
+    ++auth_calls_;
+    last_auth_request_ = *req;
+    if (hold_) {
+      held_.push_back(reactor);
+      return reactor;
+    }
+    reactor->Finish(auth_responder_
+                        ? auth_responder_(*req, resp)
+                        : grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+    return reactor;
+  }
+  void set_auth_responder(AuthResponder r) {
+    absl::MutexLock lock(&mu_);
+    auth_responder_ = std::move(r);
+  }
+  int auth_calls() {
+    absl::MutexLock lock(&mu_);
+    return auth_calls_;
+  }
+  v1::AuthenticateRequest last_auth_request() {
+    absl::MutexLock lock(&mu_);
+    return last_auth_request_;
   }
 
   void set_responder(Responder r) {
@@ -87,6 +119,9 @@ class FakeAuthorizer final : public v1::Authorizer::CallbackService {
  private:
   absl::Mutex mu_;
   Responder responder_;
+  AuthResponder auth_responder_;
+  int auth_calls_ = 0;
+  v1::AuthenticateRequest last_auth_request_;
   bool hold_ = false;
   std::vector<grpc::ServerUnaryReactor*> held_;
   int calls_ = 0;
@@ -431,6 +466,145 @@ TEST_F(AuthorizerClientTest, ManyConcurrentCallsCompleteOnce) {
   ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(done.load(), kThreads * kPerThread);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// Runs one Authenticate and waits (deadline) for `done`.
+absl::StatusOr<Identity> Auth(AuthorizerClient& client, std::string token,
+                              absl::Duration wait = absl::Seconds(10)) {
+  struct Box {
+    absl::Notification done;
+    absl::StatusOr<Identity> result;
+    std::atomic<int> runs{0};
+  };
+  auto box = std::make_shared<Box>();
+  AuthenticateQuery q;
+  q.token = std::move(token);
+  q.connection = {{"remote", "10.0.0.1:5555"}, {"origin", "https://a.example"}};
+  client.Authenticate(std::move(q), [box](absl::StatusOr<Identity> r) {
+    if (box->runs.fetch_add(1) == 0) {
+      box->result = std::move(r);
+      box->done.Notify();
+    }
+  });
+  if (!box->done.WaitForNotificationWithTimeout(wait)) {
+    return absl::InternalError("done did not run before the test deadline");
+  }
+  EXPECT_EQ(box->runs.load(), 1);
+  return box->result;
+}
+
+AuthResponder User(std::string user, int64_t expires_ms,
+                   int cache_seconds = 0) {
+  return [=](const v1::AuthenticateRequest&, v1::AuthenticateResponse* r) {
+    r->set_user_id(user);
+    r->set_expires_at_ms(expires_ms);
+    r->set_cache_seconds(cache_seconds);
+    return grpc::Status::OK;
+  };
+}
+
+TEST_F(AuthorizerClientTest, AuthenticateForwardsTokenAndMetadata) {
+  AuthorizerOptions o = Options();
+  o.api_key = "k3y";
+  AuthorizerClient client(o);
+  fake_.set_auth_responder(User("u42", 1'800'000'000'000));
+  auto id = Auth(client, "tok-1");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->user_id, "u42");
+  EXPECT_EQ(id->expires_at, absl::FromUnixMillis(1'800'000'000'000));
+  EXPECT_FALSE(id->from_cache);
+  v1::AuthenticateRequest seen = fake_.last_auth_request();
+  EXPECT_EQ(seen.token(), "tok-1");
+  EXPECT_EQ(seen.connection().at("remote"), "10.0.0.1:5555");
+  EXPECT_EQ(seen.connection().at("origin"), "https://a.example");
+}
+
+TEST_F(AuthorizerClientTest, AuthenticateRefusals) {
+  AuthorizerClient client(Options());
+  using R = v1::AuthenticateResponse;
+  for (auto [refusal, want] :
+       {std::pair{R::UNKNOWN_TOKEN, Identity::Refusal::kUnknownToken},
+        std::pair{R::EXPIRED, Identity::Refusal::kExpired},
+        std::pair{R::FORBIDDEN, Identity::Refusal::kForbidden}}) {
+    fake_.set_auth_responder([refusal](const v1::AuthenticateRequest&, R* r) {
+      r->set_refusal(refusal);
+      return grpc::Status::OK;
+    });
+    auto id = Auth(client, "t");
+    ASSERT_TRUE(id.ok()) << id.status();
+    EXPECT_EQ(id->user_id, "");
+    EXPECT_EQ(id->refusal, want);
+  }
+  // An empty answer is a refusal, never a login.
+  fake_.set_auth_responder(
+      [](const v1::AuthenticateRequest&, R*) { return grpc::Status::OK; });
+  auto id = Auth(client, "t");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->user_id, "");
+  EXPECT_EQ(id->refusal, Identity::Refusal::kUnknownToken);
+}
+
+TEST_F(AuthorizerClientTest, AuthenticateFailuresAreErrors) {
+  AuthorizerClient client(Options());
+  // Not implemented by the backend.
+  auto id = Auth(client, "t");
+  EXPECT_TRUE(absl::IsUnavailable(id.status())) << id.status();
+  // A user without an expiry is not a login.
+  fake_.set_auth_responder(User("u1", 0, 60));
+  id = Auth(client, "t");
+  EXPECT_TRUE(absl::IsInternal(id.status())) << id.status();
+  EXPECT_EQ(client.identity_cache_size(), 0u);
+  // Backend error.
+  fake_.set_auth_responder(
+      [](const v1::AuthenticateRequest&, v1::AuthenticateResponse*) {
+        return grpc::Status(grpc::StatusCode::INTERNAL, "db down");
+      });
+  id = Auth(client, "t");
+  EXPECT_TRUE(absl::IsUnavailable(id.status())) << id.status();
+  EXPECT_EQ(id.status().message(), "Authorizer unavailable");
+}
+
+TEST_F(AuthorizerClientTest, AuthenticateDeadlineIsAnError) {
+  AuthorizerOptions o = Options();
+  o.deadline = absl::Milliseconds(200);
+  AuthorizerClient client(o);
+  fake_.set_hold(true);
+  auto id = Auth(client, "t");
+  EXPECT_TRUE(absl::IsDeadlineExceeded(id.status())) << id.status();
+}
+
+TEST_F(AuthorizerClientTest, AuthenticateCacheByTokenNeverPastExpiry) {
+  AuthorizerClient client(Options());
+  // Valid for 30 more seconds, cacheable for 60: cached for 30.
+  int64_t exp = absl::ToUnixMillis(now_ + absl::Seconds(30));
+  fake_.set_auth_responder(User("u1", exp, 60));
+  ASSERT_TRUE(Auth(client, "a").ok());
+  EXPECT_EQ(client.identity_cache_size(), 1u);
+  auto hit = Auth(client, "a");
+  ASSERT_TRUE(hit.ok());
+  EXPECT_TRUE(hit->from_cache);
+  EXPECT_EQ(hit->user_id, "u1");
+  EXPECT_EQ(fake_.auth_calls(), 1);
+  // Another token is another key.
+  ASSERT_TRUE(Auth(client, "b").ok());
+  EXPECT_EQ(fake_.auth_calls(), 2);
+  Advance(absl::Seconds(31));
+  auto miss = Auth(client, "a");
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(miss->from_cache);
+  EXPECT_EQ(fake_.auth_calls(), 3);
+  // Negative cache_seconds: never cached.
+  fake_.set_auth_responder(User("u1", exp + 3'600'000, -1));
+  ASSERT_TRUE(Auth(client, "c").ok());
+  ASSERT_TRUE(Auth(client, "c").ok());
+  EXPECT_EQ(fake_.auth_calls(), 5);
+}
+
+TEST(IdentityCache, KeyIsTheTokenHash) {
+  EXPECT_EQ(IdentityCache::Key("a").size(), 32u);
+  EXPECT_NE(IdentityCache::Key("a"), IdentityCache::Key("b"));
+  EXPECT_EQ(absl::BytesToHexString(IdentityCache::Key("a")),
+            "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
 }
 
 TEST(DecisionCache, EvictsOldestAndExpires) {

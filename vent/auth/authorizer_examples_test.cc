@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,10 +143,12 @@ struct Example {
 class ExampleAuthorizerTest : public ::testing::TestWithParam<Example> {
  protected:
   // Starts the example; returns a client for it (nullptr on failure).
-  std::unique_ptr<AuthorizerClient> Start(const std::string& server_key = "",
-                                          const std::string& client_key = "") {
+  std::unique_ptr<AuthorizerClient> Start(
+      const std::string& server_key = "", const std::string& client_key = "",
+      const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = GetParam().command;
     argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
     if (!server_key.empty()) argv.insert(argv.end(), {"--api-key", server_key});
     auto child = Child::Start(argv);
     EXPECT_TRUE(child.ok()) << child.status();
@@ -202,6 +205,74 @@ TEST_P(ExampleAuthorizerTest, ApiKeyChecked) {
   auto ok = Call(*right, "u1", "threadMessage", R"({"threadId":"u1-t7"})");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(ok->allow);
+}
+
+absl::StatusOr<Identity> Login(AuthorizerClient& client, std::string token) {
+  AuthenticateQuery q;
+  q.token = std::move(token);
+  q.connection = {{"remote", "127.0.0.1:1"}};
+  auto done = std::make_shared<absl::Notification>();
+  auto result = std::make_shared<absl::StatusOr<Identity>>();
+  client.Authenticate(std::move(q), [done, result](absl::StatusOr<Identity> r) {
+    *result = std::move(r);
+    done->Notify();
+  });
+  if (!done->WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    return absl::InternalError("no answer before the test deadline");
+  }
+  return *result;
+}
+
+// Meteor resume tokens from a users file shaped like Meteor's users
+// collection (mongoexport style dates): hashed, legacy plaintext, expired,
+// deactivated, unknown.
+TEST_P(ExampleAuthorizerTest, MeteorResumeTokens) {
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  const int64_t day_ms = 24 * 3600 * 1000;
+  // base64(SHA-256(token)), as Meteor stores hashedToken.
+  const std::string hashed_good =
+      "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+  std::string users = absl::StrCat(
+      R"([{"_id":"u1","services":{"resume":{"loginTokens":[)",
+      R"({"hashedToken":")", hashed_good, R"(","when":{"$date":)", now_ms,
+      "}},", R"({"token":"legacy-plain","when":{"$date":{"$numberLong":")",
+      now_ms - day_ms, R"("}}},)", R"({"hashedToken":")",
+      "y6BrVzb69n5UsHtWHq6UOV53TFF6fZEKVDaeEmPM+9Q=", R"(","when":")",
+      "2001-01-01T00:00:00.000Z", R"("}]}}},)",
+      R"({"_id":"banned","deactivated":true,"services":{"resume":{)",
+      R"("loginTokens":[{"hashedToken":")",
+      "e0ElJ0ifX/7evtaQtuxyUtWy9Mt1t+cePW6rbp0P6Yo=", R"(","when":)", now_ms,
+      "}]}}}]");
+  std::string file =
+      ::testing::TempDir() + "/vent-users-" + GetParam().name + ".json";
+  {
+    FILE* f = fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fwrite(users.data(), 1, users.size(), f);
+    fclose(f);
+  }
+  auto client = Start("", "", {"--users", file});
+  ASSERT_NE(client, nullptr);
+  auto good = Login(*client, "abc");
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->user_id, "u1");
+  EXPECT_EQ(absl::ToUnixMillis(good->expires_at), now_ms + 90 * day_ms);
+  auto legacy = Login(*client, "legacy-plain");
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(legacy->user_id, "u1");
+  // "old" (hashed above) was issued in 2001: expired.
+  auto old = Login(*client, "old");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->user_id, "");
+  EXPECT_EQ(old->refusal, Identity::Refusal::kExpired);
+  auto banned = Login(*client, "banned");
+  ASSERT_TRUE(banned.ok()) << banned.status();
+  EXPECT_EQ(banned->refusal, Identity::Refusal::kForbidden);
+  auto unknown = Login(*client, "nope");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_EQ(unknown->user_id, "");
+  EXPECT_EQ(unknown->refusal, Identity::Refusal::kUnknownToken);
+  std::remove(file.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(

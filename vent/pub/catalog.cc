@@ -116,11 +116,11 @@ absl::StatusOr<std::unique_ptr<Publication>> ParseOne(const std::string& name,
   if (!node.IsMap()) {
     return Error(path, node,
                  "must be a mapping with keys auth, channels and optionally "
-                 "params, fields");
+                 "params, fields, delivery");
   }
-  VENT_RETURN_IF_ERROR(CheckKeys(path, node,
-                                 {"params", "channels", "auth", "fields"},
-                                 "params, channels, auth, fields"));
+  VENT_RETURN_IF_ERROR(CheckKeys(
+      path, node, {"params", "channels", "auth", "fields", "delivery"},
+      "params, channels, auth, fields, delivery"));
 
   const YAML::Node auth_node = node["auth"];
   if (!auth_node || auth_node.IsNull()) {
@@ -149,8 +149,19 @@ absl::StatusOr<std::unique_ptr<Publication>> ParseOne(const std::string& name,
     VENT_ASSIGN_OR_RETURN(fields, StringList(path + ".fields", f));
   }
 
+  Delivery delivery = Delivery::kVent;
+  if (const YAML::Node d = node["delivery"]; d && !d.IsNull()) {
+    VENT_ASSIGN_OR_RETURN(std::string text,
+                          Scalar(path + ".delivery", d, "a string"));
+    absl::StatusOr<Delivery> parsed = ParseDelivery(text);
+    if (!parsed.ok()) {
+      return Error(path + ".delivery", d, parsed.status().message());
+    }
+    delivery = *parsed;
+  }
+
   auto pub = Publication::Create(name, *auth, std::move(params), channels,
-                                 std::move(fields));
+                                 std::move(fields), delivery);
   if (!pub.ok()) return Error(path, node, pub.status().message());
   return pub;
 }

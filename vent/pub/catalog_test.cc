@@ -194,7 +194,7 @@ publications:
 TEST(Catalog, UnknownKeysAreRefused) {
   EXPECT_THAT(LoadError("publications:\n  p: { chanels: [x], auth: public }\n"),
               HasSubstr("publications.p (line 2): unknown key 'chanels' "
-                        "(allowed: params, channels, auth, fields)"));
+                        "(allowed: params, channels, auth, fields, delivery)"));
   EXPECT_THAT(
       LoadError(R"(
 publications:
@@ -280,6 +280,31 @@ TEST(Catalog, FieldsNullMeansNoProjection) {
   EXPECT_EQ((*c)->Find("p")->projection(), nullptr);
   EXPECT_EQ(*(*c)->Find("p")->Transform("{\"b\":1, \"a\":2}"),
             "{\"b\":1, \"a\":2}");
+}
+
+TEST(Catalog, Delivery) {
+  auto c = Load(R"(publications:
+  v: { channels: [x], auth: public }
+  v2: { channels: [x], auth: public, delivery: vent }
+  c: { channels: [x], auth: public, delivery: collection }
+)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->Find("v")->delivery(), Delivery::kVent);
+  EXPECT_EQ((*c)->Find("v2")->delivery(), Delivery::kVent);
+  EXPECT_EQ((*c)->Find("c")->delivery(), Delivery::kCollection);
+  EXPECT_EQ(DeliveryName(Delivery::kCollection), "collection");
+  EXPECT_THAT(LoadError(R"(publications:
+  p:
+    channels: [x]
+    auth: public
+    delivery: minimongo
+)"),
+              HasSubstr("publications.p.delivery (line 5): unknown delivery "
+                        "'minimongo' (expected vent or collection)"));
+  EXPECT_THAT(LoadError(R"(publications:
+  p: { channels: [x], auth: public, delivery: [vent] }
+)"),
+              HasSubstr("publications.p.delivery (line 2): must be a string"));
 }
 
 }  // namespace

@@ -51,10 +51,21 @@ absl::string_view AuthName(Auth auth) {
   return "?";
 }
 
+absl::StatusOr<Delivery> ParseDelivery(absl::string_view text) {
+  if (text == "vent") return Delivery::kVent;
+  if (text == "collection") return Delivery::kCollection;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown delivery '", text, "' (expected vent or collection)"));
+}
+
+absl::string_view DeliveryName(Delivery delivery) {
+  return delivery == Delivery::kCollection ? "collection" : "vent";
+}
+
 absl::StatusOr<std::unique_ptr<Publication>> Publication::Create(
     std::string name, Auth auth, std::vector<ParamDecl> params,
     const std::vector<std::string>& channels,
-    std::optional<std::vector<std::string>> fields) {
+    std::optional<std::vector<std::string>> fields, Delivery delivery) {
   if (!ValidPublicationName(name)) {
     return absl::InvalidArgumentError(
         "name must be 1-128 printable ASCII characters without space, '\"' "
@@ -63,6 +74,7 @@ absl::StatusOr<std::unique_ptr<Publication>> Publication::Create(
   std::unique_ptr<Publication> pub(new Publication());
   pub->name_ = std::move(name);
   pub->auth_ = auth;
+  pub->delivery_ = delivery;
 
   if (params.size() > kMaxParams) {
     return absl::InvalidArgumentError(absl::StrCat(

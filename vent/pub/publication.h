@@ -28,6 +28,19 @@ enum class Auth { kPublic, kUser, kAuthorizer };
 absl::StatusOr<Auth> ParseAuth(absl::string_view text);
 absl::string_view AuthName(Auth auth);
 
+// How events reach the client (vent/pub/README.md, "delivery"):
+//  kVent: {"msg":"changed","__vent":"1","id":"<rand>.<pub>","e":<event>}
+//    (redis-oplog's Vent fast path);
+//  kCollection: one document "i" of collection "__vent.<rand>.<pub>":
+//    `added` before `ready`, `changed` with fields {"e":<event>} per event,
+//    `removed` when the sub ends (redis-oplog's first Vent; any DDP client
+//    that tracks collections can consume it).
+enum class Delivery { kVent, kCollection };
+
+// "vent" | "collection".
+absl::StatusOr<Delivery> ParseDelivery(absl::string_view text);
+absl::string_view DeliveryName(Delivery delivery);
+
 inline constexpr std::size_t kMaxParams = 16;
 inline constexpr std::size_t kMaxChannels = 16;
 
@@ -49,13 +62,15 @@ class Publication {
   static absl::StatusOr<std::unique_ptr<Publication>> Create(
       std::string name, Auth auth, std::vector<ParamDecl> params,
       const std::vector<std::string>& channels,
-      std::optional<std::vector<std::string>> fields);
+      std::optional<std::vector<std::string>> fields,
+      Delivery delivery = Delivery::kVent);
 
   Publication(const Publication&) = delete;
   Publication& operator=(const Publication&) = delete;
 
   const std::string& name() const { return name_; }
   Auth auth() const { return auth_; }
+  Delivery delivery() const { return delivery_; }
   // auth() == kUser, or a channel template uses {userId}.
   bool needs_user() const { return needs_user_; }
   const std::vector<ParamSpec>& params() const { return params_; }
@@ -96,6 +111,7 @@ class Publication {
 
   std::string name_;
   Auth auth_ = Auth::kPublic;
+  Delivery delivery_ = Delivery::kVent;
   bool needs_user_ = false;
   std::vector<ParamSpec> params_;
   std::vector<ChannelTemplate> channels_;
