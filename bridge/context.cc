@@ -88,7 +88,15 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       reads_paused(r.GetCounter(
           "vent_bridge_reads_paused_total",
           "Times a connection stopped being read because its replies were "
-          "not being taken (output backpressure).")) {}
+          "not being taken (output backpressure).")),
+      sockjs_sessions(r.GetGauge(
+          "vent_bridge_sockjs_sessions",
+          "Open SockJS sessions over HTTP (xhr-streaming, xhr-polling, "
+          "eventsource, htmlfile).")),
+      sockjs_requests(r.GetCounter(
+          "vent_bridge_sockjs_requests_total",
+          "HTTP requests of the SockJS fallback transports (receiving and "
+          "sending).")) {}
 
 void BridgeContext::NoteTlsFailure(absl::string_view remote,
                                    absl::string_view error) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "bridge/options.h"
@@ -22,6 +23,7 @@ namespace vent::bridge {
 class Authenticator;
 class Hub;
 class IpLimiter;
+class Worker;
 
 // Pointers into the Registry (owned by it). Updated lock-free from any thread.
 struct BridgeMetrics {
@@ -54,11 +56,13 @@ struct BridgeMetrics {
   metrics::Counter* authorize_deny;
   metrics::Counter* authorize_error;
   metrics::Counter* refused_per_ip;
-  metrics::Counter* tls_failures;   // failed TLS handshakes / corrupt records
-  metrics::Counter* login_expired;  // sessions logged out at token expiry
-  metrics::Counter* subs_gap;       // re-readies after a Redis outage
-  metrics::Counter* drain_closes;   // closed with 1001 by a graceful drain
-  metrics::Counter* reads_paused;   // output backpressure stopped reading
+  metrics::Counter* tls_failures;     // failed TLS handshakes / corrupt records
+  metrics::Counter* login_expired;    // sessions logged out at token expiry
+  metrics::Counter* subs_gap;         // re-readies after a Redis outage
+  metrics::Counter* drain_closes;     // closed with 1001 by a graceful drain
+  metrics::Counter* reads_paused;     // output backpressure stopped reading
+  metrics::Gauge* sockjs_sessions;    // SockJS sessions over HTTP
+  metrics::Counter* sockjs_requests;  // SockJS HTTP transport requests
 };
 
 struct BridgeContext {
@@ -73,7 +77,11 @@ struct BridgeContext {
   // reloads the certificate; new connections take the current one.
   std::atomic<std::shared_ptr<const tls::TlsServerContext>> tls;
   std::atomic<int64_t> open_connections{0};  // every accepted socket
-  std::atomic<int64_t> ws_connections{0};    // upgraded WebSockets
+  // DDP connections: upgraded WebSockets and SockJS sessions over HTTP.
+  std::atomic<int64_t> ws_connections{0};
+  std::atomic<int64_t> sockjs_sessions{0};  // SockJS sessions over HTTP
+  // Every worker, in id order (set before they start; read-only after).
+  std::vector<Worker*> workers;
   std::atomic<bool> redis_up{false};
   std::atomic<bool> shutting_down{false};
 

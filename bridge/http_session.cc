@@ -1,5 +1,9 @@
 #include "bridge/http_session.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -15,6 +19,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bridge/access.h"
+#include "bridge/sockjs_framing.h"
+#include "bridge/sockjs_receiver.h"
+#include "bridge/sockjs_session.h"
 #include "bridge/static_files.h"
 #include "bridge/ws_connection.h"
 #include "vent/base/log.h"
@@ -38,25 +45,47 @@ absl::string_view Sv(beast::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 
+using Request = http::request<http::string_body>;
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
+  // `tls`: the connection's TLS session when it comes back from a
+  // SockJS receiver or another worker (null: a new one when TLS is on).
+  // `leftover`: plaintext received and not parsed yet.
   HttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot,
-              bool admin)
+              bool admin, std::unique_ptr<tls::TlsSession> tls = nullptr,
+              std::string leftover = {})
       : worker_(worker),
         ctx_(worker.ctx()),
         socket_(std::move(socket)),
         timer_(worker.io()),
+        tls_(std::move(tls)),
+        in_(std::move(leftover)),
         slot_(std::move(slot)),
         admin_(admin) {
-    if (auto t = ctx_.tls.load(); t != nullptr && !admin) {
+    if (auto t = ctx_.tls.load(); tls_ == nullptr && t != nullptr && !admin) {
       tls_ = std::make_unique<tls::TlsSession>(std::move(t));
     }
+    if (tls_ != nullptr && tls_->handshake_done()) tls_started_ = true;
   }
 
   void Start() {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     NextRequest();
+  }
+
+  // A SockJS request moved here from another worker (this one owns its
+  // session): routed at once, then the connection goes on here.
+  void StartAdopted(Request req) {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    adopted_.emplace(std::move(req));
+    ArmTimer();
+    auto sp = ParseSockJsPath(PathOf(absl::string_view(
+        adopted_->target().data(), adopted_->target().size())));
+    if (!sp.has_value()) return Shutdown();  // unreachable
+    SockJsRoute(*sp);
   }
 
  private:
@@ -66,9 +95,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // time, so TLS handshake bytes, responses and the hand-over to a
   // WsConnection never interleave.
   void NextRequest() {
+    adopted_.reset();
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kBodyLimit);
+    parser_->body_limit(BodyLimit());
     parser_->eager(true);
     ArmTimer();
     Parse();
@@ -107,7 +137,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // RFC 9112 6.3: a request whose Transfer-Encoding does not end in
       // chunked has no knowable length; Beast would take an empty body and
       // read the real body as the next request (smuggling). Refuse it.
-      auto& req = parser_->get();
+      auto& req = Req();
       if (req.find(http::field::transfer_encoding) != req.end() &&
           !parser_->chunked()) {
         return Respond(http::status::bad_request, "text/plain",
@@ -137,7 +167,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Shutdown();
     }
     absl::string_view bytes(worker_.rx_buffer(), n);
-    if (in_.size() + n > kHeaderLimit + kBodyLimit + 4096) {
+    if (in_.size() + n > kHeaderLimit + BodyLimit() + 4096) {
       return Respond(http::status::payload_too_large, "text/plain",
                      "request too large\n", false);
     }
@@ -195,10 +225,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     WriteWire(std::move(wire), keep, next);
   }
 
+  // The request being answered (parsed here, or adopted from another
+  // worker).
+  Request& Req() { return adopted_ ? *adopted_ : parser_->get(); }
+  static absl::string_view PathOf(absl::string_view target) {
+    return target.substr(0, target.find('?'));
+  }
+  // xhr_send bodies carry a whole SockJS frame: up to --max-message, like
+  // one WebSocket message.
+  size_t BodyLimit() const {
+    return std::max(kBodyLimit, static_cast<size_t>(ctx_.options.max_message));
+  }
+
   void Route() {
-    auto& req = parser_->get();
+    auto& req = Req();
     absl::string_view target = Sv(req.target());
-    absl::string_view path = target.substr(0, target.find('?'));
+    absl::string_view path = PathOf(target);
     bool keep = req.keep_alive();
     if (admin_ && path != "/livez" && path != "/readyz" && path != "/healthz" &&
         path != "/metrics") {
@@ -211,6 +253,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (ws::IsSockJsWebSocketPath(path)) return Upgrade(Transport::kSockJs);
     if (path == "/sockjs/info") return SockJsInfo(keep);
+    if (auto sp = ParseSockJsPath(path);
+        sp.has_value() && sp->transport != SockJsTransport::kWebSocket) {
+      return SockJsRoute(*sp);
+    }
     if (path == "/livez") {
       return Respond(http::status::ok, "text/plain", "ok\n", keep);
     }
@@ -247,7 +293,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void SockJsInfo(bool keep) {
-    auto& req = parser_->get();
+    auto& req = Req();
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->keep_alive(keep);
@@ -271,6 +317,203 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     res->prepare_payload();
     Write(std::move(res));
+  }
+
+  // --- SockJS over HTTP (sockjs_session.h) ---------------------------------
+
+  // CORS as sockjs-node answers it: the Origin echoed (with credentials)
+  // or *, and the preflight's requested headers allowed.
+  void SetCors(http::response<http::string_body>& res) {
+    auto& req = Req();
+    absl::string_view origin = Sv(req[http::field::origin]);
+    if (origin.empty() || origin == "null") {
+      res.set(http::field::access_control_allow_origin, "*");
+    } else {
+      res.set(http::field::access_control_allow_origin,
+              beast::string_view(origin.data(), origin.size()));
+      res.set(http::field::access_control_allow_credentials, "true");
+    }
+    res.set(http::field::vary, "Origin");
+    auto wanted = req[http::field::access_control_request_headers];
+    if (!wanted.empty()) {
+      res.set(http::field::access_control_allow_headers, wanted);
+    }
+  }
+
+  void RespondSockJs(http::status status, std::string body, bool keep,
+                     absl::string_view type = "text/plain; charset=UTF-8") {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "vent-bridge");
+    res->set(http::field::content_type,
+             beast::string_view(type.data(), type.size()));
+    res->set(http::field::cache_control,
+             "no-store, no-cache, no-transform, must-revalidate, max-age=0");
+    SetCors(*res);
+    res->keep_alive(keep);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    Write(std::move(res));
+  }
+
+  void SockJsRoute(const SockJsPath& sp) {
+    auto& req = Req();
+    bool keep = req.keep_alive();
+    bool post = sp.transport == SockJsTransport::kXhrPolling ||
+                sp.transport == SockJsTransport::kXhrStreaming ||
+                sp.transport == SockJsTransport::kXhrSend;
+    if (req.method() == http::verb::options && post) {
+      auto res = std::make_shared<http::response<http::string_body>>(
+          http::status::no_content, 11);
+      res->set(http::field::server, "vent-bridge");
+      res->set(http::field::access_control_allow_methods, "OPTIONS, POST");
+      res->set(http::field::access_control_max_age, "31536000");
+      res->set(http::field::cache_control, "public, max-age=31536000");
+      SetCors(*res);
+      res->keep_alive(keep);
+      res->prepare_payload();
+      return Write(std::move(res));
+    }
+    if (req.method() != (post ? http::verb::post : http::verb::get)) {
+      return RespondSockJs(http::status::method_not_allowed,
+                           "method not allowed\n", keep);
+    }
+    absl::string_view origin = Sv(req[http::field::origin]);
+    if (!OriginAllowed(origin)) {
+      ctx_.metrics->refused_origin->Add();
+      return RespondSockJs(http::status::forbidden, "Origin not allowed\n",
+                           false);
+    }
+    // Every request of a session is handled by the worker that owns it.
+    Worker& owner = SockJsOwner(ctx_, sp.session);
+    if (&owner != &worker_) return MoveTo(owner);
+    ctx_.metrics->sockjs_requests->Add();
+    if (sp.transport == SockJsTransport::kXhrSend) return XhrSend(sp, keep);
+    Receive(sp);
+  }
+
+  void XhrSend(const SockJsPath& sp, bool keep) {
+    SockJsSession* session = worker_.FindSockJs(sp.session);
+    if (session == nullptr) {
+      return RespondSockJs(http::status::not_found, "", keep);
+    }
+    absl::Status st = session->Deliver(Req().body());
+    if (!st.ok()) {
+      return RespondSockJs(http::status::internal_server_error,
+                           std::string(st.message()), keep);
+    }
+    RespondSockJs(http::status::no_content, "", keep);
+  }
+
+  void Receive(const SockJsPath& sp) {
+    auto& req = Req();
+    std::string callback;
+    if (sp.transport == SockJsTransport::kHtmlFile) {
+      callback = QueryParam("c");
+      if (callback.empty()) callback = QueryParam("callback");
+      if (callback.empty()) {
+        return RespondSockJs(http::status::internal_server_error,
+                             "\"callback\" parameter required", false);
+      }
+      if (!ValidHtmlFileCallback(callback)) {
+        return RespondSockJs(http::status::internal_server_error,
+                             "invalid \"callback\" parameter", false);
+      }
+    }
+    std::shared_ptr<SockJsSession> session;
+    if (SockJsSession* found = worker_.FindSockJs(sp.session)) {
+      session = found->shared_from_this();
+    } else {
+      if (ctx_.shutting_down.load()) {
+        return RespondSockJs(http::status::service_unavailable,
+                             "shutting down\n", false);
+      }
+      if (ctx_.ws_connections.load(std::memory_order_relaxed) >=
+              ctx_.options.max_connections ||
+          ctx_.sockjs_sessions.load(std::memory_order_relaxed) >=
+              ctx_.options.sockjs_max_sessions) {
+        ctx_.metrics->refused_connections->Add();
+        return RespondSockJs(http::status::service_unavailable,
+                             "too many connections", false);
+      }
+      ConnectionInfo info;
+      info.remote = RemoteText();
+      info.origin = std::string(Sv(req[http::field::origin]));
+      info.user_agent = std::string(Sv(req[http::field::user_agent]));
+      info.forwarded_for = std::string(Sv(req["X-Forwarded-For"]));
+      session = SockJsSession::Create(worker_, sp.session, std::move(info));
+    }
+    SockJsHttpReceiver::Params p;
+    p.transport = sp.transport;
+    p.chunked = req.version() >= 11;
+    p.keep_alive = req.keep_alive() && p.chunked;
+    p.prelude = ReceiverPrelude(sp.transport, callback);
+    p.head = absl::StrCat("HTTP/1.1 200 OK\r\nServer: vent-bridge\r\n",
+                          "Content-Type: ", ReceiverContentType(sp.transport),
+                          "\r\nCache-Control: no-store, no-cache, "
+                          "no-transform, must-revalidate, max-age=0\r\n");
+    absl::string_view origin = Sv(req[http::field::origin]);
+    if (origin.empty() || origin == "null") {
+      p.head += "Access-Control-Allow-Origin: *\r\n";
+    } else {
+      absl::StrAppend(&p.head, "Access-Control-Allow-Origin: ", origin,
+                      "\r\nAccess-Control-Allow-Credentials: true\r\n");
+    }
+    p.head += "Vary: Origin\r\n";
+    p.head += p.chunked ? "Transfer-Encoding: chunked\r\n" : "";
+    p.head += p.keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+    std::string leftover = std::move(in_);
+    closed_ = true;  // the socket is the receiver's now
+    timer_.cancel();
+    auto receiver = std::make_shared<SockJsHttpReceiver>(
+        worker_, std::move(socket_), std::move(tls_), std::move(slot_),
+        std::move(leftover), std::move(p));
+    receiver->Start(std::move(session));
+  }
+
+  // The value of query parameter `name` (no %-decoding: SockJS's values
+  // are plain).
+  std::string QueryParam(absl::string_view name) {
+    absl::string_view target = Sv(Req().target());
+    size_t q = target.find('?');
+    if (q == absl::string_view::npos) return "";
+    for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&')) {
+      if (absl::ConsumePrefix(&kv, name) && absl::ConsumePrefix(&kv, "=")) {
+        return std::string(kv);
+      }
+    }
+    return "";
+  }
+
+  // Hands the connection (socket, TLS session, unparsed bytes, this
+  // request) to `owner`, which answers the request and keeps serving the
+  // connection.
+  void MoveTo(Worker& owner) {
+    boost::system::error_code ec;
+    tcp::endpoint local = socket_.local_endpoint(ec);
+    if (ec) return Shutdown();
+    closed_ = true;
+    timer_.cancel();
+    tcp::socket::native_handle_type fd = socket_.release(ec);
+    if (ec) {
+      VENT_LOG_WARN("SockJS request not moved", "error", ec.message());
+      return;
+    }
+    Request req = std::move(Req());
+    asio::post(owner.io(), [&owner, fd, protocol = local.protocol(),
+                            tls = std::move(tls_), slot = std::move(slot_),
+                            in = std::move(in_), req = std::move(req),
+                            admin = admin_]() mutable {
+      boost::system::error_code ec;
+      tcp::socket socket(owner.io());
+      socket.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        return;
+      }
+      std::make_shared<HttpSession>(owner, std::move(socket), std::move(slot),
+                                    admin, std::move(tls), std::move(in))
+          ->StartAdopted(std::move(req));
+    });
   }
 
   void Respond(http::status status, absl::string_view type, std::string body,
@@ -317,7 +560,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Upgrade(Transport transport) {
-    auto& req = parser_->get();
+    auto& req = Req();
     if (req.method() != http::verb::get) {
       return Respond(http::status::bad_request, "text/plain",
                      "Not a valid websocket request", false);
@@ -417,6 +660,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool closed_ = false;
   bool tls_started_ = false;  // the client sent TLS bytes
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<Request> adopted_;  // set by StartAdopted until answered
   ConnectionSlot slot_;
   const bool admin_;  // --metrics-listen port
 };
@@ -424,9 +668,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void StartHttpSession(Worker& worker, tcp::socket socket, ConnectionSlot slot,
-                      bool admin) {
+                      bool admin, std::unique_ptr<tls::TlsSession> tls,
+                      std::string leftover) {
   std::make_shared<HttpSession>(worker, std::move(socket), std::move(slot),
-                                admin)
+                                admin, std::move(tls), std::move(leftover))
       ->Start();
 }
 

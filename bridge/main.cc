@@ -60,11 +60,15 @@ int Run(int argc, char** argv) {
   uint16_t port;
   if (auto s = SplitHostPort(o.listen, &host, &port); !s.ok()) return Fail(s);
   if (o.max_message < 128 || o.max_outgoing < 1024 || o.max_subscriptions < 1 ||
-      o.max_connections < 1) {
+      o.max_connections < 1 || o.sockjs_max_sessions < 0 ||
+      o.sockjs_response_limit < 1 ||
+      o.sockjs_heartbeat <= absl::ZeroDuration() ||
+      o.sockjs_disconnect_delay <= absl::ZeroDuration()) {
     return Fail(absl::InvalidArgumentError(
         "limits too small: max-message >= 128, max-outgoing >= 1024, "
-        "max-subscriptions >= 1, "
-        "max-connections >= 1"));
+        "max-subscriptions >= 1, max-connections >= 1, sockjs-max-sessions "
+        ">= 0, sockjs-response-limit >= 1, sockjs-heartbeat and "
+        "sockjs-disconnect-delay > 0"));
   }
 
   if (o.tls_cert.empty() != o.tls_key.empty()) {
@@ -118,6 +122,7 @@ int Run(int argc, char** argv) {
     listeners.push_back(workers.back().get());
   }
   hub.SetListeners(listeners);
+  ctx.workers = raw;
 
   asio::io_context main_io(1);
   Listener listener(main_io, raw, ctx);

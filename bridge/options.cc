@@ -67,6 +67,19 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
   set.List("allowed-origins", &o.allowed_origins,
            "Origins allowed to open WebSockets (e.g. https://app.example.com); "
            "empty = any");
+  set.Int("sockjs-max-sessions", &o.sockjs_max_sessions,
+          "SockJS sessions over HTTP (xhr-streaming, xhr-polling, "
+          "eventsource, htmlfile) per bridge; past it new ones get HTTP 503 "
+          "(they also count against --max-connections)");
+  set.Duration("sockjs-heartbeat", &o.sockjs_heartbeat,
+               "SockJS over HTTP: send the \"h\" frame after this much "
+               "silence on a receiving request");
+  set.Duration("sockjs-disconnect-delay", &o.sockjs_disconnect_delay,
+               "SockJS over HTTP: close a session that has no receiving "
+               "request (poll or stream) for this long");
+  set.Bytes("sockjs-response-limit", &o.sockjs_response_limit,
+            "SockJS over HTTP: end a streaming response after this many "
+            "bytes (the client opens the next one)");
   set.Int("max-connections-per-ip", &o.max_connections_per_ip,
           "Open connections per client IP; past it HTTP 429; 0 = no limit");
   set.Int("connection-rate-per-ip", &o.connection_rate_per_ip,

@@ -44,7 +44,15 @@ struct BridgeOptions {
   absl::Duration write_delay =
       absl::ZeroDuration();                  // coalesce events per write
   std::vector<std::string> allowed_origins;  // empty = any Origin
-  int64_t max_connections_per_ip = 0;        // 0 = no per-IP limit
+  // SockJS over HTTP (xhr-streaming, xhr-polling, eventsource, htmlfile).
+  int64_t sockjs_max_sessions = 10000;                  // per bridge
+  absl::Duration sockjs_heartbeat = absl::Seconds(25);  // "h" after idle
+  // A session without a receiving request for this long is closed.
+  absl::Duration sockjs_disconnect_delay = absl::Seconds(30);
+  // A streaming response ends after this many bytes (the client opens
+  // another); polling responses carry one frame.
+  int64_t sockjs_response_limit = 128 * 1024;
+  int64_t max_connections_per_ip = 0;  // 0 = no per-IP limit
   int64_t connection_rate_per_ip =
       0;  // new connections per second per IP; 0 = none
   // Login (JWT, or the Authorizer's Authenticate) and authorization.

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "absl/strings/str_cat.h"
 #include "vent/base/check.h"
 #include "vent/ws/sockjs.h"
 
@@ -32,6 +33,11 @@ void OutputQueue::AppendSealed(absl::string_view wire) {
 void OutputQueue::AppendMessage(absl::string_view ddp_message) {
   if (framing_ == Framing::kWebSocket) {
     ws::AppendFrame(plain_, ws::Opcode::kText, ddp_message);
+  } else if (framing_ == Framing::kSockJsHttp) {
+    if (plain_.size() > plain_off_) plain_.push_back(',');
+    plain_.push_back('"');
+    plain_.append(ws::SockJsEscape(ddp_message));
+    plain_.push_back('"');
   } else {
     std::string framed;
     std::array<absl::string_view, 1> one = {ddp_message};
@@ -54,6 +60,13 @@ void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
       t.sockjs_e = ws::SockJsEscape(e);
       t.sockjs_ready = true;
     }
+    if (framing_ == Framing::kSockJsHttp) {
+      if (plain_.size() > plain_off_) plain_.push_back(',');
+      absl::StrAppend(&plain_, "\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix,
+                      "\"");
+      Account();
+      return;
+    }
     // The suffix ("}" or "}}") needs no escaping.
     ws::AppendTextFrameParts(
         plain_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix, "\"]"});
@@ -63,11 +76,13 @@ void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
 
 void OutputQueue::AppendControl(ws::Opcode op, absl::string_view payload) {
   VENT_DCHECK(payload.size() <= ws::kMaxControlPayload);
+  VENT_DCHECK(framing_ != Framing::kSockJsHttp);
   ws::AppendFrame(plain_, op, payload);
   Account();
 }
 
 void OutputQueue::AppendClose(uint16_t code, absl::string_view reason) {
+  VENT_DCHECK(framing_ != Framing::kSockJsHttp);
   if (framing_ == Framing::kSockJsWebSocket) {
     ws::AppendFrame(plain_, ws::Opcode::kText, ws::CloseFrame(code, reason));
   }

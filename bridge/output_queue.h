@@ -1,7 +1,13 @@
-// OutputQueue: one connection's outgoing bytes — framed (raw WebSocket or
-// SockJS over WebSocket), optionally sealed into TLS records — and the
-// budgets they count against. No I/O: the transport takes Pending() bytes,
-// writes what the socket accepts and reports it with Consume().
+// OutputQueue: one connection's outgoing bytes — framed (raw WebSocket,
+// SockJS over WebSocket, or SockJS over HTTP), optionally sealed into TLS
+// records — and the budgets they count against. No I/O: the transport takes
+// Pending() bytes, writes what the socket accepts and reports it with
+// Consume().
+//
+// SockJS over HTTP (kSockJsHttp) queues the ELEMENTS of the next a[...]
+// frame: `"m1","m2"` (each a SockJS-escaped JSON string). The session takes
+// all of them at once (Pending() then Consume(all)) and frames them for its
+// receiving request; no close or control frames go through the queue.
 //
 // Budgets (docs/operations.md, "Limits"):
 //  * every byte queued for the client counts: Vent frames, DDP replies,
@@ -46,7 +52,7 @@ struct OutputBudget {
 
 class OutputQueue {
  public:
-  enum class Framing { kWebSocket, kSockJsWebSocket };
+  enum class Framing { kWebSocket, kSockJsWebSocket, kSockJsHttp };
   // More queued than this: behind (see the header comment).
   static constexpr size_t kBehindBytes = 64 * 1024;
 
@@ -67,9 +73,11 @@ class OutputQueue {
   void AppendMessage(absl::string_view ddp_message);
   // One Vent frame for `sub` (see Subscription::prefix).
   void AppendVent(const Subscription& sub, Transformed& t);
-  // A control frame (pong). REQUIRES: payload <= 125 bytes.
+  // A control frame (pong). REQUIRES: payload <= 125 bytes, not
+  // kSockJsHttp.
   void AppendControl(ws::Opcode op, absl::string_view payload);
   // SockJS c[code,"reason"] (SockJS framing only), then the WebSocket close.
+  // REQUIRES: not kSockJsHttp.
   void AppendClose(uint16_t code, absl::string_view reason);
 
   // The bytes to write next (sealing queued plaintext first when a sealer is

@@ -83,6 +83,26 @@ TEST(OutputQueueTest, CollectionDeliveryFramesEndWithTwoBraces) {
       R"(a["{\"msg\":\"changed\",\"collection\":\"__vent.r.p\",\"id\":\"i\",\"fields\":{\"e\":{\"$date\":1}}}"])");
 }
 
+TEST(OutputQueueTest, SockJsHttpQueuesArrayElements) {
+  int64_t total = 0;
+  OutputQueue q(OutputQueue::Framing::kSockJsHttp, Budget(&total));
+  q.AppendMessage(R"({"msg":"pong"})");
+  Subscription sub;
+  sub.sockjs_prefix =
+      R"({\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":)";
+  Transformed t;
+  t.e = "[\"\u2028\"]";
+  q.AppendVent(sub, t);
+  EXPECT_EQ(total, static_cast<int64_t>(q.queued()));
+  EXPECT_EQ(
+      DrainAll(q),
+      R"("{\"msg\":\"pong\"}","{\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":[\"\u2028\"]}")");
+  // Taken whole: the next element starts a new list.
+  q.AppendMessage("x");
+  EXPECT_EQ(DrainAll(q), R"("x")");
+  EXPECT_EQ(total, 0);
+}
+
 TEST(OutputQueueTest, VentFramesShareThePayload) {
   int64_t total = 0;
   OutputQueue raw(OutputQueue::Framing::kWebSocket, Budget(&total));

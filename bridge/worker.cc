@@ -4,7 +4,6 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 
-#include "bridge/ws_connection.h"
 #include "vent/base/log.h"
 
 namespace vent::bridge {
@@ -12,12 +11,15 @@ namespace vent::bridge {
 namespace asio = boost::asio;
 
 namespace {
-// The sweep checks heartbeats, handshake and subscription deadlines. It runs
+// The sweep checks heartbeats, handshake, subscription and login deadlines
+// and SockJS session timers. It runs
 // often enough for the shortest configured timeout, within [10ms, 1s].
 absl::Duration SweepPeriod(const BridgeOptions& o) {
   absl::Duration shortest = absl::Seconds(1);
-  for (absl::Duration d : {o.heartbeat_interval, o.heartbeat_timeout,
-                           o.handshake_timeout, o.sub_timeout}) {
+  for (absl::Duration d :
+       {o.heartbeat_interval, o.heartbeat_timeout, o.handshake_timeout,
+        o.sub_timeout, o.authorizer_timeout, o.sockjs_heartbeat,
+        o.sockjs_disconnect_delay}) {
     if (d > absl::ZeroDuration()) shortest = std::min(shortest, d / 4);
   }
   return std::max(shortest, absl::Milliseconds(10));
@@ -45,7 +47,7 @@ void Worker::Stop() {
   asio::post(io_, [this] {
     sweep_timer_.cancel();
     flush_timer_.cancel();
-    std::vector<std::shared_ptr<WsConnection>> all;
+    std::vector<std::shared_ptr<Connection>> all;
     for (auto& [ptr, conn] : connections_) all.push_back(conn);
     for (auto& c : all) c->Shutdown();
     guard_.reset();
@@ -81,7 +83,7 @@ void Worker::DrainStep(absl::Time now) {
   size_t due =
       static_cast<size_t>(std::ceil(part * static_cast<double>(drain_total_)));
   if (part >= 1.0) due = SIZE_MAX;
-  std::vector<std::shared_ptr<WsConnection>> pick;
+  std::vector<std::shared_ptr<Connection>> pick;
   for (auto& [ptr, conn] : connections_) {
     if (drain_closed_ + pick.size() >= due) break;
     if (!conn->closing_or_closed()) pick.push_back(conn);
@@ -93,15 +95,26 @@ void Worker::DrainStep(absl::Time now) {
   drain_closed_ += pick.size();
 }
 
-void Worker::AddConnection(std::shared_ptr<WsConnection> conn) {
-  WsConnection* raw = conn.get();
+void Worker::AddConnection(std::shared_ptr<Connection> conn) {
+  Connection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
   // A connection accepted while draining (raced the listener's stop) is
   // closed at the next step like the others.
   if (draining_) ++drain_total_;
 }
 
-void Worker::RemoveConnection(WsConnection* conn) {
+SockJsSession* Worker::FindSockJs(const std::string& id) const {
+  auto it = sockjs_.find(id);
+  return it == sockjs_.end() ? nullptr : it->second;
+}
+
+void Worker::IndexSockJs(const std::string& id, SockJsSession* session) {
+  sockjs_[id] = session;
+}
+
+void Worker::UnindexSockJs(const std::string& id) { sockjs_.erase(id); }
+
+void Worker::RemoveConnection(Connection* conn) {
   dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), conn), dirty_.end());
   asio::post(io_, [this, conn] { connections_.erase(conn); });
 }
@@ -114,7 +127,7 @@ void Worker::Unsubscribe(const std::string& channel) {
   ctx_.hub->Unsubscribe(id_, channel);
 }
 
-void Worker::MarkDirty(WsConnection* conn) {
+void Worker::MarkDirty(Connection* conn) {
   if (conn->dirty()) return;
   conn->set_dirty(true);
   dirty_.push_back(conn);
@@ -155,13 +168,13 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch,
 void Worker::FlushDirty() {
   // Connections may terminate while flushing; they remove themselves from
   // dirty_ (RemoveConnection), so iterate over a swapped copy.
-  std::vector<WsConnection*> dirty;
+  std::vector<Connection*> dirty;
   dirty.swap(dirty_);
-  for (WsConnection* c : dirty) c->set_dirty(false);
-  for (WsConnection* c : dirty) {
+  for (Connection* c : dirty) c->set_dirty(false);
+  for (Connection* c : dirty) {
     auto found = connections_.find(c);
     if (found == connections_.end()) continue;
-    std::shared_ptr<WsConnection> keep = found->second;
+    std::shared_ptr<Connection> keep = found->second;
     keep->Flush();
   }
 }

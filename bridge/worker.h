@@ -30,12 +30,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "bridge/channel_registry.h"
+#include "bridge/connection.h"
 #include "bridge/context.h"
 #include "bridge/hub.h"
 
 namespace vent::bridge {
 
-class WsConnection;
+class SockJsSession;
 
 class Worker : public HubListener, private RedisSubscriptions {
  public:
@@ -54,11 +55,17 @@ class Worker : public HubListener, private RedisSubscriptions {
   ChannelRegistry& registry() { return registry_; }
 
   // Worker thread. Takes ownership.
-  void AddConnection(std::shared_ptr<WsConnection> conn);
+  void AddConnection(std::shared_ptr<Connection> conn);
   // Worker thread. Erased on the next loop turn.
-  void RemoveConnection(WsConnection* conn);
+  void RemoveConnection(Connection* conn);
   // Worker thread: connections with queued output to flush after this pass.
-  void MarkDirty(WsConnection* conn);
+  void MarkDirty(Connection* conn);
+  // Worker thread: this worker's SockJS sessions over HTTP by session id
+  // (each session lives on the worker its id hashes to; see
+  // SockJsOwner()). The session registers and unregisters itself.
+  SockJsSession* FindSockJs(const std::string& id) const;
+  void IndexSockJs(const std::string& id, SockJsSession* session);
+  void UnindexSockJs(const std::string& id);
   // Shared receive buffer (connections read into it, then parse at once).
   char* rx_buffer() { return rx_.data(); }
   size_t rx_size() const { return rx_.size(); }
@@ -100,9 +107,9 @@ class Worker : public HubListener, private RedisSubscriptions {
   std::thread thread_;
   std::vector<char> rx_;
   std::atomic<int64_t> backlog_{0};
-  absl::flat_hash_map<WsConnection*, std::shared_ptr<WsConnection>>
-      connections_;
-  std::vector<WsConnection*> dirty_;
+  absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
+  std::vector<Connection*> dirty_;
+  absl::flat_hash_map<std::string, SockJsSession*> sockjs_;
   std::vector<Transformed> cache_;  // fan-out scratch
   int64_t reported_outgoing_ = 0;   // outgoing_ as last added to the gauge
   bool flush_posted_ = false;       // a FlushDirty() is queued on io_

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 
+#include "bridge/connection.h"
 #include "bridge/connection_slot.h"
 #include "bridge/ddp_host.h"
 #include "bridge/output_queue.h"
@@ -41,6 +42,7 @@ namespace vent::bridge {
 enum class Transport { kRaw, kSockJs };
 
 class WsConnection : public std::enable_shared_from_this<WsConnection>,
+                     public Connection,
                      public HostOutput,
                      public VentSink,
                      public Sealer {
@@ -58,16 +60,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // `leftover` holds bytes the client sent after its HTTP request.
   void Start(std::string initial_out, std::string leftover);
 
-  // Worker: after a fan-out pass (or any batch of work) that queued output.
-  void Flush();
-  // Worker sweep: deadlines (handshake, heartbeats, subs, login, close).
-  void OnSweep(absl::Time now);
-  // Close with 1001 "server shutting down" (graceful drain, server stop).
-  void Shutdown();
-  bool closing_or_closed() const { return closing_ || closed_; }
-
-  bool dirty() const { return dirty_; }
-  void set_dirty(bool d) { dirty_ = d; }
+  // Connection.
+  void Flush() override;
+  // Deadlines: handshake, heartbeats, subs, login, close.
+  void OnSweep(absl::Time now) override;
+  void Shutdown() override;
+  bool closing_or_closed() const override { return closing_ || closed_; }
 
   // VentSink (fan-out).
   void QueueVent(const Subscription& sub, Transformed& t) override;
@@ -108,7 +106,6 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   DdpHost host_;
   absl::Time handshake_deadline_;
   absl::Time close_deadline_ = absl::InfiniteFuture();
-  bool dirty_ = false;
   bool reading_ = false;
   // Not reading: output backpressure, or a login waiting for the backend.
   bool read_paused_ = false;
