@@ -84,7 +84,7 @@ if ((SWEEP)); then
   exit 0
 fi
 "$BIN/vent-server" --listen "127.0.0.1:$GPORT" --redis "redis://127.0.0.1:$RPORT" \
-  --metrics-listen "127.0.0.1:$MPORT" >"$TMP/server.log" 2>&1 &
+  --metrics-listen "127.0.0.1:$MPORT" --http-listen '' >"$TMP/server.log" 2>&1 &
 PIDS+=($!)
 wait_until 20 "vent-server" curl -fsS "http://127.0.0.1:$MPORT/healthz" || { cat "$TMP/server.log" >&2; exit 1; }
 

@@ -245,6 +245,7 @@ def run_checks(stack):
     metrics = stack.port(9464)
     grpc = stack.port(50051)
     demo = stack.port(3001)
+    http_emit = stack.port(8080)
     check(http_get(f"http://127.0.0.1:{metrics}/readyz")[0] == 200, "vent-server /readyz")
     check(http_get(f"http://127.0.0.1:{metrics}/livez")[0] == 200, "vent-server /livez")
     check(http_get(f"http://127.0.0.1:{bridge}/readyz")[0] == 200, "vent-bridge /readyz")
@@ -254,7 +255,7 @@ def run_checks(stack):
 
     ddp = subprocess.Popen(
         ["node", os.path.join(ROOT, "clients", "cpp", "testdata", "ddp_listen.js"),
-         f"ws://127.0.0.1:{bridge}/websocket", "threadMessage", json.dumps({"threadId": "compose"}), "2"],
+         f"ws://127.0.0.1:{bridge}/websocket", "threadMessage", json.dumps({"threadId": "compose"}), "3"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "NODE_PATH": os.path.join(ROOT, "node_modules")})
     try:
@@ -272,11 +273,19 @@ def run_checks(stack):
         with urllib.request.urlopen(req, timeout=10) as r:
             reply = json.loads(r.read())
         check(reply.get("ok") is True, f"demo backend reply {reply}")
+        req = urllib.request.Request(f"http://127.0.0.1:{http_emit}/v1/emit", method="POST",
+                                     data=json.dumps({"channel": "threads::compose::new_message",
+                                                      "data": {"message": "via HTTP", "x": 2}}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            reply = json.loads(r.read())
+        check(reply.get("receivers") == 1 and len(reply.get("id", "")) == 26, f"HTTP emit reply {reply}")
         out, err = ddp.communicate(timeout=30)
         check(ddp.returncode == 0, f"DDP client failed: {err}")
         frames = out.splitlines()
         prefix = '{"msg":"changed","__vent":"1","id":"' + rand + '.threadMessage","e":'
-        want = [prefix + '{"message":"via gRPC"}}', prefix + '{"message":"via demo"}}']
+        want = [prefix + '{"message":"via gRPC"}}', prefix + '{"message":"via demo"}}',
+                prefix + '{"message":"via HTTP"}}']
         check(frames == want, f"DDP frames {frames}, want {want}")
     finally:
         if ddp.poll() is None:

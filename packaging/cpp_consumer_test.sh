@@ -89,7 +89,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 RP=$(free_port) GP=$(free_port) MP=$(free_port)
 redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &
 PIDS+=($!)
-"$BIN/vent-server" --listen "127.0.0.1:$GP" --metrics-listen "127.0.0.1:$MP" \
+"$BIN/vent-server" --listen "127.0.0.1:$GP" --metrics-listen "127.0.0.1:$MP" --http-listen '' \
   --redis "redis://127.0.0.1:$RP" --log-level warn >"$TMP/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 200); do curl -fsS -o /dev/null "http://127.0.0.1:$MP/healthz" 2>/dev/null && break; sleep 0.1; done

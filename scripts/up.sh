@@ -7,9 +7,11 @@
 # processes exits on its own, the script says which, stops the rest and exits 1.
 #
 #   scripts/up.sh [--no-build] [--bridge-port N] [--grpc-port N]
-#                 [--metrics-port N] [--demo-port N] [--run-dir DIR]
+#                 [--metrics-port N] [--http-port N] [--demo-port N]
+#                 [--run-dir DIR]
 # --no-build: use the binaries already in $VENT_BUILD_DIR/bin (no apt, npm or
-# cmake). Ports default to 3000, 50051, 9464, 3001; logs go to .run/.
+# cmake). Ports default to 3000, 50051, 9464, 8080 (vent-server's HTTP emit
+# API), 3001; logs go to .run/.
 # Environment: VENT_REDIS (use this Redis instead of a private one),
 # VENT_BUILD_DIR (build).
 set -euo pipefail
@@ -20,16 +22,17 @@ export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
 BUILD=${VENT_BUILD_DIR:-build}
 RUN=$ROOT/.run
 BUILD_STEP=1
-BRIDGE_PORT=3000 GRPC_PORT=50051 METRICS_PORT=9464 DEMO_PORT=3001
+BRIDGE_PORT=3000 GRPC_PORT=50051 METRICS_PORT=9464 HTTP_PORT=8080 DEMO_PORT=3001
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD_STEP=0 ;;
     --bridge-port) BRIDGE_PORT=$2; shift ;;
     --grpc-port) GRPC_PORT=$2; shift ;;
     --metrics-port) METRICS_PORT=$2; shift ;;
+    --http-port) HTTP_PORT=$2; shift ;;
     --demo-port) DEMO_PORT=$2; shift ;;
     --run-dir) RUN=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -102,7 +105,8 @@ DEMO=127.0.0.1:$DEMO_PORT
 # Both binaries read config/vent.yaml (shared keys + their own section); the
 # flags here override its addresses.
 start vent-server "$RUN/server.log" \
-  "$BUILD/bin/vent-server" --config config/vent.yaml --listen "$GRPC" --metrics-listen "$METRICS"
+  "$BUILD/bin/vent-server" --config config/vent.yaml --listen "$GRPC" --metrics-listen "$METRICS" \
+  --http-listen "127.0.0.1:$HTTP_PORT"
 wait_http "http://$METRICS/healthz" vent-server
 STATIC=()
 [ -d demo/public ] && STATIC=(--static-dir "$ROOT/demo/public")
@@ -118,7 +122,7 @@ fi
 cat <<MSG
 == Vent is up (logs in $RUN/)
    Redis         $VENT_REDIS
-   vent-server   gRPC $GRPC   metrics http://$METRICS/metrics
+   vent-server   gRPC $GRPC   HTTP emit http://127.0.0.1:$HTTP_PORT/v1/emit   metrics http://$METRICS/metrics
    vent-bridge   ws://$HTTP/websocket   http://$HTTP/   metrics http://$HTTP/metrics
    Demo:         http://$HTTP/  (chat.html?thread=t1 in two windows, payment.html)
    Emit:         $BUILD/bin/vent emit --server $GRPC 'threads::t1::new_message' '{"message":"Hello!"}'

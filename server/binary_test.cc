@@ -61,8 +61,8 @@ TEST(VentServerBinary, ServesMetricsAndStopsOnSigterm) {
   uint16_t mport = vent::testing::FreePort();
   Child c = Spawn({"--listen", absl::StrCat("127.0.0.1:", port), "--redis",
                    (*redis)->url(), "--metrics-listen",
-                   absl::StrCat("127.0.0.1:", mport), "--api-keys",
-                   "sekrit-key-123"});
+                   absl::StrCat("127.0.0.1:", mport), "--http-listen",
+                   "127.0.0.1:0", "--api-keys", "sekrit-key-123"});
   EXPECT_TRUE(WaitUntil(
       [&] {
         return HttpGet(mport, "/healthz").find("200 OK") != std::string::npos;

@@ -82,6 +82,31 @@ inline Child Spawn(std::vector<std::string> args) {
   return c;
 }
 
+// Writes `request` to 127.0.0.1:port and reads until the server closes;
+// returns everything read ("" when the connection failed), with
+// "(read error)" appended when the read failed or timed out (30 s) instead.
+inline std::string HttpExchange(uint16_t port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      write(fd, request.data(), request.size()) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[65536];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof(buf))) > 0)
+      out.append(buf, static_cast<size_t>(r));
+    if (r < 0) out += "(read error)";
+  }
+  close(fd);
+  return out;
+}
+
 // One HTTP/1.0 GET on 127.0.0.1:port; returns the raw response ("" on error).
 inline std::string HttpGet(uint16_t port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -130,7 +155,8 @@ class BinaryFixture : public ::testing::Test {
     std::vector<std::string> args = {
         "--listen",         absl::StrCat("127.0.0.1:", port_),
         "--redis",          redis_->url(),
-        "--metrics-listen", absl::StrCat("127.0.0.1:", mport_)};
+        "--metrics-listen", absl::StrCat("127.0.0.1:", mport_),
+        "--http-listen",    "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     child_ = Spawn(args);
     ASSERT_TRUE(WaitUntil(
@@ -154,6 +180,18 @@ class BinaryFixture : public ::testing::Test {
     double v = -1;
     (void)absl::SimpleAtod(text.substr(from, text.find('\n', from) - from), &v);
     return static_cast<int64_t>(v);
+  }
+
+  // The HTTP emit API's port, from the startup log line (0 if absent).
+  uint16_t HttpEmitPort() {
+    std::string log = child_.err();
+    size_t at = log.find("http_emit_port=");
+    int port = 0;
+    if (at != std::string::npos) {
+      std::string rest = log.substr(at + 15);
+      (void)absl::SimpleAtoi(rest.substr(0, rest.find_first_of(" \n")), &port);
+    }
+    return static_cast<uint16_t>(port);
   }
 
   // A line of /proc/<child>/status, e.g. "VmHWM", in bytes; -1 if absent.

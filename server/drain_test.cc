@@ -16,6 +16,7 @@ namespace vent::server::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 class DrainTest : public BinaryFixture {
  protected:
@@ -110,7 +111,23 @@ TEST_F(DrainTest, SigtermLetsInFlightCallsFinish) {
   unary.Start(stub_.get(), "drain", 20);
   OpenStream stream;
   stream.Start(stub_.get(), "drain", 3000);
-  ASSERT_TRUE(WaitUntil([&] { return Metric("vent_inflight") >= 1020; },
+  // And one HTTP emit (keep-alive) in flight, plus an idle HTTP connection.
+  const uint16_t hport = HttpEmitPort();
+  ASSERT_GT(hport, 0);
+  const std::string body = "{\"channel\":\"drain\",\"data\":{\"http\":1}}";
+  std::string http_reply;
+  std::thread http([&] {
+    http_reply =
+        HttpExchange(hport, absl::StrCat("POST /v1/emit HTTP/1.1\r\nHost: x\r\n"
+                                         "Content-Type: application/json\r\n"
+                                         "Content-Length: ",
+                                         body.size(), "\r\n\r\n", body));
+  });
+  std::string idle_reply = "(not closed)";
+  std::thread idle([&] { idle_reply = HttpExchange(hport, ""); });
+  ASSERT_TRUE(WaitUntil([&] { return Metric("vent_inflight") >= 1021; },
+                        absl::Seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return Metric("vent_http_connections") == 2; },
                         absl::Seconds(10)));
 
   const absl::Time sigterm = absl::Now();
@@ -129,6 +146,13 @@ TEST_F(DrainTest, SigtermLetsInFlightCallsFinish) {
         << c->status.error_code() << " " << c->status.error_message();
   }
   stream.Join();
+  http.join();
+  idle.join();
+  // The HTTP request in flight was answered (and its connection closed);
+  // the idle one was closed without a reply.
+  EXPECT_THAT(http_reply, StartsWith("HTTP/1.1 200 OK"));
+  EXPECT_THAT(http_reply, HasSubstr("Connection: close"));
+  EXPECT_EQ(idle_reply, "");
   EXPECT_EQ(stream.status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << stream.status.error_message();
   EXPECT_THAT(stream.status.error_message(), HasSubstr("shutting down"));
@@ -143,7 +167,7 @@ TEST_F(DrainTest, SigtermLetsInFlightCallsFinish) {
   ASSERT_TRUE(redis_->Cli({"PUBLISH", "drain", "END"}).ok());
   auto got = seen.Wait();
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->size(), 20u + 3000u);
+  EXPECT_EQ(got->size(), 20u + 3000u + 1u);
   for (const auto& p : Collector::Count(*got))
     EXPECT_EQ(p.second, 1) << p.first;
   const std::string log = child_.err();

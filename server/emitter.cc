@@ -33,17 +33,26 @@ Emitter::Emitter(EmitterOptions options, EventSink* sink, const ApiKeys* keys,
 absl::StatusOr<const Principal*> Emitter::Authenticate(
     const grpc::CallbackServerContext* ctx) const {
   if (!keys_->enabled()) return nullptr;
-  std::optional<absl::string_view> header;
+  std::vector<absl::string_view> values;
   const auto& md = ctx->client_metadata();
-  if (md.count("authorization") > 1) {
+  auto range = md.equal_range("authorization");
+  for (auto it = range.first; it != range.second; ++it) {
+    values.emplace_back(it->second.data(), it->second.size());
+  }
+  return AuthenticateValues(values);
+}
+
+absl::StatusOr<const Principal*> Emitter::AuthenticateValues(
+    const std::vector<absl::string_view>& values) const {
+  if (!keys_->enabled()) return nullptr;
+  if (values.size() > 1) {
     metrics_->CountAuthRefusal(AuthRefusal::kUnknown);
     return absl::UnauthenticatedError(
         "more than one authorization header; send exactly one "
         "\"authorization: Bearer <key>\"");
   }
-  if (auto it = md.find("authorization"); it != md.end()) {
-    header = absl::string_view(it->second.data(), it->second.size());
-  }
+  std::optional<absl::string_view> header;
+  if (!values.empty()) header = values[0];
   auto who = keys_->Authenticate(header);
   if (!who.ok()) {
     metrics_->CountAuthRefusal(
@@ -62,15 +71,18 @@ absl::Status Emitter::ParseRequest(Rpc rpc, const grpc::ByteBuffer& request,
   po.max_json_depth = options_.limits.max_depth;
   po.index_base = index_base;
   absl::Status s = vent::server::ParseRequest(request, msg, po);
-  if (s.ok()) return s;
+  if (!s.ok()) ReportMalformed(rpc, s, ctx->peer());
+  return s;
+}
+
+void Emitter::ReportMalformed(Rpc rpc, const absl::Status& s,
+                              absl::string_view peer) const {
   metrics_->CountMalformed(rpc);
   int64_t skipped = 0;
   if (malformed_log_.Allow(&skipped)) {
     VENT_LOG_WARN("malformed request refused", "rpc", RpcName(rpc), "peer",
-                  ctx->peer(), "error", s.message(), "skipped_since_last",
-                  skipped);
+                  peer, "error", s.message(), "skipped_since_last", skipped);
   }
-  return s;
 }
 
 absl::Status Emitter::CheckScope(const Principal* who,
@@ -302,6 +314,32 @@ void Emitter::PublishBatch(std::vector<Prepared> ps, BatchDone done) {
         }
         std::move(done)(std::move(out));
       });
+}
+
+absl::Status BatchStatus(const std::vector<Emitter::Outcome>& outcomes) {
+  const size_t n = outcomes.size();
+  size_t published = 0;
+  size_t maybe = 0;
+  int64_t error_index = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const Emitter::Outcome& o = outcomes[i];
+    if (o.status.ok()) {
+      if (!o.duplicate) ++published;
+      continue;
+    }
+    if (MayHavePublished(o.status)) ++maybe;
+    if (error_index < 0) error_index = static_cast<int64_t>(i);
+  }
+  if (error_index < 0) return absl::OkStatus();
+  const absl::Status& e = outcomes[static_cast<size_t>(error_index)].status;
+  return absl::Status(
+      maybe > 0 ? absl::StatusCode::kDeadlineExceeded : e.code(),
+      absl::StrCat(
+          "events[", error_index, "]: ", e.message(), " (", published, " of ",
+          n, " events were published",
+          maybe > 0 ? absl::StrCat("; ", maybe, " more may have been published")
+                    : std::string(),
+          ")"));
 }
 
 bool MayHavePublished(const absl::Status& s) {

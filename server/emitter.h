@@ -47,6 +47,10 @@ class Emitter {
   // rather than picking one).
   absl::StatusOr<const Principal*> Authenticate(
       const grpc::CallbackServerContext* ctx) const;
+  // The same from the values of every `authorization` header of a request
+  // (HTTP).
+  absl::StatusOr<const Principal*> AuthenticateValues(
+      const std::vector<absl::string_view>& values) const;
   // Parses a raw request (request_codec.h) with the JSON depth limit;
   // INVALID_ARGUMENT naming the field on failure, counted in
   // vent_malformed_requests_total{rpc} and logged at most once per 10 s.
@@ -55,6 +59,9 @@ class Emitter {
                             google::protobuf::Message* msg,
                             const grpc::CallbackServerContext* ctx,
                             int64_t index_base = 0) const;
+  // Counts a malformed request and logs it (at most once per 10 s).
+  void ReportMalformed(Rpc rpc, const absl::Status& s,
+                       absl::string_view peer) const;
   // PERMISSION_DENIED naming the channel when `who` may not use it (counted).
   absl::Status CheckScope(const Principal* who, absl::string_view channel,
                           absl::string_view where) const;
@@ -127,6 +134,11 @@ class Emitter {
 
 // Fills a reply from an Outcome.
 void FillResponse(const Emitter::Outcome& o, v1::EmitResponse* resp);
+
+// The status of a batch call from its outcomes: OK, or the first failure as
+// "events[i]: <why> (P of N events were published[; M more may have been
+// published])", DEADLINE_EXCEEDED when any may have been published.
+absl::Status BatchStatus(const std::vector<Emitter::Outcome>& outcomes);
 
 // False when a failed publish certainly did not reach Redis (UNAVAILABLE,
 // RESOURCE_EXHAUSTED, a Redis -ERR reply, a refused request); true for

@@ -10,6 +10,18 @@ void RegisterOptions(config::OptionSet& set, ServerConfig* c) {
   redis::RegisterTopologyFlags(set, &c->redis_topology);
   set.String("metrics-listen", &c->metrics_listen,
              "HTTP address for GET /metrics and /healthz (empty disables)");
+  set.String("http-listen", &c->http_listen,
+             "HTTP emit API address HOST:PORT (POST /v1/emit, "
+             "/v1/emit_batch; empty disables)");
+  set.Int("http-threads", &c->http_threads,
+          "threads serving the HTTP emit API");
+  set.Int("http-max-connections", &c->http_max_connections,
+          "open HTTP emit API connections at most (more get 503)");
+  set.Bytes("http-max-body", &c->http_max_body,
+            "largest HTTP emit API request body (larger get 413)");
+  set.Duration("http-idle-timeout", &c->http_idle_timeout,
+               "HTTP emit API: a connection idle, or slow to send a "
+               "request, this long is closed");
   set.String("log-level", &c->log_level, "debug | info | warn | error");
   set.String("log-format", &c->log_format,
              "text (logfmt) | json (one JSON object per line)");
@@ -71,7 +83,10 @@ absl::Status Validate(const ServerConfig& c) {
         {"max-subscribers", c.max_subscribers},
         {"subscribe-memory", c.subscribe_memory},
         {"stream-window", c.stream_window},
-        {"max-message", c.max_message}}) {
+        {"max-message", c.max_message},
+        {"http-threads", c.http_threads},
+        {"http-max-connections", c.http_max_connections},
+        {"http-max-body", c.http_max_body}}) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
   if (c.max_message > INT32_MAX) {
@@ -82,6 +97,9 @@ absl::Status Validate(const ServerConfig& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "tls-cert and tls-key must be given together");
+  }
+  if (c.http_idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http-idle-timeout: must be > 0");
   }
   if (c.idempotency_window <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("idempotency-window: must be > 0");

@@ -20,6 +20,12 @@ struct ServerConfig {
   std::string redis = "redis://127.0.0.1:6379";
   redis::TopologyFlags redis_topology;  // --redis-pubsub, --redis-tls-*, ...
   std::string metrics_listen = "127.0.0.1:9464";  // "" disables
+  // HTTP emit API (POST /v1/emit, /v1/emit_batch); "" disables.
+  std::string http_listen = "127.0.0.1:8080";
+  int64_t http_threads = 1;
+  int64_t http_max_connections = 1024;
+  int64_t http_max_body = 16 * 1024 * 1024;
+  absl::Duration http_idle_timeout = absl::Seconds(60);
   std::string log_level = "info";
   std::string log_format = "text";
   int64_t max_payload = 64 * 1024;

@@ -29,8 +29,9 @@ const char* CodeName(int code) {
 }  // namespace
 
 const char* RpcName(Rpc rpc) {
-  static constexpr const char* kNames[] = {"Emit", "EmitBatch", "EmitStream",
-                                           "Subscribe"};
+  static constexpr const char* kNames[] = {"Emit",       "EmitBatch",
+                                           "EmitStream", "Subscribe",
+                                           "HttpEmit",   "HttpEmitBatch"};
   return kNames[static_cast<int>(rpc)];
 }
 
@@ -68,7 +69,12 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry)
         "vent_auth_refusals_total", "Calls refused by API-key authentication.",
         {{"reason", reasons[i]}});
   }
-  for (int rpc = 0; rpc < 4; ++rpc) {
+  http_connections = registry.GetGauge(
+      "vent_http_connections", "Open connections to the HTTP emit API.");
+  http_refused = registry.GetCounter(
+      "vent_http_refused_connections_total",
+      "HTTP emit API connections refused (503) over --http-max-connections.");
+  for (int rpc = 0; rpc < kRpcs; ++rpc) {
     malformed_[rpc] = registry.GetCounter(
         "vent_malformed_requests_total",
         "Requests refused INVALID_ARGUMENT because they are not valid "
@@ -77,7 +83,7 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry)
         {{"rpc", RpcName(static_cast<Rpc>(rpc))}});
   }
   // Pre-register the common outcomes so dashboards see zeros.
-  for (int rpc = 0; rpc < 4; ++rpc) {
+  for (int rpc = 0; rpc < kRpcs; ++rpc) {
     for (int code : {0, 3, 8, 14}) Cell(static_cast<Rpc>(rpc), code);
   }
 }

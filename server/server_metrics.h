@@ -13,10 +13,20 @@
 
 namespace vent::server {
 
-enum class Rpc { kEmit = 0, kEmitBatch, kEmitStream, kSubscribe };
+// The gRPC methods and the HTTP emit API's two routes.
+enum class Rpc {
+  kEmit = 0,
+  kEmitBatch,
+  kEmitStream,
+  kSubscribe,
+  kHttpEmit,
+  kHttpEmitBatch
+};
+inline constexpr int kRpcs = 6;
 enum class AuthRefusal { kMissing = 0, kUnknown, kScope };
 
-// "Emit", "EmitBatch", "EmitStream", "Subscribe".
+// "Emit", "EmitBatch", "EmitStream", "Subscribe", "HttpEmit",
+// "HttpEmitBatch".
 const char* RpcName(Rpc rpc);
 
 class ServerMetrics {
@@ -32,7 +42,8 @@ class ServerMetrics {
     auth_refusals_[static_cast<int>(why)]->Add();
   }
   // vent_malformed_requests_total{rpc}: requests that are not valid protobuf
-  // for their RPC (invalid UTF-8, too deep, truncated).
+  // for their RPC (invalid UTF-8, too deep, truncated), or HTTP bodies that
+  // are not valid JSON of the expected shape.
   void CountMalformed(Rpc rpc) { malformed_[static_cast<int>(rpc)]->Add(); }
 
   metrics::Counter* events;               // vent_emit_events_total
@@ -44,14 +55,17 @@ class ServerMetrics {
   metrics::Gauge* subscribe_active;       // vent_subscribe_active
   metrics::Counter* subscribe_events;     // vent_subscribe_events_total
   metrics::Counter* subscribe_overflows;  // vent_subscribe_overflows_total
+  metrics::Gauge* http_connections;       // vent_http_connections
+  metrics::Counter* http_refused;         // vent_http_refused_connections_total
 
  private:
   static constexpr int kCodes = 17;
   metrics::Counter* Cell(Rpc rpc, int code);
   metrics::Registry& registry_;
   std::array<metrics::Counter*, 3> auth_refusals_;
-  std::array<metrics::Counter*, 4> malformed_;
-  std::array<std::array<std::atomic<metrics::Counter*>, kCodes>, 4> calls_{};
+  std::array<metrics::Counter*, kRpcs> malformed_;
+  std::array<std::array<std::atomic<metrics::Counter*>, kCodes>, kRpcs>
+      calls_{};
 };
 
 }  // namespace vent::server

@@ -50,6 +50,7 @@ class ServerFixture : public ::testing::Test {
   void StartServer(ServerConfig config = {}) {
     config.listen = "127.0.0.1:0";
     config.metrics_listen = "127.0.0.1:0";
+    config.http_listen = "127.0.0.1:0";
     config.redis = redis_->url();
     vent::log::SetLevel(
         vent::log::Level::kWarn);  // main() applies log-level; tests do it here

@@ -21,37 +21,17 @@ void FinishUnary(Emitter* emitter, Rpc rpc, grpc::ServerUnaryReactor* reactor,
   reactor->Finish(gs);
 }
 
-// Fills an EmitBatch reply from the outcomes and returns the call's status:
-// the first failed index, and how many events were published.
+// Fills an EmitBatch reply from the outcomes and returns the call's status
+// (BatchStatus).
 absl::Status BatchResult(std::vector<Emitter::Outcome>& outcomes,
                          v1::EmitBatchResponse* response) {
-  const size_t n = outcomes.size();
-  size_t published = 0;
-  size_t maybe = 0;
-  int64_t error_index = -1;
   auto* results = response->mutable_results();
-  results->Reserve(static_cast<int>(n));
-  for (size_t i = 0; i < n; ++i) {
-    const Emitter::Outcome& o = outcomes[i];
+  results->Reserve(static_cast<int>(outcomes.size()));
+  for (const Emitter::Outcome& o : outcomes) {
     v1::EmitResponse* r = results->Add();
-    if (o.status.ok()) {
-      FillResponse(o, r);
-      if (!o.duplicate) ++published;
-      continue;
-    }
-    if (MayHavePublished(o.status)) ++maybe;
-    if (error_index < 0) error_index = static_cast<int64_t>(i);
+    if (o.status.ok()) FillResponse(o, r);
   }
-  if (error_index < 0) return absl::OkStatus();
-  const absl::Status& e = outcomes[static_cast<size_t>(error_index)].status;
-  return absl::Status(
-      maybe > 0 ? absl::StatusCode::kDeadlineExceeded : e.code(),
-      absl::StrCat(
-          "events[", error_index, "]: ", e.message(), " (", published, " of ",
-          n, " events were published",
-          maybe > 0 ? absl::StrCat("; ", maybe, " more may have been published")
-                    : std::string(),
-          ")"));
+  return BatchStatus(outcomes);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/auth.h"
 #include "server/emitter.h"
+#include "server/http_emit_server.h"
 #include "server/metrics_http.h"
 #include "server/redis_sinks.h"
 #include "server/request_codec.h"
@@ -71,6 +72,7 @@ class VentServer::Impl {
   std::unique_ptr<VentService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsHttpServer> http_;
+  std::unique_ptr<HttpEmitServer> http_emit_;
   boost::asio::steady_timer state_timer_{io_};
   std::atomic<bool> healthy_{false};   // both Redis connections up
   std::atomic<bool> draining_{false};  // Shutdown began
@@ -167,6 +169,17 @@ absl::Status VentServer::Impl::Init() {
     VENT_ASSIGN_OR_RETURN(
         http_, MetricsHttpServer::Start(io_, config_.metrics_listen, h));
   }
+  if (!config_.http_listen.empty()) {
+    HttpEmitServer::Options ho;
+    ho.listen = config_.http_listen;
+    ho.threads = static_cast<int>(config_.http_threads);
+    ho.max_connections = static_cast<size_t>(config_.http_max_connections);
+    ho.max_body = static_cast<size_t>(config_.http_max_body);
+    ho.max_batch = static_cast<size_t>(config_.max_batch);
+    ho.idle_timeout = config_.http_idle_timeout;
+    VENT_ASSIGN_OR_RETURN(http_emit_,
+                          HttpEmitServer::Start(ho, emitter_.get()));
+  }
   publisher_->Start();
   subscriber_->Start();
   boost::asio::post(io_, [this] { WatchRedis(); });
@@ -180,7 +193,10 @@ absl::Status VentServer::Impl::Init() {
       "vent-server started", "listen", absl::StrCat(config_.listen), "port",
       port_, "redis", endpoint.Redacted(), "metrics",
       http_ ? config_.metrics_listen : std::string("off"), "metrics_port",
-      http_ ? http_->port() : 0, "tls", !config_.tls_cert.empty(), "api_keys",
+      http_ ? http_->port() : 0, "http_emit",
+      http_emit_ ? config_.http_listen : std::string("off"), "http_emit_port",
+      http_emit_ ? http_emit_->port() : 0, "tls", !config_.tls_cert.empty(),
+      "api_keys",
       key_ids.empty() ? std::string("off") : absl::StrJoin(key_ids, ","));
   return absl::OkStatus();
 }
@@ -211,7 +227,8 @@ void VentServer::Impl::WatchRedis() {
 
 // Drain, in order (see server/README.md, "Shutdown"):
 //  1. at once: not ready (/readyz 503, gRPC health NOT_SERVING for good), no
-//     new calls, Subscribe calls end UNAVAILABLE;
+//     new calls or HTTP connections (idle HTTP connections close), Subscribe
+//     calls end UNAVAILABLE;
 //  2. until `cutoff` (grace minus a margin of min(grace/5, 1s)) running calls
 //     go on: unary calls finish, EmitStream calls may send more and
 //     half-close;
@@ -233,6 +250,7 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
                 "inflight", emitter_ ? emitter_->inflight() : 0);
   if (server_ == nullptr) return;  // Init failed before gRPC started
   server_->GetHealthCheckService()->Shutdown();
+  if (http_emit_) http_emit_->Drain();
   boost::asio::post(io_, [this] {
     hub_.Shutdown(absl::UnavailableError(
         "vent-server is shutting down; re-subscribe elsewhere"));
@@ -243,7 +261,12 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
     calls_done.Notify();
   });
   bool cut = false;
-  if (!calls_done.WaitForNotificationWithDeadline(deadline - margin)) {
+  const bool grpc_done =
+      calls_done.WaitForNotificationWithDeadline(deadline - margin);
+  // HTTP requests in progress are answered and their connections close.
+  const bool http_done =
+      http_emit_ == nullptr || http_emit_->WaitClosed(deadline - margin);
+  if (!grpc_done || !http_done) {
     cut = true;
     VENT_LOG_INFO("drain cutoff: ending open EmitStream calls", "inflight",
                   emitter_->inflight());
@@ -263,6 +286,11 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
     drained.WaitForNotificationWithTimeout(left + absl::Seconds(2));
   }
   grpc_stop.join();
+  if (http_emit_) {
+    // Every publish is answered by now; let the replies go out.
+    http_emit_->WaitClosed(std::max(deadline, absl::Now() + absl::Seconds(1)));
+    http_emit_->Stop();
+  }
   if (!thread_.joinable()) return;  // Init failed before Redis started
   subscriber_->Stop();
   if (http_) http_->Stop();
@@ -296,6 +324,9 @@ absl::StatusOr<std::unique_ptr<VentServer>> VentServer::Start(
 int VentServer::port() const { return impl_->port_; }
 int VentServer::metrics_port() const {
   return impl_->http_ ? impl_->http_->port() : 0;
+}
+int VentServer::http_port() const {
+  return impl_->http_emit_ ? impl_->http_emit_->port() : 0;
 }
 bool VentServer::redis_connected() const { return impl_->healthy_.load(); }
 boost::asio::io_context& VentServer::io() { return impl_->io_; }

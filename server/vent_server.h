@@ -29,6 +29,7 @@ class VentServer {
 
   int port() const;              // bound gRPC port
   int metrics_port() const;      // 0 when disabled
+  int http_port() const;         // the HTTP emit API's port; 0 when disabled
   bool redis_connected() const;  // publisher and subscriber both up
 
   // The io_context of the Redis thread (main uses it for signal handling).

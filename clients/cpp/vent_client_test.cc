@@ -43,7 +43,7 @@ class VentClientTest : public ::testing::Test {
                                   absl::StrCat("127.0.0.1:", grpc_port_),
                                   "--redis", redis_->url(), "--metrics-listen",
                                   absl::StrCat("127.0.0.1:", metrics_port),
-                                  "--log-level", "warn"});
+                                  "--http-listen", "", "--log-level", "warn"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     ASSERT_TRUE(client_testing::WaitUntil(
@@ -295,11 +295,12 @@ TEST(VentClientAuthTest, ApiKeyIsSentAsBearer) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   uint16_t port = testing::FreePort();
   uint16_t mport = testing::FreePort();
-  auto server = Process::Start(
-      {BinPath("vent-server"), "--listen", absl::StrCat("127.0.0.1:", port),
-       "--redis", (*redis)->url(), "--metrics-listen",
-       absl::StrCat("127.0.0.1:", mport), "--api-keys",
-       "k-all,k-threads=threads::", "--log-level", "warn"});
+  auto server = Process::Start({BinPath("vent-server"), "--listen",
+                                absl::StrCat("127.0.0.1:", port), "--redis",
+                                (*redis)->url(), "--metrics-listen",
+                                absl::StrCat("127.0.0.1:", mport), "--api-keys",
+                                "k-all,k-threads=threads::", "--http-listen",
+                                "", "--log-level", "warn"});
   ASSERT_TRUE(server.ok());
   ASSERT_TRUE(client_testing::WaitUntil(
       [&] { return Http200(mport, "/healthz"); }, kStart))

@@ -128,7 +128,7 @@ class PackageTest(unittest.TestCase):
         cls.procs.append(subprocess.Popen(
             [os.path.join(BIN_DIR, "vent-server"), "--listen", f"127.0.0.1:{gport}",
              "--redis", f"redis://127.0.0.1:{rport}", "--metrics-listen", f"127.0.0.1:{mport}",
-             "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+             "--http-listen", "", "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{mport}/healthz", timeout=1).status == 200,
                  20, "vent-server /healthz")
         cls.addr = f"127.0.0.1:{gport}"

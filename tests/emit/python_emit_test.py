@@ -181,7 +181,8 @@ class PythonEmitTest(unittest.TestCase):
             server = Proc([os.path.join(BIN_DIR, "vent-server"),
                            "--listen", f"127.0.0.1:{grpc_port}",
                            "--redis", f"redis://127.0.0.1:{cls.redis_port}",
-                           "--metrics-listen", f"127.0.0.1:{metrics_port}"])
+                           "--metrics-listen", f"127.0.0.1:{metrics_port}",
+                           "--http-listen", ""])
             cls.procs.append(server)
             cls.server = server
 

@@ -114,7 +114,7 @@ describe('rediss://', () => {
 
     const grpcPort = await stack.freePort();
     const server = await startUnready('vent-server',
-        ['--listen', `127.0.0.1:${grpcPort}`, '--metrics-listen', '', '--redis', url,
+        ['--listen', `127.0.0.1:${grpcPort}`, '--metrics-listen', '', '--http-listen', '', '--redis', url,
           '--redis-tls-ca', `${dir}/other-ca.pem`],
         grpcPort, 'certificate verify failed');
     assert.equal(await healthCheck(`127.0.0.1:${grpcPort}`), 'NOT_SERVING');

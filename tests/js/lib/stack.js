@@ -500,17 +500,20 @@ function redisCli(port, args) {
 
 // Starts redis (unless opts.redis is given) and vent-server on free ports and
 // waits until GET /healthz on the metrics port is 200 (Redis connected).
-// Returns {redis, server, grpcAddress, grpcPort, metricsPort, stop()}.
+// Returns {redis, server, grpcAddress, grpcPort, metricsPort, httpPort (the
+// HTTP emit API), stop()}.
 async function startVentServer({redis, extraArgs = [], env, timeoutMs} = {}) {
   const ownRedis = !redis;
   if (ownRedis) redis = await startRedis();
   const grpcPort = await freePort();
   const metricsPort = await freePort();
+  const httpPort = await freePort();
   let server;
   try {
     server = await startProcess(binPath('vent-server'), [
       '--listen', `127.0.0.1:${grpcPort}`, '--redis', redis.url,
-      '--metrics-listen', `127.0.0.1:${metricsPort}`, ...extraArgs,
+      '--metrics-listen', `127.0.0.1:${metricsPort}`,
+      '--http-listen', `127.0.0.1:${httpPort}`, ...extraArgs,
     ], {readyHttp: `http://127.0.0.1:${metricsPort}/healthz`, env, timeoutMs});
   } catch (e) {
     if (ownRedis) await redis.stop();
@@ -521,6 +524,7 @@ async function startVentServer({redis, extraArgs = [], env, timeoutMs} = {}) {
     server,
     grpcPort,
     metricsPort,
+    httpPort,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     healthz: () => httpGet(`http://127.0.0.1:${metricsPort}/healthz`),
     async stop() {
