@@ -44,7 +44,8 @@ async function watchFault(bin, url, cause, args = []) {
   const port = await stack.freePort();
   const listen = bin === 'vent-bridge' ?
     ['--listen', `127.0.0.1:${port}`] :
-    ['--listen', `127.0.0.1:${await stack.freePort()}`, '--metrics-listen', `127.0.0.1:${port}`];
+    ['--listen', `127.0.0.1:${await stack.freePort()}`, '--metrics-listen', `127.0.0.1:${port}`,
+      '--http-listen', ''];
   const proc = await stack.startProcess(stack.binPath(bin), [...listen, '--redis', url, ...args],
       {readyPort: port});
   cleanups.push(() => proc.stop());
