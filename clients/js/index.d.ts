@@ -107,6 +107,12 @@ export interface VentClientOptions {
   tokenRefreshMarginMs?: number;
   /** Listen to 'online'/'offline' (default true: globalThis when it has addEventListener). */
   networkEvents?: boolean | NetworkEventSource;
+  /**
+   * Decode EJSON in events as Meteor's client does (default true):
+   * {"$date": ms} -> Date, {"$binary": base64} -> Uint8Array, {"$escape": {...}}
+   * -> its object; other EJSON forms are left as they are.
+   */
+  ejson?: boolean;
 }
 
 export interface ReadyInfo {
@@ -243,3 +249,12 @@ export class VentClient {
 export function meteorLink(connection: unknown): DdpLink;
 /** VentClient.attach(meteorLink(connection)); connection defaults to globalThis.Meteor.connection. */
 export function attachToMeteor(connection?: unknown, options?: VentClientOptions): VentClient;
+/**
+ * A WebSocket constructor for VentClient that opens a SockJS connection to the
+ * same host (ws(s)://host/... -> http(s)://host/sockjs), for networks that block
+ * WebSockets. `SockJS` is sockjs-client's constructor; `options` go to it.
+ */
+export function sockJsWebSocket(
+  SockJS: new (url: string, protocols?: unknown, options?: unknown) => WebSocketLike,
+  options?: { transports?: string[]; [key: string]: unknown },
+): WebSocketConstructor;

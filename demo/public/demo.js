@@ -1,6 +1,6 @@
 // Shared by the demo pages: where the bridge and the demo backend are, one
 // VentClient per page, and the connection badge.
-import { VentClient } from './vent-client.js';
+import { VentClient, sockJsWebSocket } from './vent-client.js';
 
 const query = new URLSearchParams(location.search);
 
@@ -15,7 +15,30 @@ export function param(name, fallback) {
   return v && /^[A-Za-z0-9_-]{1,64}$/.test(v) ? v : fallback;
 }
 
-export const vent = new VentClient(bridgeUrl);
+// ?transport=sockjs: through sockjs-client, as Meteor's browser client does
+// (it falls back to xhr-streaming / xhr-polling where WebSockets are
+// blocked); &sockjs=xhr-polling,eventsource,... picks its transports.
+// sockjs.min.js is served next to this page (copy it from
+// node_modules/sockjs-client/dist/, see demo/README.md).
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.append(s);
+  });
+}
+
+async function makeClient() {
+  if (query.get('transport') !== 'sockjs') return new VentClient(bridgeUrl);
+  if (!globalThis.SockJS) await loadScript('./sockjs.min.js');
+  const list = (query.get('sockjs') || '').split(',').filter((t) => /^[a-z-]+$/.test(t));
+  return new VentClient(bridgeUrl,
+      { WebSocket: sockJsWebSocket(globalThis.SockJS, list.length ? { transports: list } : {}) });
+}
+
+export const vent = await makeClient();
 
 // Keeps <span id="connection"> in sync with the client's status events.
 export function showConnection(el) {

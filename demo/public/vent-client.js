@@ -127,6 +127,66 @@ class Emitter {
   }
 }
 
+// ---- src/ejson.js
+// EJSON in Vent events, decoded as Meteor's client decodes it
+// (ejson's fromJSONValue), for the types a backend can publish:
+//   {"$date": ms}        -> Date
+//   {"$binary": base64}  -> Uint8Array
+//   {"$escape": {...}}   -> the object inside, its keys taken literally
+// An object is one of these forms only when it has exactly that key (Meteor's
+// rule), and only when the value has the right type. Everything else —
+// {"$InfNaN"}, {"$regexp"}, {"$type", "$value"} (custom types need the app's
+// EJSON.addType) — is left as is. Events from redis-oplog's
+// Vent.emit(channel, obj) are EJSON.stringify(obj), so Dates and binary data
+// round-trip. Turned off with the client option `ejson: false`.
+
+// True when the event text may hold EJSON (a `"$` after the 28-character
+// prefix): events without it are not walked at all.
+function mayHaveEjson(raw) {
+  return raw.indexOf('"$', 28) !== -1;
+}
+
+function base64ToBytes(s) {
+  if (typeof globalThis.atob === 'function') {
+    const bin = globalThis.atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  return new Uint8Array(globalThis.Buffer.from(s, 'base64'));
+}
+
+function only(obj, key) {
+  let n = 0;
+  for (const k in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+    if (++n > 1 || k !== key) return false;
+  }
+  return n === 1;
+}
+
+// Decodes `value` (a JSON.parse result) in place where it can and returns
+// the result (a new value when the top level itself is a special form).
+function ejsonDecode(value) {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = ejsonDecode(value[i]);
+    return value;
+  }
+  if (only(value, '$date') && typeof value.$date === 'number') return new Date(value.$date);
+  if (only(value, '$binary') && typeof value.$binary === 'string') {
+    try { return base64ToBytes(value.$binary); } catch (_) { return value; }
+  }
+  if (only(value, '$escape') && value.$escape && typeof value.$escape === 'object' &&
+      !Array.isArray(value.$escape)) {
+    const out = {};
+    for (const k of Object.keys(value.$escape)) out[k] = ejsonDecode(value.$escape[k]);
+    return out;
+  }
+  for (const k of Object.keys(value)) value[k] = ejsonDecode(value[k]);
+  return value;
+}
+
 // ---- src/errors.js
 // VentError: every failure the client reports (Meteor.Error's shape).
 //
@@ -919,6 +979,7 @@ export class VentClient {
 
   _init(options) {
     this._options = options;
+    this._ejson = options.ejson !== false; // decode EJSON in events (ejson.js)
     this._subs = new Map(); // sub id -> VentSubscription (not ended)
     this._byKey = new Map(); // "<rand>.<name>" -> VentSubscription
     this._events = new Emitter(['status', 'error']);
@@ -1048,7 +1109,10 @@ export class VentClient {
       let msg;
       try { msg = JSON.parse(raw); } catch (_) { return; }
       const sub = this._byKey.get(msg.id);
-      if (sub && sub._listener) this._safe(sub._listener, msg.e, sub);
+      if (sub && sub._listener) {
+        const e = this._ejson && mayHaveEjson(raw) ? ejsonDecode(msg.e) : msg.e;
+        this._safe(sub._listener, e, sub);
+      }
       return;
     }
     if (this._link && typeof this._link.subscribe === 'function') return; // host owns the rest
@@ -1557,4 +1621,28 @@ export function meteorLink(connection) {
 // VentClient.attach(meteorLink(connection)); connection defaults to Meteor.connection.
 export function attachToMeteor(connection = globalThis.Meteor && globalThis.Meteor.connection, options = {}) {
   return VentClient.attach(meteorLink(connection), options);
+}
+
+// ---- src/sockjs.js
+// SockJS as VentClient's socket, for networks whose proxies block
+// WebSockets (what Meteor's browser client does): SockJS falls back to
+// xhr-streaming, xhr-polling, eventsource or htmlfile and vent-bridge
+// serves them all (README.md, "SockJS over HTTP").
+//
+//   import SockJS from 'sockjs-client';     // or the page's window.SockJS
+//   const vent = new VentClient('https://host/websocket',
+//       {WebSocket: sockJsWebSocket(SockJS)});
+//
+// The VentClient URL (ws(s)://host/websocket or http(s)://host/...) is
+// turned into SockJS's base URL http(s)://host/sockjs. `options` go to
+// SockJS (e.g. {transports: ['xhr-streaming', 'xhr-polling']}). A `?token=`
+// on the URL is not carried (log in with vent.login() instead).
+export function sockJsWebSocket(SockJS, options = {}) {
+  if (typeof SockJS !== 'function') throw new TypeError('sockJsWebSocket(SockJS): SockJS constructor required');
+  return function VentSockJs(url) {
+    const m = /^(ws|wss|http|https):\/\/([^/?#]+)/.exec(String(url));
+    if (!m) throw new TypeError(`sockJsWebSocket: cannot map ${url} to a SockJS URL`);
+    const scheme = m[1] === 'wss' || m[1] === 'https' ? 'https' : 'http';
+    return new SockJS(`${scheme}://${m[2]}/sockjs`, null, options);
+  };
 }

@@ -4,3 +4,4 @@ export { VentError } from './errors.js';
 export { VentSubscription } from './subscription.js';
 export { VentClient } from './vent-client.js';
 export { meteorLink, attachToMeteor } from './meteor.js';
+export { sockJsWebSocket } from './sockjs.js';

@@ -22,6 +22,7 @@
 //   promise the client hands out settles: subscriptions and logins end with
 //   close(), with a lost link when reconnect is false, and on errors.
 import { Auth } from './auth.js';
+import { ejsonDecode, mayHaveEjson } from './ejson.js';
 import { TEMPORARY_CODES, TROUBLE_CLOSE_CODES, VentError } from './errors.js';
 import { SUB_TOKEN, VentSubscription } from './subscription.js';
 import { Transport } from './transport.js';
@@ -80,6 +81,7 @@ export class VentClient {
 
   _init(options) {
     this._options = options;
+    this._ejson = options.ejson !== false; // decode EJSON in events (ejson.js)
     this._subs = new Map(); // sub id -> VentSubscription (not ended)
     this._byKey = new Map(); // "<rand>.<name>" -> VentSubscription
     this._events = new Emitter(['status', 'error']);
@@ -209,7 +211,10 @@ export class VentClient {
       let msg;
       try { msg = JSON.parse(raw); } catch (_) { return; }
       const sub = this._byKey.get(msg.id);
-      if (sub && sub._listener) this._safe(sub._listener, msg.e, sub);
+      if (sub && sub._listener) {
+        const e = this._ejson && mayHaveEjson(raw) ? ejsonDecode(msg.e) : msg.e;
+        this._safe(sub._listener, e, sub);
+      }
       return;
     }
     if (this._link && typeof this._link.subscribe === 'function') return; // host owns the rest
