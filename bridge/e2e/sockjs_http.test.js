@@ -12,7 +12,9 @@
 const assert = require('node:assert/strict');
 const {after, before, describe, test} = require('node:test');
 
-const {startBridgeEnv} = require('./lib/bridge.js');
+const https = require('node:https');
+
+const {makeTestCert, startBridgeEnv} = require('./lib/bridge.js');
 const {randomId} = require('./lib/meteor_client.js');
 const {SockJsDdp, rawReceiver, request, xhrSend} = require('./lib/sockjs_ddp.js');
 const {waitFor} = require('../../tests/js/lib/stack.js');
@@ -27,6 +29,21 @@ function client(transport, base = env.base) {
 }
 const vent = (rand, pub, e) => `{"msg":"changed","__vent":"1","id":"${rand}.${pub}","e":${e}}`;
 const sessionsGauge = () => env.metric('vent_bridge_sockjs_sessions');
+// The body of a chunked HTTP/1.1 response received so far (complete chunks).
+function dechunk(text) {
+  let at = text.indexOf('\r\n\r\n');
+  if (at < 0) return '';
+  at += 4;
+  let body = '';
+  for (;;) {
+    const eol = text.indexOf('\r\n', at);
+    if (eol < 0) return body;
+    const size = parseInt(text.slice(at, eol), 16);
+    if (!(size > 0) || text.length < eol + 2 + size) return body;
+    body += text.slice(eol + 2, eol + 2 + size);
+    at = eol + 4 + size;
+  }
+}
 
 before(async () => {
   env = await startBridgeEnv({workers: 2, bridgeArgs: ['--max-outgoing', '256KiB',
@@ -208,6 +225,72 @@ describe('raw HTTP', () => {
     // Its next poll gets the close frame, then the session is gone.
     const last = await request(env.port, 'POST', `/sockjs/000/${sid}/xhr`);
     assert.equal(last.body, 'c[4008,"slow client"]\n');
+  });
+});
+
+describe('heartbeat and TLS', () => {
+  test('--sockjs-heartbeat: "h" on an idle stream; an idle poll is answered with "h"', async () => {
+    const own = await startBridgeEnv({redis: env.redis, workers: 2, bridgeArgs: ['--sockjs-heartbeat', '300ms']});
+    try {
+      const sid = randomId(8);
+      const r = await rawReceiver(own.port, 'POST', `/sockjs/0/${sid}/xhr_streaming`);
+      sockets.push(r.sock);
+      // After the prelude (2048 'h' + newline) and the open frame: heartbeats.
+      await waitFor(() => dechunk(r.text()).endsWith(`${'h'.repeat(2048)}\no\nh\nh\n`),
+          {what: 'two h frames', timeoutMs: 10000});
+      const pid = randomId(8);
+      assert.equal((await request(own.port, 'POST', `/sockjs/0/${pid}/xhr`)).body, 'o\n');
+      assert.equal((await request(own.port, 'POST', `/sockjs/0/${pid}/xhr`)).body, 'h\n');
+    } finally {
+      await own.bridge.stop();
+      own.publisher.close();
+    }
+  });
+
+  test('over https: polls on one kept-alive TLS connection moved between workers, xhr_send, events', async () => {
+    const tls = makeTestCert();
+    const own = await startBridgeEnv({redis: env.redis, workers: 2, tls});
+    const agent = new https.Agent({keepAlive: true, maxSockets: 1, ca: tls.ca});
+    const post = (path, body) => new Promise((resolve, reject) => {
+      const req = https.request({host: '127.0.0.1', port: own.port, method: 'POST', path, agent,
+        headers: {'Content-Type': 'text/plain'}}, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({status: res.statusCode, body: text}));
+      });
+      req.on('error', reject);
+      req.end(body || '');
+    });
+    try {
+      const t = `tls${randomId(6)}`;
+      // Several sessions: their ids hash to both workers, and every request
+      // uses the same TLS connection (maxSockets 1), so it moves back and forth.
+      const sids = Array.from({length: 4}, () => randomId(8));
+      for (const sid of sids) assert.equal((await post(`/sockjs/0/${sid}/xhr`)).body, 'o\n');
+      for (const [i, sid] of sids.entries()) {
+        assert.equal((await post(`/sockjs/0/${sid}/xhr_send`, JSON.stringify([
+          JSON.stringify({msg: 'connect', version: '1', support: ['1']}),
+          JSON.stringify({msg: 'sub', id: `s${i}`, name: 'threadMessage', params: [`r${i}`, {threadId: t}]}),
+        ]))).status, 204);
+      }
+      for (const [i, sid] of sids.entries()) {
+        let seen = '';
+        for (let n = 0; n < 10 && !seen.includes(`\\"subs\\":[\\"s${i}\\"]`); n++) {
+          seen += (await post(`/sockjs/0/${sid}/xhr`)).body;
+        }
+        assert.match(seen, /connected/);
+        assert.ok(seen.includes(`\\"subs\\":[\\"s${i}\\"]`), seen);
+      }
+      await own.publish(`threads::${t}::new_message`, '{"over":"tls"}');
+      for (const [i, sid] of sids.entries()) {
+        const body = (await post(`/sockjs/0/${sid}/xhr`)).body;
+        assert.equal(body, `a[${JSON.stringify(vent(`r${i}`, 'threadMessage', '{"over":"tls"}'))}]\n`);
+      }
+    } finally {
+      agent.destroy();
+      await own.bridge.stop();
+      own.publisher.close();
+    }
   });
 });
 
