@@ -100,11 +100,17 @@ class Client {
   }
 
   // Meteor re-runs every sub after the user changes; `mine` needs a user.
-  rerun() {
+  // Every sub that survives gets a new `ready` after the method's result —
+  // at once, or once Redis confirms a channel the re-run added — so settle()
+  // waits for it (this.readyAfter: id -> method id).
+  rerun(mid) {
     for (const [id, s] of [...this.subs]) {
       if (s.pub === 'mine' && !this.user) {
         this.subs.delete(id);
+        this.readyAfter.delete(id);
         this.expected.push(`${id}:nosub403`);
+      } else {
+        this.readyAfter.set(id, mid);
       }
     }
   }
@@ -114,6 +120,7 @@ class Client {
   script(rand, n) {
     const msgs = [];
     this.expected = [];
+    this.readyAfter = new Map();
     for (let i = 0; i < n; i++) {
       const id = IDS[Math.floor(rand() * IDS.length)];
       const r = rand();
@@ -127,10 +134,14 @@ class Client {
         else if (pub === 'nope') this.expected.push(`${id}:nosub404`);
         else if (pub === 'open' && room === 'BAD') this.expected.push(`${id}:nosub400`);
         else if (pub === 'mine' && !this.user) this.expected.push(`${id}:nosub403`);
-        else this.subs.set(id, {pub, room});
+        else {
+          this.subs.set(id, {pub, room});
+          this.readyAfter.delete(id);
+        }
       } else if (r < 0.65) {
         msgs.push({msg: 'unsub', id});
         this.subs.delete(id);
+        this.readyAfter.delete(id);
       } else if (r < 0.78) {
         const mid = `L${this.nextMethod++}`;
         const user = rand() < 0.5 ? 'u1' : 'u2';
@@ -139,13 +150,14 @@ class Client {
           params: [{resume: good ? jwt(user) : 'bad.token.x'}]});
         if (good) {
           this.user = user;
-          this.rerun();
+          this.rerun(mid);
         }
       } else if (r < 0.86) {
-        msgs.push({msg: 'method', id: `O${this.nextMethod++}`, method: 'logout', params: []});
+        const mid = `O${this.nextMethod++}`;
+        msgs.push({msg: 'method', id: mid, method: 'logout', params: []});
         if (this.user) {
           this.user = '';
-          this.rerun();
+          this.rerun(mid);
         }
       } else if (r < 0.93) {
         msgs.push({msg: 'ping', id: `p${i}`});
@@ -161,6 +173,8 @@ class Client {
   // live sub; checks the refusals against the model.
   async settle(what) {
     const refusals = [];
+    const results = new Set();  // method ids answered so far
+    const rerunReady = new Set();  // ids with a ready after their re-run's result
     let sawEnd = false;
     const deadline = Date.now() + 8000;
     for (;;) {
@@ -169,14 +183,21 @@ class Client {
         if (f.opcode !== 1) continue;
         const m = JSON.parse(f.text);
         if (m.msg === 'changed') throw new Error(`c${this.index}: event while settling: ${f.text}`);
-        if (m.msg === 'ready') for (const id of m.subs) this.lastWord.set(id, 'ready');
+        if (m.msg === 'result') results.add(m.id);
+        if (m.msg === 'ready') {
+          for (const id of m.subs) {
+            this.lastWord.set(id, 'ready');
+            if (results.has(this.readyAfter.get(id))) rerunReady.add(id);
+          }
+        }
         if (m.msg === 'nosub' && m.id) {
           this.lastWord.set(m.id, 'nosub');
           if (m.error) refusals.push(`${m.id}:nosub${m.error.error}`);
         }
         if (m.msg === 'pong' && m.id === 'end') sawEnd = true;
       }
-      const waiting = [...this.subs.keys()].some((id) => this.lastWord.get(id) !== 'ready');
+      const waiting = [...this.subs.keys()].some((id) => this.lastWord.get(id) !== 'ready' ||
+          (this.readyAfter.has(id) && !rerunReady.has(id)));
       if (sawEnd && !waiting) break;
       if (Date.now() > deadline) {
         throw new Error(`c${this.index}: did not settle (${what}); model ${
