@@ -28,12 +28,28 @@ TEST(VentServerBinary, HelpListsOptions) {
   Child c = Spawn({"--help"});
   ASSERT_EQ(c.Wait(absl::Seconds(10)), 0);
   std::string out = c.out();
-  for (const char* opt :
-       {"--listen", "--redis", "--metrics-listen", "--log-level",
-        "--max-payload", "--max-channel", "--max-inflight", "--max-batch",
-        "--api-keys", "--tls-cert", "--tls-key", "--idempotency-window",
-        "--subscribe-queue", "--redis-connect-timeout",
-        "--redis-command-timeout"}) {
+  for (const char* opt : {"--listen",
+                          "--redis",
+                          "--metrics-listen",
+                          "--log-level",
+                          "--max-payload",
+                          "--max-channel",
+                          "--max-inflight",
+                          "--max-batch",
+                          "--api-keys",
+                          "--tls-cert",
+                          "--tls-key",
+                          "--idempotency-window",
+                          "--subscribe-queue",
+                          "--redis-connect-timeout",
+                          "--redis-command-timeout",
+                          "--http-listen",
+                          "--http-max-connections",
+                          "--http-max-body",
+                          "--subscribe-queue-bytes",
+                          "--subscribe-memory",
+                          "--max-subscribers",
+                          "--shutdown-grace"}) {
     EXPECT_THAT(out, HasSubstr(opt));
   }
 }

@@ -64,9 +64,10 @@ HPORT=$(free_port)
 echo "== redis-server on 127.0.0.1:$RPORT" >&2
 
 echo "== starting vent-server on 127.0.0.1:$GPORT (metrics $MPORT)" >&2
+HTTP_ARGS=()
+[[ -z $HTTP_CONNS ]] || HTTP_ARGS=(--http-listen "127.0.0.1:$HPORT")
 "$BIN/vent-server" --listen "127.0.0.1:$GPORT" --redis "redis://127.0.0.1:$RPORT" \
-  --metrics-listen "127.0.0.1:$MPORT" --http-listen "127.0.0.1:$HPORT" \
-  >"$TMP/vent-server.log" 2>&1 &
+  --metrics-listen "127.0.0.1:$MPORT" "${HTTP_ARGS[@]}" >"$TMP/vent-server.log" 2>&1 &
 PIDS+=($!)
 wait_until 20 "vent-server /healthz" curl -fsS "http://127.0.0.1:$MPORT/healthz" ||
   { cat "$TMP/vent-server.log" >&2; exit 1; }
