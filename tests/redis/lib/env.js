@@ -55,7 +55,8 @@ async function ddpClient(env, cleanups) {
 }
 
 // Emits {n} on `channel` through `vent` until `sub` has more than `have`
-// events; resolves the emit outcomes ({n, ok, code}).
+// events; resolves the emit outcomes ({n, ok, receivers} or {n, ok: false,
+// code, message}).
 async function emitUntilDelivered(vent, channel, sub, have, what, {timeoutMs = 30000} = {}) {
   const outcomes = [];
   let n = 0;
@@ -63,8 +64,8 @@ async function emitUntilDelivered(vent, channel, sub, have, what, {timeoutMs = 3
     if (sub.events.length > have) return true;
     const k = ++n;
     try {
-      await vent.emit(channel, {n: k, what});
-      outcomes.push({n: k, ok: true});
+      const res = await vent.emit(channel, {n: k, what});
+      outcomes.push({n: k, ok: true, receivers: Number(res.receivers)});
     } catch (e) {
       outcomes.push({n: k, ok: false, code: e.code, message: e.details || e.message});
     }
