@@ -15,7 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const src = (f) => fs.readFileSync(path.join(here, 'src', f), 'utf8');
 const pkg = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'));
 
-const FILES = ['util.js', 'ejson.js', 'errors.js', 'subscription.js', 'auth.js', 'transport.js', 'vent-client.js', 'meteor.js', 'sockjs.js'];
+const FILES = ['util.js', 'ejson.js', 'errors.js', 'history.js', 'subscription.js', 'auth.js', 'transport.js', 'vent-client.js', 'meteor.js', 'sockjs.js'];
 const localImport = /^import\s[^;]*from\s+'\.\/[^']+';\n/gm;
 
 // The public names: every `export { a, b } from './x.js'` of src/index.js.

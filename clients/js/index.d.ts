@@ -121,9 +121,24 @@ export interface ReadyInfo {
   /**
    * false: events may have been missed since the previous ready (a reconnect,
    * a resubscribe after an error, or the server lost its Redis subscription);
-   * true: the server recovered every missed event; undefined: no gap is known.
+   * true: a publication with history was resubscribed from the handle's
+   * positions and the server replayed every missed event (they reached the
+   * listener, in order, before this ready): nothing to refetch;
+   * undefined: no gap is known (first ready, re-login).
    */
   recovered: boolean | undefined;
+}
+
+/**
+ * Where a subscription stands in one channel of a publication with history
+ * (docs/history.md): `channel` is the index of the Redis channel in the
+ * publication's channel list, `offset` counts 1, 2, 3... per channel within
+ * an `epoch` (an opaque string; "" = the channel had no history).
+ */
+export interface VentPosition {
+  channel: number;
+  offset: number;
+  epoch: string;
 }
 
 export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed';
@@ -173,8 +188,18 @@ export class VentSubscription<E = any> {
   readonly recovered: boolean | undefined;
   /** The error it ended with, if any. */
   readonly error: VentError | null;
-  /** Sets THE listener; a second call replaces the first. `null` removes it. */
-  listen(fn: ((event: E) => void) | null): this;
+  /**
+   * Sets THE listener; a second call replaces the first. `null` removes it.
+   * For a publication with history the event's position comes second
+   * (undefined otherwise, and for events published without one).
+   */
+  listen(fn: ((event: E, position: VentPosition | undefined) => void) | null): this;
+  /**
+   * The handle's position in each channel of a publication with history (a
+   * copy), or null when none is known (no history, or no ready yet). Save it
+   * to resume with VentClient.subscribeFrom(); it stays readable after stop().
+   */
+  position(): VentPosition[] | null;
   /** True while the server has acknowledged the subscription on the current connection. */
   ready(): boolean;
   /**
@@ -225,6 +250,13 @@ export class VentClient {
 
   /** Sends `sub` with params [rand, ...params] (now, or right after the next connect). */
   subscribe<E = any>(name: string, ...params: unknown[]): VentSubscription<E>;
+  /**
+   * subscribe(), resuming from a position saved from handle.position() (a
+   * publication with history): the server replays what followed it, and the
+   * first ready says whether that was everything. null: a plain subscribe.
+   * Throws a TypeError for an invalid position.
+   */
+  subscribeFrom<E = any>(position: readonly VentPosition[] | null, name: string, ...params: unknown[]): VentSubscription<E>;
   /** DDP login with {resume: token}; resolves this call's own result. */
   login(token: string): Promise<LoginResult>;
   logout(): Promise<unknown>;

@@ -235,6 +235,146 @@ const TEMPORARY_CODES = new Set([503, 429]);
 // even if the connection had been healthy, so such a close cannot loop.
 const TROUBLE_CLOSE_CODES = new Set([1002, 1003, 1007, 1009, 1011, 4008]);
 
+// ---- src/history.js
+// Positions: where one subscription stands in each channel of a publication
+// with history (docs/history.md), so that a resubscribe after any reconnect
+// can ask the server for exactly what was missed.
+//
+// Wire (Vent extensions; stock DDP clients ignore them):
+//   event  {"msg":"changed","__vent":"1","id":…,"e":…,"h":[channel, offset, "epoch"]}
+//   ready  {"msg":"ready","subs":[id],"h":[[channel, offset, "epoch"], …],"recovered"?:bool}
+//   sub    {"msg":"sub",…,"since":[[channel, offset, "epoch"], …]}
+// `channel` is the index of the Redis channel in the publication's channel
+// list, offsets count 1, 2, 3… per channel within an epoch, an epoch is an
+// opaque string ("" = no history existed).
+//
+// Invariants:
+// * A channel's position only moves forward within an epoch: an event whose
+//   offset is not above the position of its channel in the same epoch has
+//   been delivered already and is dropped (defence in depth: the server
+//   sends each event once). An event from another epoch replaces the
+//   position (the history was lost and restarted).
+// * A `ready` that carries positions REPLACES them: it is the server's word
+//   after everything it sent for that subscription so far (events it replayed
+//   or captured before the ready included), and it may be behind ours when
+//   the server's history went back (a Redis failover to a replica that had
+//   not caught up, an old snapshot restored) — then it says
+//   recovered:false and later events reuse offsets we have seen.
+// * A `ready` without positions for an active subscription (the server lost
+//   its Redis subscription and made it again: recovered:false) makes every
+//   position loose: the next event of each channel is accepted whatever its
+//   offset, for the same reason, and until then the channel's position is
+//   not sent in `since` (it may name an offset the server now uses for
+//   another event; without it, the server answers recovered:false).
+//   A ready that carries positions ends it.
+// * `since` is sent only once a ready gave every channel's position (or the
+//   application supplied them): a partial list would not be recovered.
+//   A ready without positions in answer to our sub means the publication has
+//   no history (any more): positions are forgotten, no `since` is sent.
+
+// The reason of the nosub 400 a server answers to a `since` it cannot parse.
+const MALFORMED_POSITION = 'Malformed position';
+
+// Publications have at most 16 channels (vent/pub/publication.h); anything
+// far beyond is not a position we keep.
+const MAX_CHANNEL = 255;
+
+// [channel, offset, epoch] as the server sends it, else false.
+function isWirePosition(h) {
+  return Array.isArray(h) && h.length === 3 && Number.isInteger(h[0]) && h[0] >= 0 && h[0] <= MAX_CHANNEL &&
+    Number.isSafeInteger(h[1]) && h[1] >= 0 && typeof h[2] === 'string';
+}
+
+// A list of VentPosition objects ({channel, offset, epoch}) from the
+// application (subscribeFrom) → wire tuples; throws TypeError when invalid.
+function positionsFromUser(list) {
+  if (!Array.isArray(list)) throw new TypeError('position: expected an array of {channel, offset, epoch}');
+  const seen = new Set();
+  return list.map((p) => {
+    const h = p && typeof p === 'object' ? [p.channel, p.offset, p.epoch] : null;
+    if (!isWirePosition(h) || seen.has(h[0])) {
+      throw new TypeError(`position: invalid entry ${JSON.stringify(p)} (expected {channel, offset, epoch}, one per channel)`);
+    }
+    seen.add(h[0]);
+    return h;
+  });
+}
+
+class Positions {
+  constructor() {
+    this._p = []; // channel index -> {offset, epoch, loose}
+    this._complete = false; // every channel's position is known: `since` may be sent
+    this.dropped = 0; // events dropped as already delivered
+  }
+
+  // Positions supplied by the application (wire tuples, validated).
+  seed(list) {
+    this._p = [];
+    for (const [c, offset, epoch] of list) this._p[c] = {offset, epoch, loose: false};
+    this._complete = list.length > 0;
+  }
+
+  // The `h` of an event. Returns the position to hand to the listener
+  // ({channel, offset, epoch}), undefined when the frame has none (a raw
+  // PUBLISH, or a publication without history), or null when the event was
+  // delivered already (drop it).
+  accept(h) {
+    if (h === undefined || !isWirePosition(h) || h[1] === 0) return undefined;
+    const c = h[0];
+    const offset = h[1];
+    const epoch = h[2];
+    const p = this._p[c];
+    if (p === undefined) {
+      this._p[c] = {offset, epoch, loose: false};
+    } else if (p.epoch === epoch && offset <= p.offset && !p.loose) {
+      this.dropped++;
+      return null;
+    } else {
+      p.offset = offset;
+      p.epoch = epoch;
+      p.loose = false;
+    }
+    return {channel: c, offset, epoch};
+  }
+
+  // A `ready` for this subscription. h: its positions (undefined when it has
+  // none); answered: it answers a `sub` this client sent (not a re-ready of
+  // an active subscription).
+  onReady(h, recovered, answered) {
+    if (Array.isArray(h) && h.every(isWirePosition)) {
+      this._p = [];
+      for (const [c, offset, epoch] of h) this._p[c] = {offset, epoch, loose: false};
+      this._complete = h.length > 0;
+    } else if (answered) {
+      this._p = []; // no history on this publication (any more)
+      this._complete = false;
+    } else if (recovered === false) {
+      for (const p of this._p) if (p) p.loose = true;
+    }
+  }
+
+  // Forgets everything (the server refused our positions).
+  reset() {
+    this._p = [];
+    this._complete = false;
+  }
+
+  // The `since` of the next `sub`, or null when it must not carry one.
+  since() {
+    if (!this._complete) return null;
+    const out = [];
+    this._p.forEach((p, c) => { if (p && !p.loose) out.push([c, p.offset, p.epoch]); });
+    return out.length ? out : null;
+  }
+
+  // [{channel, offset, epoch}] (a copy), or null when no position is known.
+  list() {
+    const out = [];
+    this._p.forEach((p, c) => { if (p) out.push({channel: c, offset: p.offset, epoch: p.epoch}); });
+    return out.length ? out : null;
+  }
+}
+
 // ---- src/subscription.js
 // VentSubscription: the handle VentClient.subscribe() returns, and the
 // per-subscription state the client keeps (one object per subscription, so a
@@ -255,7 +395,10 @@ const TROUBLE_CLOSE_CODES = new Set([1002, 1003, 1007, 1009, 1011, 4008]);
 //                  is true once per handle; recovered === false means events
 //                  may have been missed since the previous ready (reconnect,
 //                  a resubscribe after an error, or the server says so);
-//                  undefined means no gap is known (first ready, re-login)
+//                  true means the server replayed every missed event (a
+//                  publication with history, resubscribed with its positions:
+//                  they reached the listener before this ready); undefined
+//                  means no gap is known (first ready, re-login)
 //   'unsubscribed' {code, reason, error?} once, on the final transition
 //   'error'        VentError when the subscription ends with an error
 
@@ -286,6 +429,8 @@ export class VentSubscription {
     this._retryTimer = null;
     this._authRetried = false; // a 403 was retried with a fresh token since the last ready
     this._host = null; // host handle in attach mode with link.subscribe
+    this._history = new Positions(); // per channel, for publications with history
+    this._sentSince = false; // its unanswered `sub` carried `since`
     if (callbacks) {
       // Meteor.subscribe's callbacks: onReady once (the first ready), onStop
       // for every end, onError (Meteor's older name) for errors.
@@ -298,11 +443,19 @@ export class VentSubscription {
   }
 
   // Sets THE listener (a second call replaces the first; null removes it).
-  // fn(event) gets the object the publication sent. Returns this.
+  // fn(event) gets the object the publication sent; for a publication with
+  // history, fn(event, {channel, offset, epoch}) its position. Returns this.
   listen(fn) {
     if (fn !== null && typeof fn !== 'function') throw new TypeError('listen(fn): fn must be a function');
     this._listener = this.state === 'unsubscribed' ? null : fn;
     return this;
+  }
+
+  // Where this subscription stands in each channel of a publication with
+  // history: [{channel, offset, epoch}] (a copy), or null when none is
+  // known (no history, or nothing heard yet). What subscribeFrom() takes.
+  position() {
+    return this._history.list();
   }
 
   // True while the server has acknowledged this subscription on the current connection.
@@ -369,8 +522,12 @@ export class VentSubscription {
   // ------------------------------------------------ transitions (client only)
 
   // The DDP `sub` message (re)subscribing this handle.
+  // With `since` when positions are known (publications with history).
   _subMessage() {
-    return {msg: 'sub', id: this.id, name: this.name, params: [this.rand, ...this.params]};
+    const msg = {msg: 'sub', id: this.id, name: this.name, params: [this.rand, ...this.params]};
+    const since = this._history.since();
+    if (since !== null) msg.since = since;
+    return msg;
   }
 
   _setState(state, detail) {
@@ -919,7 +1076,9 @@ class Transport {
 //   of that handle. Frames for unknown or ended handles are dropped.
 // * Every connection is a new DDP session: connect, then (after getToken()
 //   if it must run first) the logins, then every live subscription with the
-//   SAME sub id and params, then the methods queued while offline.
+//   SAME sub id and params (and, for publications with history, the
+//   positions reached: `since`, see history.js), then the methods queued
+//   while offline.
 // * Every deferred callback checks the connection generation (`_gen`) or
 //   the socket it was made for, so a stale one does nothing.
 // * After handle.stop() returns, its listener is never called again. Every
@@ -1011,6 +1170,20 @@ export class VentClient {
   // subscribe(name, ...params[, callbacks]): callbacks is a trailing function
   // (onReady) or {onReady?, onStop?, onError?}, as Meteor.subscribe takes.
   subscribe(name, ...params) {
+    return this._subscribe(null, name, params);
+  }
+
+  // subscribeFrom(position, name, ...params[, callbacks]): subscribe(), but
+  // the first `sub` already asks for what followed `position` (what
+  // handle.position() returned, e.g. saved before a page reload) on a
+  // publication with history; its first ready says whether everything since
+  // was recovered. A null or empty position is a plain subscribe().
+  subscribeFrom(position, name, ...params) {
+    const since = position === null || position === undefined ? null : positionsFromUser(position);
+    return this._subscribe(since, name, params);
+  }
+
+  _subscribe(since, name, params) {
     if (typeof name !== 'string' || !name) throw new TypeError('subscribe(name, ...params): name must be a string');
     if (this._closed) throw new VentError('closed', 'VentClient is closed');
     let callbacks = null;
@@ -1024,6 +1197,7 @@ export class VentClient {
       }
     }
     const sub = new VentSubscription(SUB_TOKEN, this, name, params, callbacks);
+    if (since && since.length) sub._history.seed(since);
     this._subs.set(sub.id, sub);
     this._byKey.set(sub.key, sub);
     this._sendSub(sub);
@@ -1109,9 +1283,12 @@ export class VentClient {
       let msg;
       try { msg = JSON.parse(raw); } catch (_) { return; }
       const sub = this._byKey.get(msg.id);
-      if (sub && sub._listener) {
+      if (sub === undefined) return;
+      // Publications with history: the event's position; null = delivered already.
+      const pos = msg.h === undefined ? undefined : sub._history.accept(msg.h);
+      if (pos !== null && sub._listener) {
         const e = this._ejson && mayHaveEjson(raw) ? ejsonDecode(msg.e) : msg.e;
-        this._safe(sub._listener, e, sub);
+        this._deliver(sub, e, pos);
       }
       return;
     }
@@ -1142,7 +1319,7 @@ export class VentClient {
       case 'ready':
         for (const id of Array.isArray(msg.subs) ? msg.subs : []) {
           const sub = this._subs.get(id);
-          if (sub) this._onSubReady(sub, msg.recovered);
+          if (sub) this._onSubReady(sub, msg.recovered, msg.h);
         }
         break;
       case 'nosub': {
@@ -1161,7 +1338,9 @@ export class VentClient {
     }
   }
 
-  _onSubReady(sub, recovered) {
+  // h: the positions of a history publication's ready (see history.js).
+  _onSubReady(sub, recovered, h) {
+    sub._history.onReady(h, recovered, sub._sentOn !== 0 && sub._sentOn === this._gen);
     this._answered(sub);
     sub._onReady(recovered);
     this._checkHealthy();
@@ -1172,13 +1351,22 @@ export class VentClient {
   // server says the session expired) = sent again after the refreshed
   // login; any other error ends it.
   _onNosub(sub, error) {
+    const sentSince = sub._sentSince;
     this._answered(sub);
     if (!error) {
       this._forget(sub);
       sub._end('nosub', `Subscription '${sub.name}' was stopped by the server`, null, false);
     } else {
       const err = VentError.from(error, {subscription: sub});
-      if (TEMPORARY_CODES.has(err.error)) {
+      if (err.error === 400 && err.reason === MALFORMED_POSITION && sentSince) {
+        // The server refused our positions (e.g. its publication lost a
+        // channel): forget them and subscribe again without; the ready
+        // then says recovered:false.
+        sub._history.reset();
+        this._emitError(new VentError(400, `Subscription '${sub.name}': the server refused its position ` +
+            `(${err.reason}); subscribed again without it`, {subscription: sub}));
+        this._resend(sub);
+      } else if (TEMPORARY_CODES.has(err.error)) {
         sub._toSubscribing(err.error, err.reason, err);
         this._scheduleRetry(sub);
       } else if (err.error === 403 && this._auth.deferSub(sub, err)) {
@@ -1237,8 +1425,10 @@ export class VentClient {
     if (!this._sessionRunning() || sub._sentOn === this._gen || sub.state === 'subscribed') return;
     clearTimeout(sub._retryTimer);
     sub._retryTimer = null;
-    sub._bytes = this._sendMessage(sub._subMessage());
+    const msg = sub._subMessage();
+    sub._bytes = this._sendMessage(msg);
     sub._sentOn = this._gen;
+    sub._sentSince = msg.since !== undefined;
     this._unanswered++;
   }
 
@@ -1273,6 +1463,7 @@ export class VentClient {
 
   // The server answered the sub's `sub` (ready or nosub).
   _answered(sub) {
+    sub._sentSince = false;
     if (sub._sentOn === 0) return;
     if (sub._sentOn === this._gen) this._unanswered--;
     sub._sentOn = 0;
@@ -1411,6 +1602,7 @@ export class VentClient {
     }
     for (const sub of [...this._subs.values()]) {
       sub._sentOn = 0;
+      sub._sentSince = false;
       clearTimeout(sub._retryTimer);
       sub._retryTimer = null;
       if (sub.state === 'subscribed') sub._toSubscribing('disconnected', reason);
@@ -1573,6 +1765,18 @@ export class VentClient {
       try { fn(err); } catch (e) {
         if (typeof console !== 'undefined') console.error('[vent-client] an error listener threw', e);
       }
+    }
+  }
+
+  // Calls a listener with an event (and its position, for publications with
+  // history); an exception is reported as by _safe.
+  _deliver(sub, e, pos) {
+    try {
+      if (pos === undefined) sub._listener(e);
+      else sub._listener(e, pos);
+    } catch (err) {
+      this._emitError(new VentError('listener', `a callback threw: ${err && err.message ? err.message : err}`,
+          {cause: err, subscription: sub}));
     }
   }
 

@@ -17,10 +17,14 @@
 //                  is true once per handle; recovered === false means events
 //                  may have been missed since the previous ready (reconnect,
 //                  a resubscribe after an error, or the server says so);
-//                  undefined means no gap is known (first ready, re-login)
+//                  true means the server replayed every missed event (a
+//                  publication with history, resubscribed with its positions:
+//                  they reached the listener before this ready); undefined
+//                  means no gap is known (first ready, re-login)
 //   'unsubscribed' {code, reason, error?} once, on the final transition
 //   'error'        VentError when the subscription ends with an error
 import { VentError } from './errors.js';
+import { Positions } from './history.js';
 import { Emitter, randomId } from './util.js';
 
 // Only the client constructs handles (`new VentSubscription()` is a TypeError).
@@ -50,6 +54,8 @@ export class VentSubscription {
     this._retryTimer = null;
     this._authRetried = false; // a 403 was retried with a fresh token since the last ready
     this._host = null; // host handle in attach mode with link.subscribe
+    this._history = new Positions(); // per channel, for publications with history
+    this._sentSince = false; // its unanswered `sub` carried `since`
     if (callbacks) {
       // Meteor.subscribe's callbacks: onReady once (the first ready), onStop
       // for every end, onError (Meteor's older name) for errors.
@@ -62,11 +68,19 @@ export class VentSubscription {
   }
 
   // Sets THE listener (a second call replaces the first; null removes it).
-  // fn(event) gets the object the publication sent. Returns this.
+  // fn(event) gets the object the publication sent; for a publication with
+  // history, fn(event, {channel, offset, epoch}) its position. Returns this.
   listen(fn) {
     if (fn !== null && typeof fn !== 'function') throw new TypeError('listen(fn): fn must be a function');
     this._listener = this.state === 'unsubscribed' ? null : fn;
     return this;
+  }
+
+  // Where this subscription stands in each channel of a publication with
+  // history: [{channel, offset, epoch}] (a copy), or null when none is
+  // known (no history, or nothing heard yet). What subscribeFrom() takes.
+  position() {
+    return this._history.list();
   }
 
   // True while the server has acknowledged this subscription on the current connection.
@@ -133,8 +147,12 @@ export class VentSubscription {
   // ------------------------------------------------ transitions (client only)
 
   // The DDP `sub` message (re)subscribing this handle.
+  // With `since` when positions are known (publications with history).
   _subMessage() {
-    return {msg: 'sub', id: this.id, name: this.name, params: [this.rand, ...this.params]};
+    const msg = {msg: 'sub', id: this.id, name: this.name, params: [this.rand, ...this.params]};
+    const since = this._history.since();
+    if (since !== null) msg.since = since;
+    return msg;
   }
 
   _setState(state, detail) {

@@ -15,7 +15,9 @@
 //   of that handle. Frames for unknown or ended handles are dropped.
 // * Every connection is a new DDP session: connect, then (after getToken()
 //   if it must run first) the logins, then every live subscription with the
-//   SAME sub id and params, then the methods queued while offline.
+//   SAME sub id and params (and, for publications with history, the
+//   positions reached: `since`, see history.js), then the methods queued
+//   while offline.
 // * Every deferred callback checks the connection generation (`_gen`) or
 //   the socket it was made for, so a stale one does nothing.
 // * After handle.stop() returns, its listener is never called again. Every
@@ -24,6 +26,7 @@
 import { Auth } from './auth.js';
 import { ejsonDecode, mayHaveEjson } from './ejson.js';
 import { TEMPORARY_CODES, TROUBLE_CLOSE_CODES, VentError } from './errors.js';
+import { MALFORMED_POSITION, positionsFromUser } from './history.js';
 import { SUB_TOKEN, VentSubscription } from './subscription.js';
 import { Transport } from './transport.js';
 import { Emitter, VENT_PREFIX, backoffDelay, decode, deferred, normalizeUrl, urlToken, withUrlToken } from './util.js';
@@ -113,6 +116,20 @@ export class VentClient {
   // subscribe(name, ...params[, callbacks]): callbacks is a trailing function
   // (onReady) or {onReady?, onStop?, onError?}, as Meteor.subscribe takes.
   subscribe(name, ...params) {
+    return this._subscribe(null, name, params);
+  }
+
+  // subscribeFrom(position, name, ...params[, callbacks]): subscribe(), but
+  // the first `sub` already asks for what followed `position` (what
+  // handle.position() returned, e.g. saved before a page reload) on a
+  // publication with history; its first ready says whether everything since
+  // was recovered. A null or empty position is a plain subscribe().
+  subscribeFrom(position, name, ...params) {
+    const since = position === null || position === undefined ? null : positionsFromUser(position);
+    return this._subscribe(since, name, params);
+  }
+
+  _subscribe(since, name, params) {
     if (typeof name !== 'string' || !name) throw new TypeError('subscribe(name, ...params): name must be a string');
     if (this._closed) throw new VentError('closed', 'VentClient is closed');
     let callbacks = null;
@@ -126,6 +143,7 @@ export class VentClient {
       }
     }
     const sub = new VentSubscription(SUB_TOKEN, this, name, params, callbacks);
+    if (since && since.length) sub._history.seed(since);
     this._subs.set(sub.id, sub);
     this._byKey.set(sub.key, sub);
     this._sendSub(sub);
@@ -211,9 +229,12 @@ export class VentClient {
       let msg;
       try { msg = JSON.parse(raw); } catch (_) { return; }
       const sub = this._byKey.get(msg.id);
-      if (sub && sub._listener) {
+      if (sub === undefined) return;
+      // Publications with history: the event's position; null = delivered already.
+      const pos = msg.h === undefined ? undefined : sub._history.accept(msg.h);
+      if (pos !== null && sub._listener) {
         const e = this._ejson && mayHaveEjson(raw) ? ejsonDecode(msg.e) : msg.e;
-        this._safe(sub._listener, e, sub);
+        this._deliver(sub, e, pos);
       }
       return;
     }
@@ -244,7 +265,7 @@ export class VentClient {
       case 'ready':
         for (const id of Array.isArray(msg.subs) ? msg.subs : []) {
           const sub = this._subs.get(id);
-          if (sub) this._onSubReady(sub, msg.recovered);
+          if (sub) this._onSubReady(sub, msg.recovered, msg.h);
         }
         break;
       case 'nosub': {
@@ -263,7 +284,9 @@ export class VentClient {
     }
   }
 
-  _onSubReady(sub, recovered) {
+  // h: the positions of a history publication's ready (see history.js).
+  _onSubReady(sub, recovered, h) {
+    sub._history.onReady(h, recovered, sub._sentOn !== 0 && sub._sentOn === this._gen);
     this._answered(sub);
     sub._onReady(recovered);
     this._checkHealthy();
@@ -274,13 +297,22 @@ export class VentClient {
   // server says the session expired) = sent again after the refreshed
   // login; any other error ends it.
   _onNosub(sub, error) {
+    const sentSince = sub._sentSince;
     this._answered(sub);
     if (!error) {
       this._forget(sub);
       sub._end('nosub', `Subscription '${sub.name}' was stopped by the server`, null, false);
     } else {
       const err = VentError.from(error, {subscription: sub});
-      if (TEMPORARY_CODES.has(err.error)) {
+      if (err.error === 400 && err.reason === MALFORMED_POSITION && sentSince) {
+        // The server refused our positions (e.g. its publication lost a
+        // channel): forget them and subscribe again without; the ready
+        // then says recovered:false.
+        sub._history.reset();
+        this._emitError(new VentError(400, `Subscription '${sub.name}': the server refused its position ` +
+            `(${err.reason}); subscribed again without it`, {subscription: sub}));
+        this._resend(sub);
+      } else if (TEMPORARY_CODES.has(err.error)) {
         sub._toSubscribing(err.error, err.reason, err);
         this._scheduleRetry(sub);
       } else if (err.error === 403 && this._auth.deferSub(sub, err)) {
@@ -339,8 +371,10 @@ export class VentClient {
     if (!this._sessionRunning() || sub._sentOn === this._gen || sub.state === 'subscribed') return;
     clearTimeout(sub._retryTimer);
     sub._retryTimer = null;
-    sub._bytes = this._sendMessage(sub._subMessage());
+    const msg = sub._subMessage();
+    sub._bytes = this._sendMessage(msg);
     sub._sentOn = this._gen;
+    sub._sentSince = msg.since !== undefined;
     this._unanswered++;
   }
 
@@ -375,6 +409,7 @@ export class VentClient {
 
   // The server answered the sub's `sub` (ready or nosub).
   _answered(sub) {
+    sub._sentSince = false;
     if (sub._sentOn === 0) return;
     if (sub._sentOn === this._gen) this._unanswered--;
     sub._sentOn = 0;
@@ -513,6 +548,7 @@ export class VentClient {
     }
     for (const sub of [...this._subs.values()]) {
       sub._sentOn = 0;
+      sub._sentSince = false;
       clearTimeout(sub._retryTimer);
       sub._retryTimer = null;
       if (sub.state === 'subscribed') sub._toSubscribing('disconnected', reason);
@@ -675,6 +711,18 @@ export class VentClient {
       try { fn(err); } catch (e) {
         if (typeof console !== 'undefined') console.error('[vent-client] an error listener threw', e);
       }
+    }
+  }
+
+  // Calls a listener with an event (and its position, for publications with
+  // history); an exception is reported as by _safe.
+  _deliver(sub, e, pos) {
+    try {
+      if (pos === undefined) sub._listener(e);
+      else sub._listener(e, pos);
+    } catch (err) {
+      this._emitError(new VentError('listener', `a callback threw: ${err && err.message ? err.message : err}`,
+          {cause: err, subscription: sub}));
     }
   }
 

@@ -2,7 +2,7 @@
 // types.test.js with `tsc --strict`; every @ts-expect-error line must fail.
 import WebSocket from 'ws';
 import {
-  VentClient, VentError, VentSubscription, type ReadyInfo, type VentStatus, type LoginResult,
+  VentClient, VentError, VentSubscription, type ReadyInfo, type VentStatus, type LoginResult, type VentPosition,
 } from 'vent-client';
 
 const vent = new VentClient('ws://127.0.0.1:3000/websocket', {
@@ -52,6 +52,20 @@ async function main(): Promise<void> {
   vent.close();
 }
 void main();
+
+// Publications with history: the position as the listener's second
+// argument, position() to save, subscribeFrom() to resume.
+interface RoomEvent { text: string }
+const room = vent.subscribe<RoomEvent>('room', { r: 'lobby' });
+room.listen((e, pos?: VentPosition) => console.log(e.text, pos?.channel, pos?.offset, pos?.epoch));
+room.listen((e) => console.log(e.text)); // the one-argument form still fits
+room.onReady(({ recovered }) => { if (recovered !== true) console.log('refetch'); });
+const saved: VentPosition[] | null = room.position();
+const resumed: VentSubscription<RoomEvent> = vent.subscribeFrom<RoomEvent>(saved, 'room', { r: 'lobby' },
+    { onReady: ({ first, recovered }: ReadyInfo) => console.log(first, recovered) });
+resumed.stop();
+// @ts-expect-error a position has a channel, an offset and an epoch
+vent.subscribeFrom([{ channel: 0, offset: 1 }], 'room');
 
 // With a trailing function (Meteor's onReady).
 vent.subscribe('paymentStatus', { paymentId: 'p1' }, () => console.log('ready'));
