@@ -47,7 +47,7 @@ export class VentSubscription {
     this._stopFns = [];
     this._waiters = new Set(); // pending whenReady() calls: {resolve, reject, timer}
     this._everReady = false;
-    this._gap = false; // inactive on the server since its last ready
+    this._gap = false; // inactive on the server since its last ready, or its positions were refused
     this._sentOn = 0; // connection generation its unanswered `sub` went out on; 0 = answered/unsent
     this._bytes = 0; // size of its `sub` message (to blame a close 1009)
     this._retries = 0; // temporary errors since the last ready
@@ -170,7 +170,7 @@ export class VentSubscription {
     const first = !this._everReady;
     let recovered;
     if (typeof serverRecovered === 'boolean') recovered = serverRecovered;
-    else if (!first && this._gap) recovered = false;
+    else if (this._gap) recovered = false;
     this._everReady = true;
     this._gap = false;
     this._retries = 0;

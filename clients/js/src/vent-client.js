@@ -307,8 +307,9 @@ export class VentClient {
       if (err.error === 400 && err.reason === MALFORMED_POSITION && sentSince) {
         // The server refused our positions (e.g. its publication lost a
         // channel): forget them and subscribe again without; the ready
-        // then says recovered:false.
+        // then says recovered:false (also a first one, after subscribeFrom).
         sub._history.reset();
+        sub._gap = true;
         this._emitError(new VentError(400, `Subscription '${sub.name}': the server refused its position ` +
             `(${err.reason}); subscribed again without it`, {subscription: sub}));
         this._resend(sub);

@@ -234,8 +234,11 @@ test('nosub 400 "Malformed position" to a since: reported, subscribed again with
   assert.equal(errors.length, 1);
   assert.equal(errors[0].error, 400);
   assert.equal(errors[0].subscription, h);
+  const info = [];
+  h.onReady((x) => info.push(x));
   ws.recv({ msg: 'ready', subs: [h.id], h: [[0, 9, 'E1']] });
   assert.equal(h.state, 'subscribed');
+  assert.deepEqual(info, [{ first: true, recovered: false }], 'the resume asked for was not possible');
   // A 400 to a sub WITHOUT since ends it as before.
   const other = vent.subscribe('room', { bad: true });
   other.onError(() => {});
