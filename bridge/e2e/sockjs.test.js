@@ -57,8 +57,10 @@ describe('/sockjs/info', () => {
 });
 
 describe('SockJS WebSocket transport', () => {
+  // The bridge writes "o" with the 101 response, waiting for nothing (the
+  // client abandons WebSocket if it is late); checked without a clock: it
+  // arrives while the client has sent nothing after its upgrade request.
   test('"o" is the first frame, right after the upgrade (before any client data)', async () => {
-    const t0 = Date.now();
     const {sock, rest} = await upgrade(env.port, '/sockjs/123/abcdefgh/websocket');
     let buf = rest;
     if (buf.length < 3) {
@@ -67,9 +69,7 @@ describe('SockJS WebSocket transport', () => {
         sock.on('data', on);
       });
     }
-    const elapsed = Date.now() - t0;
     assert.deepEqual([...buf.subarray(0, 3)], [0x81, 0x01, 0x6f], 'unmasked text frame "o"');
-    assert.ok(elapsed < 200, `"o" after ${elapsed} ms`);
     sock.destroy();
   });
 
