@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18vent/v1/authorizer.proto\x12\x07vent.v1\"\xd1\x01\n\x10\x41uthorizeRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bpublication\x18\x02 \x01(\t\x12\x13\n\x0bparams_json\x18\x03 \x01(\t\x12\x10\n\x08\x63hannels\x18\x04 \x03(\t\x12=\n\nconnection\x18\x05 \x03(\x0b\x32).vent.v1.AuthorizeRequest.ConnectionEntry\x1a\x31\n\x0f\x43onnectionEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x11\x41uthorizeResponse\x12\r\n\x05\x61llow\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x15\n\rcache_seconds\x18\x03 \x01(\x05\x32P\n\nAuthorizer\x12\x42\n\tAuthorize\x12\x19.vent.v1.AuthorizeRequest\x1a\x1a.vent.v1.AuthorizeResponseB\x1f\n\x0b\x64\x65v.vent.v1P\x01Z\x0event/v1;ventv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18vent/v1/authorizer.proto\x12\x07vent.v1\"\xd1\x01\n\x10\x41uthorizeRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bpublication\x18\x02 \x01(\t\x12\x13\n\x0bparams_json\x18\x03 \x01(\t\x12\x10\n\x08\x63hannels\x18\x04 \x03(\t\x12=\n\nconnection\x18\x05 \x03(\x0b\x32).vent.v1.AuthorizeRequest.ConnectionEntry\x1a\x31\n\x0f\x43onnectionEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x11\x41uthorizeResponse\x12\r\n\x05\x61llow\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x15\n\rcache_seconds\x18\x03 \x01(\x05\"\x99\x01\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12@\n\nconnection\x18\x02 \x03(\x0b\x32,.vent.v1.AuthenticateRequest.ConnectionEntry\x1a\x31\n\x0f\x43onnectionEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc7\x01\n\x14\x41uthenticateResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\x12\x36\n\x07refusal\x18\x03 \x01(\x0e\x32%.vent.v1.AuthenticateResponse.Refusal\x12\x15\n\rcache_seconds\x18\x04 \x01(\x05\"8\n\x07Refusal\x12\x11\n\rUNKNOWN_TOKEN\x10\x00\x12\x0b\n\x07\x45XPIRED\x10\x01\x12\r\n\tFORBIDDEN\x10\x02\x32\x9d\x01\n\nAuthorizer\x12\x42\n\tAuthorize\x12\x19.vent.v1.AuthorizeRequest\x1a\x1a.vent.v1.AuthorizeResponse\x12K\n\x0c\x41uthenticate\x12\x1c.vent.v1.AuthenticateRequest\x1a\x1d.vent.v1.AuthenticateResponseB\x1f\n\x0b\x64\x65v.vent.v1P\x01Z\x0event/v1;ventv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vent.v1.authorizer_pb2', globals())
@@ -24,12 +24,22 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._serialized_options = b'\n\013dev.vent.v1P\001Z\016vent/v1;ventv1'
   _AUTHORIZEREQUEST_CONNECTIONENTRY._options = None
   _AUTHORIZEREQUEST_CONNECTIONENTRY._serialized_options = b'8\001'
+  _AUTHENTICATEREQUEST_CONNECTIONENTRY._options = None
+  _AUTHENTICATEREQUEST_CONNECTIONENTRY._serialized_options = b'8\001'
   _AUTHORIZEREQUEST._serialized_start=38
   _AUTHORIZEREQUEST._serialized_end=247
   _AUTHORIZEREQUEST_CONNECTIONENTRY._serialized_start=198
   _AUTHORIZEREQUEST_CONNECTIONENTRY._serialized_end=247
   _AUTHORIZERESPONSE._serialized_start=249
   _AUTHORIZERESPONSE._serialized_end=322
-  _AUTHORIZER._serialized_start=324
-  _AUTHORIZER._serialized_end=404
+  _AUTHENTICATEREQUEST._serialized_start=325
+  _AUTHENTICATEREQUEST._serialized_end=478
+  _AUTHENTICATEREQUEST_CONNECTIONENTRY._serialized_start=198
+  _AUTHENTICATEREQUEST_CONNECTIONENTRY._serialized_end=247
+  _AUTHENTICATERESPONSE._serialized_start=481
+  _AUTHENTICATERESPONSE._serialized_end=680
+  _AUTHENTICATERESPONSE_REFUSAL._serialized_start=624
+  _AUTHENTICATERESPONSE_REFUSAL._serialized_end=680
+  _AUTHORIZER._serialized_start=683
+  _AUTHORIZER._serialized_end=840
 # @@protoc_insertion_point(module_scope)

@@ -20,12 +20,23 @@ class AuthorizerStub(object):
                 request_serializer=vent_dot_v1_dot_authorizer__pb2.AuthorizeRequest.SerializeToString,
                 response_deserializer=vent_dot_v1_dot_authorizer__pb2.AuthorizeResponse.FromString,
                 )
+        self.Authenticate = channel.unary_unary(
+                '/vent.v1.Authorizer/Authenticate',
+                request_serializer=vent_dot_v1_dot_authorizer__pb2.AuthenticateRequest.SerializeToString,
+                response_deserializer=vent_dot_v1_dot_authorizer__pb2.AuthenticateResponse.FromString,
+                )
 
 
 class AuthorizerServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Authorize(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Authenticate(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -38,6 +49,11 @@ def add_AuthorizerServicer_to_server(servicer, server):
                     servicer.Authorize,
                     request_deserializer=vent_dot_v1_dot_authorizer__pb2.AuthorizeRequest.FromString,
                     response_serializer=vent_dot_v1_dot_authorizer__pb2.AuthorizeResponse.SerializeToString,
+            ),
+            'Authenticate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Authenticate,
+                    request_deserializer=vent_dot_v1_dot_authorizer__pb2.AuthenticateRequest.FromString,
+                    response_serializer=vent_dot_v1_dot_authorizer__pb2.AuthenticateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -63,5 +79,22 @@ class Authorizer(object):
         return grpc.experimental.unary_unary(request, target, '/vent.v1.Authorizer/Authorize',
             vent_dot_v1_dot_authorizer__pb2.AuthorizeRequest.SerializeToString,
             vent_dot_v1_dot_authorizer__pb2.AuthorizeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Authenticate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vent.v1.Authorizer/Authenticate',
+            vent_dot_v1_dot_authorizer__pb2.AuthenticateRequest.SerializeToString,
+            vent_dot_v1_dot_authorizer__pb2.AuthenticateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
