@@ -1,5 +1,6 @@
 // vent-bridge: serves Vent publications over DDP (WebSocket, SockJS) from
-// Redis pub/sub. See README.md for configuration and docs/.
+// Redis pub/sub. Configuration: README.md; running it: docs/operations.md;
+// how it is built: docs/architecture.md.
 #include <signal.h>
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -9,7 +9,7 @@
 // all of them at once (Pending() then Consume(all)) and frames them for its
 // receiving request; no close or control frames go through the queue.
 //
-// Budgets (docs/operations.md, "Limits"):
+// Budgets (docs/protocol.md, "Limits"):
 //  * every byte queued for the client counts: Vent frames, DDP replies,
 //    WebSocket pongs and close frames alike (a client cannot make the bridge
 //    buffer replies it does not read);

@@ -10,9 +10,9 @@
 // worker's buffer), no timer (the worker's sweep drives deadlines), output
 // buffers released when empty.
 //
-// Limits (docs/operations.md): over --max-outgoing queued (replies count as
-// much as events) -> close 4008 "slow client"; more than 64 KiB queued ->
-// stop reading the client until it drains.
+// Limits (docs/protocol.md, "Limits"): over --max-outgoing queued (replies
+// count as much as events) -> close 4008 "slow client"; more than 64 KiB queued
+// -> stop reading the client until it drains.
 //
 // Closing (RFC 6455 7.1.1): the close frame is queued, the write side is shut
 // down once everything queued is written, then input is read and discarded

@@ -1,10 +1,10 @@
 'use strict';
-// Every bad-input row of docs/ddp-vent-wire.md §7 over the raw `ws` harness:
+// Every row of docs/protocol.md "Bad input" over the raw `ws` harness:
 // the exact Meteor reply, nothing else, and the connection stays usable
-// (checked with ping/pong right after). Plus version negotiation (§3), HTTP
-// refusals on WebSocket routes, the message-size limit (close 1009), the
-// JSON depth and offendingMessage-size limits, and the per-connection
-// subscription limit (nosub 429).
+// (checked with ping/pong right after). Plus version negotiation
+// (docs/protocol.md "Handshake"), HTTP refusals on WebSocket routes, the
+// message-size limit (close 1009), the JSON depth and offendingMessage-size
+// limits, and the per-connection subscription limit (nosub 429).
 
 const assert = require('node:assert/strict');
 const {after, before, describe, test} = require('node:test');
@@ -68,7 +68,7 @@ describe('before connect', () => {
   });
 });
 
-describe('after connect (§7 rows)', () => {
+describe('after connect (bad input rows)', () => {
   const rows = [
     ['invalid JSON', '{oops', err('Bad request')],
     ['truncated JSON', '{"msg":"ping"', err('Bad request')],
@@ -189,7 +189,7 @@ test('error replies are counted in vent_bridge_ddp_errors_total', async () => {
   assert.equal(now - before, 2, 'vent_bridge_ddp_errors_total ("DDP error replies sent for bad input")');
 });
 
-describe('version negotiation (§3)', () => {
+describe('version negotiation', () => {
   const accepted = [
     ['1 with Meteor support', {msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1']}],
     ['1 with npm support', {msg: 'connect', version: '1', support: ['1']}],

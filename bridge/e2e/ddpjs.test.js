@@ -1,5 +1,5 @@
 'use strict';
-// ddp.js 2.2.1 + ws against vent-bridge (docs/ddp-vent-wire.md §13 C): plain
+// ddp.js 2.2.1 + ws against vent-bridge (docs/protocol.md "Compatibility"): plain
 // JSON client with support ["1"]; sub, ready, Vent `changed` events; server
 // pings answered keep it connected; after a reconnect, re-sending `sub` with
 // the SAME id (as Meteor does) gets a fresh ready and events.

@@ -1,5 +1,5 @@
 'use strict';
-// DDP heartbeats (docs/ddp-vent-wire.md §4) and the handshake timeout, with
+// DDP heartbeats (docs/protocol.md "Heartbeats") and the handshake timeout, with
 // short intervals: --heartbeat-interval 200ms --heartbeat-timeout 200ms
 // --handshake-timeout 600ms. A silent client is pinged and then closed; a
 // client that answers is kept; outgoing events do not suppress pings; pre1

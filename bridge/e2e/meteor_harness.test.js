@@ -1,6 +1,6 @@
 'use strict';
-// vent-bridge against the Meteor-faithful DDP harness (docs/ddp-vent-wire.md
-// §13 A 1-7, 10): handshake, byte-exact Vent frames, the ready/loss guarantee,
+// vent-bridge against the Meteor-faithful DDP harness (docs/protocol.md
+// "Compatibility"): handshake, byte-exact Vent frames, the ready/loss guarantee,
 // bursts, fan-out, unsub silence, refusals, methods, reconnect with the same
 // sub ids. One redis + one bridge for the whole file; each test uses its own
 // connections and channels.

@@ -1,5 +1,5 @@
 'use strict';
-// Redis outages (architecture.md "Limits", docs/ddp-vent-wire.md §9.7):
+// Redis outages (docs/protocol.md "Subscriptions", docs/operations.md "Health"):
 // redis-server is killed and restarted on the same port; /healthz goes 503
 // then 200; events resume on the SAME subscriptions without the client
 // reconnecting; a sub sent while Redis is down gets `ready` once Redis is

@@ -1,5 +1,5 @@
 'use strict';
-// simpleddp 2.2.4 + ws against vent-bridge (docs/ddp-vent-wire.md §13 B):
+// simpleddp 2.2.4 + ws against vent-bridge (docs/protocol.md "Compatibility"):
 // subscribe with a Vent rand, ready(), `changed` events carry the Vent frame,
 // sub.stop() resolves (needs nosub), refused subs reject ready(), and after a
 // server-side close the client's unsub-then-sub restart completes and events

@@ -1,5 +1,5 @@
 'use strict';
-// Slow consumers (architecture.md "Limits"): with --max-outgoing 64KiB, one
+// Slow consumers (docs/protocol.md "Limits"): with --max-outgoing 64KiB, one
 // client that upgrades by hand, subscribes and then never reads is closed
 // (counted as vent_bridge_closed_total{reason="slow_client"}), while 100
 // ordinary clients on the same channel keep receiving every event in order.

@@ -1,5 +1,5 @@
 'use strict';
-// SockJS transport (docs/ddp-vent-wire.md §1.3, §13 A 11): /sockjs/info JSON
+// SockJS transport (docs/protocol.md "Transports"): /sockjs/info JSON
 // and headers, "o" right after the upgrade, every DDP message and Vent frame
 // wrapped as a[...], client array frames accepted, c[...] on server close,
 // broken framing closes with 3000.

@@ -2,7 +2,8 @@
 //
 // Parsing of one inbound DDP text message (one WebSocket text frame / one
 // SockJS array element) into a typed ClientMessage, following Meteor's
-// ddp-server rules (see docs ddp-vent-wire.md §3, §5, §6, §7):
+// ddp-server rules (docs/protocol.md, "Handshake", "Subscriptions", "Methods"
+// and "Bad input"):
 //
 //  * invalid JSON, JSON nested deeper than max_json_depth, or a JSON value
 //    that is neither object nor array  -> ErrorReply

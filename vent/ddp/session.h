@@ -6,7 +6,8 @@
 //   kAwaitingConnect -> kClosed     on a bad `connect` (`failed` is sent)
 //   kConnected       -> kClosed     on a heartbeat timeout
 //
-// Behaviour (docs/protocol.md, "DDP" and "Limits"):
+// Behaviour (docs/protocol.md, "Handshake", "Heartbeats", "Subscriptions",
+// "Bad input" and "Limits"):
 //  * Handshake: versions "1", "pre2", "pre1"; `failed` then host->Close for
 //    anything else; everything after that is dropped. Messages pipelined
 //    behind `connect` are handled in order as the host feeds them.
@@ -30,8 +31,8 @@
 //  * `method`: every well-formed method goes to host->CallMethod. MethodDone
 //    with a result sends updated then result (Meteor, no pending writes);
 //    with an error sends result then updated. Unknown/duplicate ids ignored.
-//  * Every bad input of §7 gets exactly Meteor's reply; malformed input never
-//    closes the connection.
+//  * Every bad input (docs/protocol.md, "Bad input") gets exactly Meteor's
+//    reply; malformed input never closes the connection.
 //
 // Threading: not thread-safe; one Session per connection, used from the
 // connection's thread. Host callbacks run synchronously inside Session

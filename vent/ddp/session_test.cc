@@ -161,7 +161,7 @@ TEST_F(SessionTest, PipelinedSubBeforeConnectedIsHonoured) {
   EXPECT_EQ(host_.sent.back(), R"({"msg":"ready","subs":["s1"]})");
 }
 
-// ---- §7 bad input, byte-exact ----
+// ---- bad input (docs/protocol.md "Bad input"), byte-exact ----
 
 TEST_F(SessionTest, BadInputBeforeConnect) {
   EXPECT_THAT(Feed("{oops"),

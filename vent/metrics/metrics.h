@@ -1,9 +1,10 @@
 // Prometheus metrics: counters, gauges and histograms, rendered in the text
 // exposition format (version 0.0.4).
 //
-// Thread-safety: registration (Counter()/Gauge()/Histogram()) takes a lock and
-// is meant for start-up; the returned objects are owned by the Registry, live
-// as long as it, and are updated lock-free (relaxed atomics) from any thread.
+// Thread-safety: registration (GetCounter, GetGauge, GetHistogram,
+// AddCallbackGauge, AddCallbackCounter) takes a lock and is meant for
+// start-up; the returned objects are owned by the Registry, live as long as
+// it, and are updated lock-free (relaxed atomics) from any thread.
 // On hot paths, add in batches (one Add per batch, not per message).
 #ifndef VENT_METRICS_METRICS_H_
 #define VENT_METRICS_METRICS_H_

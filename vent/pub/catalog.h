@@ -1,9 +1,9 @@
 // The set of publications a bridge serves, loaded from the `publications`
 // section of the config file (format: vent/pub/README.md).
 //
-// Immutable once built and handed out as shared_ptr<const Catalog>, so a
-// reload can swap catalogs while workers still hold the old one. Find() and
-// names() are thread-safe.
+// Built once at startup (publications are not reloaded: changing them means
+// restarting the bridge) and immutable afterwards, handed out as
+// shared_ptr<const Catalog>. Find() and names() are thread-safe.
 #ifndef VENT_PUB_CATALOG_H_
 #define VENT_PUB_CATALOG_H_
 

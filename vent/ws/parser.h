@@ -2,24 +2,23 @@
 //
 // Enforces every rule a server must check (errors carry the close code to
 // send):
-//  1002: RSV bits set (no extension is negotiated), unknown opcode, unmasked
-//  frame,
-//        control frame fragmented or > 125 bytes, continuation without a
-//        started message, new data frame while a fragmented message is open,
-//        64-bit length with the MSB set, non-minimal length encoding, close
-//        payload of 1 byte, invalid close code.
-//  1007: text message (checked once complete) or close reason that is not valid
-//  UTF-8. 1009: reassembled data message larger than max_message_bytes,
-//  detected from the frame
-//        header before any of its payload is buffered.
+//  * 1002: RSV bits set (no extension is negotiated), unknown opcode,
+//    unmasked frame, control frame fragmented or > 125 bytes, continuation
+//    without a started message, new data frame while a fragmented message is
+//    open, 64-bit length with the MSB set, non-minimal length encoding, close
+//    payload of 1 byte, invalid close code.
+//  * 1007: text message (checked once complete) or close reason that is not
+//    valid UTF-8.
+//  * 1009: reassembled data message larger than max_message_bytes, detected
+//    from the frame header before any of its payload is buffered.
 //
 // Memory: the parser holds at most a partial header (<= 14 bytes), the open
-// data message (bounded by max_message_bytes) and a partial control payload (<=
-// 125 bytes). Buffers grow with the bytes actually received, never with the
-// length a header announces.
+// data message (bounded by max_message_bytes) and a partial control payload
+// (<= 125 bytes). Buffers grow with the bytes actually received, never with
+// the length a header announces.
 //
-// Not thread-safe: one parser per connection, used from that connection's
-// strand.
+// Not thread-safe: one parser per connection, used from the thread that owns
+// the connection (the bridge's worker thread).
 #ifndef VENT_WS_PARSER_H_
 #define VENT_WS_PARSER_H_
 

@@ -19,7 +19,7 @@ const path = require('node:path');
 const stack = require('../../../tests/js/lib/stack.js');
 const {Publisher} = require('./publisher.js');
 
-// The publications every e2e test uses (see docs/architecture.md, "Publication semantics").
+// The publications every e2e test uses (semantics: vent/pub/README.md and docs/protocol.md, "Event frames").
 const DEFAULT_CONFIG = `
 publications:
   threadMessage:

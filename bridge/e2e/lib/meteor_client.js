@@ -1,5 +1,5 @@
 'use strict';
-// A "Meteor-faithful" DDP client on `ws` (docs/ddp-vent-wire.md §13 A): sends
+// A "Meteor-faithful" DDP client on `ws` (docs/protocol.md "Compatibility"): sends
 // {"msg":"connect","version":"1","support":["1","pre2","pre1"]}, pipelines
 // `sub`s right after `connect` without waiting for `connected`, uses 17-char
 // Random ids for sub ids and Vent rands, answers server pings, re-sends the
