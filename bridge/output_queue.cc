@@ -128,6 +128,17 @@ void OutputQueue::Drop() {
   Account();
 }
 
+void OutputQueue::ReleaseIfEmpty() {
+  if (plain_off_ == plain_.size()) {
+    std::string().swap(plain_);
+    plain_off_ = 0;
+  }
+  if (wire_off_ == wire_.size()) {
+    std::string().swap(wire_);
+    wire_off_ = 0;
+  }
+}
+
 bool OutputQueue::over_budget() const {
   size_t q = queued();
   if (q > budget_.max_bytes) return true;

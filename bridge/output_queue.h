@@ -88,6 +88,9 @@ class OutputQueue {
   void Consume(size_t n);
   // Drops everything not yet written (slow-client close) and frees memory.
   void Drop();
+  // Gives the buffers' memory back if nothing is queued (an idle connection
+  // holds no output buffer; busy ones keep theirs between writes).
+  void ReleaseIfEmpty();
 
   size_t queued() const {
     return plain_.size() - plain_off_ + wire_.size() - wire_off_;

@@ -32,17 +32,29 @@ OutputBudget MakeBudget(Worker& worker) {
 
 }  // namespace
 
+WsConnection::Socket WsConnection::AdoptSocket(Worker& worker,
+                                               asio::ip::tcp::socket s) {
+  error_code ec;
+  asio::ip::tcp protocol = asio::ip::tcp::v4();
+  asio::ip::tcp::endpoint local = s.local_endpoint(ec);
+  if (!ec) protocol = local.protocol();
+  // No operation is pending on `s` (the HTTP phase ended inside a handler).
+  int fd = s.release(ec);
+  WsConnection::Socket out(worker.io().get_executor());
+  if (!ec) out.assign(protocol, fd, ec);
+  return out;
+}
+
 WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket,
                            std::unique_ptr<tls::TlsSession> tls,
                            Transport transport, ConnectionSlot slot,
                            ConnectionInfo info)
     : worker_(worker),
       ctx_(worker.ctx()),
-      socket_(std::move(socket)),
+      socket_(AdoptSocket(worker, std::move(socket))),
       tls_(std::move(tls)),
       transport_(transport),
       slot_(std::move(slot)),
-      remote_(info.remote),
       parser_(static_cast<size_t>(ctx_.options.max_message)),
       out_(transport == Transport::kRaw
                ? OutputQueue::Framing::kWebSocket
@@ -152,7 +164,7 @@ void WsConnection::Consume(absl::string_view bytes) {
       Queued();
     }
     if (!st.ok()) {
-      ctx_.NoteTlsFailure(remote_, st.message());
+      ctx_.NoteTlsFailure(remote(), st.message());
       Terminate("tls error");
       return;
     }
@@ -171,7 +183,7 @@ void WsConnection::Consume(absl::string_view bytes) {
   }
   if (err && !closing_ && !closed_) {
     ctx_.metrics->protocol_closes->Add();
-    VENT_LOG_DEBUG("websocket protocol error", "remote", remote_, "code",
+    VENT_LOG_DEBUG("websocket protocol error", "remote", remote(), "code",
                    err->close_code, "reason", err->reason);
     CloseWith(err->close_code, err->reason);
   }
@@ -312,7 +324,7 @@ void WsConnection::OnWritable(const error_code& ec) {
 
 void WsConnection::SlowClose() {
   ctx_.metrics->slow_closes->Add();
-  VENT_LOG_DEBUG("closing slow client", "remote", remote_, "queued_bytes",
+  VENT_LOG_DEBUG("closing slow client", "remote", remote(), "queued_bytes",
                  out_.queued());
   // Drop what is queued. Tell the client why only if no frame is half
   // written (a close frame after a partial frame would be garbage).
@@ -355,7 +367,7 @@ void WsConnection::Terminate(const char* why) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   out_.Drop();  // the object may outlive this call (pending waits)
   socket_.close(ec);
-  VENT_LOG_DEBUG("connection closed", "remote", remote_, "why", why);
+  VENT_LOG_DEBUG("connection closed", "remote", remote(), "why", why);
   worker_.RemoveConnection(this);
 }
 
@@ -385,6 +397,9 @@ HostOutput::Deferrer WsConnection::MakeDeferrer() {
 
 void WsConnection::OnSweep(absl::Time now) {
   if (closed_) return;
+  // Idle: no buffer survives a sweep period empty.
+  if (!write_waiting_) out_.ReleaseIfEmpty();
+  if (parser_.buffered_bytes() == 0) parser_.ShrinkToFit();
   if (closing_) {
     if (now >= close_deadline_) Terminate("close timeout");
     return;

@@ -7,8 +7,10 @@
 // Writes never block (uWebSockets style: try write(2) at once, wait for
 // writability only when the kernel buffer is full). Memory per idle
 // connection is kept small: no read buffer of its own (reads go into the
-// worker's buffer), no timer (the worker's sweep drives deadlines), output
-// buffers released when empty.
+// worker's buffer), no timer (the worker's sweep drives deadlines), parser
+// and output buffers released at the sweep after they empty, a socket bound
+// to the worker's io_context executor (no type-erased executor in the socket
+// or in its pending wait).
 //
 // Limits (docs/protocol.md, "Limits"): over --max-outgoing queued (replies
 // count as much as events) -> close 4008 "slow client"; more than 64 KiB queued
@@ -94,13 +96,20 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void SlowClose();
   void Terminate(const char* why);
 
+  using Socket =
+      boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                       boost::asio::io_context::executor_type>;
+
+  // The accepted socket, re-bound to the worker's io_context executor.
+  static Socket AdoptSocket(Worker& worker, boost::asio::ip::tcp::socket s);
+  const std::string& remote() const { return host_.info().remote; }
+
   Worker& worker_;
   BridgeContext& ctx_;
-  boost::asio::ip::tcp::socket socket_;
+  Socket socket_;
   std::unique_ptr<tls::TlsSession> tls_;  // null: plain WebSocket
   const Transport transport_;
   ConnectionSlot slot_;
-  const std::string remote_;
   ws::FrameParser parser_;
   OutputQueue out_;
   DdpHost host_;

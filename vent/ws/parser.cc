@@ -31,13 +31,16 @@ FrameParser::FrameParser(size_t max_message_bytes)
 std::optional<ProtocolError> FrameParser::Fail(uint16_t code,
                                                const char* reason) {
   state_ = State::kFailed;
-  error_ = ProtocolError{code, reason};
-  return error_;
+  error_code_ = code;
+  error_reason_ = reason;
+  return ProtocolError{code, reason};
 }
 
 std::optional<ProtocolError> FrameParser::Feed(absl::string_view data,
                                                std::vector<Message>* out) {
-  if (state_ == State::kFailed) return error_;
+  if (state_ == State::kFailed) {
+    return ProtocolError{error_code_, error_reason_};
+  }
   while (!data.empty()) {
     if (state_ == State::kHeader) {
       const size_t need = header_len_ < 2 ? 2 : HeaderSize(header_[1]);

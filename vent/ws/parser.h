@@ -101,7 +101,9 @@ class FrameParser {
   std::string message_;
   // Payload of the control frame being read (<= 125 bytes).
   std::string control_;
-  std::optional<ProtocolError> error_;
+  // After a failure: the close code and reason (static text) it returns.
+  uint16_t error_code_ = 0;
+  const char* error_reason_ = "";
 };
 
 }  // namespace vent::ws
