@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts its own redis-server, vent-bridge (bench/config/
-# bench.yaml), vent-server and the Node baseline (bench/baseline/
-# node_fanout.js) on free 127.0.0.1 ports, then runs the same vent-bench
-# scenarios against the bridge and against the baseline, plus the emit path
+# bench.yaml), vent-server, the Node baseline (bench/baseline/
+# node_fanout.js) and the floor (vent-floor, bench/floor) on free 127.0.0.1
+# ports, then runs the same vent-bench scenarios against the bridge, the
+# baseline and the floor (every fan-out figure is also given as a ratio to
+# the floor of the same run), plus the emit path
 # (redis-benchmark -P 64 PUBLISH vs vent-bench emit). Writes
 # bench/results/<scenario>.<target>.json, bench/results/fanout.csv and
 # bench/results/summary.json, and prints ratios. ~3-4 minutes. Not a test.
@@ -39,8 +41,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
 done
-for b in vent-bridge vent-server vent-bench; do
-  [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (ninja -C build vent-bridge vent-server vent-bench, or set VENT_BIN_DIR)" >&2; exit 2; }
+for b in vent-bridge vent-server vent-bench vent-floor; do
+  [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (ninja -C build vent-bridge vent-server vent-bench vent-floor, or set VENT_BIN_DIR)" >&2; exit 2; }
 done
 CACHE=$BIN/../CMakeCache.txt
 if [[ -f $CACHE ]] && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$CACHE"; then
@@ -51,8 +53,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_start_redis
-BPORT=$(free_port); NPORT=$(free_port); GPORT=$(free_port); MPORT=$(free_port)
-echo "== redis-server :$RPORT, vent-bridge :$BPORT, node baseline :$NPORT, vent-server :$GPORT" >&2
+BPORT=$(free_port); NPORT=$(free_port); GPORT=$(free_port); MPORT=$(free_port); FPORT=$(free_port)
+echo "== redis-server :$RPORT, vent-bridge :$BPORT, node baseline :$NPORT, vent-floor :$FPORT, vent-server :$GPORT" >&2
 # start_bridge / start_node: (re)start a target on its port and wait until it
 # serves; set BRIDGE_PID / NODE_PID. stop_pid PID: kill and reap one of ours.
 stop_pid() {
@@ -75,8 +77,15 @@ start_node() {
   PIDS+=("$NODE_PID")
   wait_until 20 "node baseline" sh -c "grep -q listening $TMP/node.log" || { cat "$TMP/node.log" >&2; exit 1; }
 }
+start_floor() {
+  "$BIN/vent-floor" --port "$FPORT" --redis-port "$RPORT" >"$TMP/floor.log" 2>&1 &
+  FLOOR_PID=$!
+  PIDS+=("$FLOOR_PID")
+  wait_until 20 "vent-floor" sh -c "grep -q listening $TMP/floor.log" || { cat "$TMP/floor.log" >&2; exit 1; }
+}
 start_bridge
 start_node
+start_floor
 if ((SWEEP)); then
   mkdir -p "$OUT"
   # shellcheck source=bench/sweep.sh
@@ -92,13 +101,15 @@ mkdir -p "$OUT"
 # Only the files this script writes (bench/emit/run.sh owns emit.json).
 rm -f "$OUT"/fanout.csv "$OUT"/idle-*.json "$OUT"/fanout-*.json "$OUT"/emit-*.json "$OUT"/summary.json \
   "$OUT"/budget-*.json "$OUT"/budget.csv
-# run NAME MODE ARGS...: the scenario against the bridge, then the baseline.
+# run NAME MODE ARGS...: the scenario against the bridge, the baseline, then
+# the floor.
 run() {
   local name=$1 mode=$2
   shift 2
-  for target in bridge node; do
+  for target in bridge node floor; do
     local port=$BPORT pid=$BRIDGE_PID
     [[ $target == node ]] && { port=$NPORT; pid=$NODE_PID; }
+    [[ $target == floor ]] && { port=$FPORT; pid=$FLOOR_PID; }
     echo "== $name against $target" >&2
     "$BIN/vent-bench" "$mode" --url "ws://127.0.0.1:$port/websocket" --redis "redis://127.0.0.1:$RPORT" \
       --bridge-pid "$pid" --threads "$THREADS" --label "$name.$target" \

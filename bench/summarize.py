@@ -88,6 +88,15 @@ def sweep_summary(d):
         at_knee = f"{knee:,}/s, p99 {float(pts[knee]['p99_ms']):.3g} ms" if knee else "none"
         first_bad = f"{min(bad):,}/s" if bad else "none"
         print(f"  {t}: last unsaturated offered load {at_knee}; first saturated {first_bad}")
+    if "bridge" in by and "floor" in by:
+        for o in sorted(set(by["bridge"]) & set(by["floor"])):
+            b, fl = by["bridge"][o], by["floor"][o]
+            bc, fc = float(b["server_cpu_s_per_million"]), float(fl["server_cpu_s_per_million"])
+            print(f"  {o:>9,}/s offered: CPU-s/M bridge {bc:.3g} vs floor {fc:.3g} (ratio {bc / fc:.2f}); "
+                  f"p99 {float(b['p99_ms']):.3g} vs {float(fl['p99_ms']):.3g} ms "
+                  f"(ratio {float(b['p99_ms']) / float(fl['p99_ms']):.2f})"
+                  f"{' (floor saturated)' if fl['saturated'] == '1' else ''}"
+                  f"{' (bridge saturated)' if b['saturated'] == '1' else ''}")
     if "bridge" in by and "node" in by:
         for o in sorted(set(by["bridge"]) & set(by["node"])):
             b, n = by["bridge"][o], by["node"][o]
@@ -133,23 +142,32 @@ def ratio(a, b):
     return round(a / b, 2) if a is not None and b else None
 
 
+# Each row: scenario, metric, bridge, node baseline, bridge/node,
+# floor (vent-floor), bridge/floor.
 rows, checks = [], []
 for path in sorted(glob.glob(os.path.join(d, "*.bridge.json"))):
     scen = os.path.basename(path)[: -len(".bridge.json")]
-    b, n = load(scen + ".bridge.json"), load(scen + ".node.json")
+    b, n, fl = load(scen + ".bridge.json"), load(scen + ".node.json"), load(scen + ".floor.json")
     if b["mode"] == "fanout":
         for k, key in (("deliveries/s", "delivered_per_s"), ("lost", "lost")):
-            bv, nv = round(b[key]), n and round(n[key])
-            rows.append((scen, k, bv, nv, ratio(bv, nv)))
+            bv, nv, fv = round(b[key]), n and round(n[key]), fl and round(fl[key])
+            rows.append((scen, k, bv, nv, ratio(bv, nv), fv, ratio(bv, fv)))
         for q in ("p50", "p99", "max"):
             bv, nv = b["latency_us"][q] / 1000, n and n["latency_us"][q] / 1000
-            rows.append((scen, q + " ms", round(bv, 2), nv and round(nv, 2), ratio(bv, nv)))
+            fv = fl and fl["latency_us"][q] / 1000
+            rows.append((scen, q + " ms", round(bv, 2), nv and round(nv, 2), ratio(bv, nv),
+                         fv and round(fv, 2), ratio(bv, fv)))
         bc, nc = b["bridge_cpu_s_per_million"], n and n["bridge_cpu_s_per_million"]
-        rows.append((scen, "CPU-s per M deliveries", round(bc, 3), nc and round(nc, 3), ratio(bc, nc)))
+        fc = fl and fl["bridge_cpu_s_per_million"]
+        rows.append((scen, "CPU-s per M deliveries", round(bc, 3), nc and round(nc, 3), ratio(bc, nc),
+                     fc and round(fc, 3), ratio(bc, fc)))
     else:
         bv, nv = b["bridge_bytes_per_connection"], n and n["bridge_bytes_per_connection"]
-        rows.append((scen, "bytes/connection", round(bv), nv and round(nv), ratio(bv, nv)))
-        rows.append((scen, "dropped while idle", b["dropped"], n and n["dropped"], None))
+        fv = fl and fl["bridge_bytes_per_connection"]
+        rows.append((scen, "bytes/connection", round(bv), nv and round(nv), ratio(bv, nv),
+                     fv and round(fv), ratio(bv, fv)))
+        rows.append((scen, "dropped while idle", b["dropped"], n and n["dropped"], None,
+                     fl and fl["dropped"], None))
 
 f1 = load("fanout-1x1000.bridge.json")
 if f1:
@@ -214,15 +232,17 @@ if un:
     checks.append(("unary Emit at 64 callers >= 50,000/s", f"{un['events_per_s']:.0f}/s",
                    un["events_per_s"] >= 50000))
 
-print("\n%-20s %-24s %14s %14s %8s" % ("scenario", "metric", "vent-bridge", "node baseline", "ratio"))
+print("\n%-20s %-24s %12s %12s %8s %12s %8s" % ("scenario", "metric", "vent-bridge", "node", "/node",
+                                                "floor", "/floor"))
 for r in rows:
-    print("%-20s %-24s %14s %14s %8s" % tuple("-" if v is None else v for v in r))
+    print("%-20s %-24s %12s %12s %8s %12s %8s" % tuple("-" if v is None else v for v in r))
 if emit:
     print("\nemit path: " + ", ".join(f"{k} {v:.0f}" for k, v in emit.items()))
 print("\nbudget (Issue 6):")
 for name, value, ok in checks:
     print(f"  [{'info' if ok is None else 'met' if ok else 'NOT met'}] {name}: {value}")
 with open(os.path.join(d, "summary.json"), "w") as f:
-    json.dump({"rows": [dict(zip(("scenario", "metric", "bridge", "baseline", "ratio"), r)) for r in rows],
+    json.dump({"rows": [dict(zip(("scenario", "metric", "bridge", "baseline", "ratio", "floor",
+                                  "ratio_to_floor"), r)) for r in rows],
                "emit": emit,
                "budget": [{"item": n, "value": v, "met": ok} for n, v, ok in checks]}, f, indent=1)

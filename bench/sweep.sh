@@ -1,13 +1,14 @@
 # Sweeps for the BENCHMARKS.md plots; sourced by `bench/run.sh --sweep` after
 # it started Redis, vent-bridge and the Node baseline (not run on its own).
-# Uses from run.sh: ROOT BIN OUT TMP QUICK THREADS RPORT BPORT NPORT
-# BRIDGE_PID NODE_PID, start_bridge, start_node, stop_pid.
+# Uses from run.sh: ROOT BIN OUT TMP QUICK THREADS RPORT BPORT NPORT FPORT
+# BRIDGE_PID NODE_PID FLOOR_PID, start_bridge, start_node, stop_pid.
 #
 # Writes, each with a header and one row per point (bench/summarize.py
 # sweep-row):
 #   <out>/sweep-latency.csv  fan-out, 1 channel x 1,000 subscribers, 200-byte
 #     events, at each offered rate: delivered/s, lost, p50/p99/p999, server
-#     CPU-s per million deliveries. Per target, the rates go up until the first
+#     CPU-s per million deliveries, for the bridge, the Node baseline and the
+#     floor (vent-floor). Per target, the rates go up until the first
 #     saturated point (lost, < 90% delivered, or p99 > 1 s), which is kept.
 #   <out>/sweep-idle.csv  idle subscribed connections (each on its own
 #     channel) at each count, on a freshly started server each time (an
@@ -38,12 +39,14 @@ rm -f "$LAT_CSV" "$IDLE_CSV"
 } >"$ENV_TXT"
 
 # sweep_point KIND TARGET CSV MODE ARGS...: one vent-bench run against TARGET
-# (bridge|node); appends its row to CSV; prints "ok", "saturated" or "failed".
+# (bridge|node|floor); appends its row to CSV; prints "ok", "saturated" or
+# "failed".
 sweep_point() {
   local kind=$1 target=$2 csv=$3 mode=$4
   shift 4
   local port=$BPORT pid=$BRIDGE_PID
   [[ $target == node ]] && { port=$NPORT; pid=$NODE_PID; }
+  [[ $target == floor ]] && { port=$FPORT; pid=$FLOOR_PID; }
   rm -f "$TMP/point.json"
   if "$BIN/vent-bench" "$mode" --url "ws://127.0.0.1:$port/websocket" --redis "redis://127.0.0.1:$RPORT" \
     --bridge-pid "$pid" --threads "$THREADS" --label "sweep-$kind.$target" --json "$TMP/point.json" \
@@ -56,7 +59,7 @@ sweep_point() {
 }
 
 echo "== sweep 1/2: latency and CPU vs offered load (1 channel x 1,000 subscribers, 200 B, $SWEEP_DUR per point)" >&2
-for target in bridge node; do
+for target in bridge node floor; do
   for rate in $SWEEP_RATES; do
     state=$(sweep_point latency "$target" "$LAT_CSV" fanout --clients 1000 --channels 1 --rate "$rate" \
       --size 200 --duration "$SWEEP_DUR" --drain-timeout 10s)

@@ -54,6 +54,10 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
           r.GetGauge("vent_bridge_outgoing_bytes",
                      "Bytes queued to clients, not yet taken by the kernel "
                      "(updated every sweep).")),
+      workers_active(r.GetGauge(
+          "vent_bridge_workers_active",
+          "Workers that new connections are placed on (--workers 0: grows "
+          "when the active ones are busy, see --worker-spill-busy).")),
       login_ok(r.GetCounter("vent_bridge_logins_total", "DDP logins by result.",
                             {{"result", "ok"}})),
       login_refused(r.GetCounter("vent_bridge_logins_total",

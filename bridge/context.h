@@ -49,6 +49,7 @@ struct BridgeMetrics {
   metrics::Gauge* redis_up;
   metrics::Gauge* redis_channels;
   metrics::Gauge* outgoing_bytes;  // queued to clients, all workers (per sweep)
+  metrics::Gauge* workers_active;  // taking new connections (--workers 0)
   metrics::Counter* login_ok;
   metrics::Counter* login_refused;
   metrics::Counter* login_error;  // --login authorizer: backend failed

@@ -15,6 +15,17 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr int64_t kHttpHeadroom = 64;
+
+WorkerPlacement::Options PlacementOptions(const BridgeOptions& o,
+                                          size_t workers) {
+  WorkerPlacement::Options p;
+  p.workers = static_cast<int>(workers);
+  p.adaptive = o.workers == 0;
+  p.spill_busy = static_cast<double>(o.worker_spill_busy) / 100.0;
+  p.shrink_busy = p.spill_busy / 3;
+  p.shrink_after = o.worker_shrink_after;
+  return p;
+}
 }  // namespace
 
 Listener::Listener(asio::io_context& io, std::vector<Worker*> workers,
@@ -23,7 +34,9 @@ Listener::Listener(asio::io_context& io, std::vector<Worker*> workers,
       workers_(std::move(workers)),
       ctx_(ctx),
       admin_(admin),
-      acceptor_(io) {}
+      acceptor_(io),
+      placement_(PlacementOptions(ctx.options, workers_.size())),
+      busy_(workers_.size()) {}
 
 absl::Status Listener::Listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
@@ -69,7 +82,10 @@ void Listener::LogRefusal(const std::string& ip, const char* why) {
 }
 
 void Listener::DoAccept() {
-  Worker* worker = workers_[next_++ % workers_.size()];
+  for (size_t i = 0; i < workers_.size(); ++i) busy_[i] = workers_[i]->busy();
+  placement_.Sample(absl::Now(), busy_);
+  Worker* worker = workers_[static_cast<size_t>(placement_.Pick())];
+  if (!admin_) ctx_.metrics->workers_active->Set(placement_.active());
   acceptor_.async_accept(worker->io(), [this, worker](
                                            boost::system::error_code ec,
                                            tcp::socket socket) {

@@ -1,7 +1,9 @@
 // Listener: accepts TCP connections on one io_context and hands each socket
-// to a worker, round-robin (the socket is created on the worker's
-// io_context). Enforces --max-connections: past it the client gets a short
-// HTTP 503 and is closed, counted in metrics. An admin listener
+// to the worker its WorkerPlacement picks (round-robin with --workers N, the
+// load-following rule of worker_placement.h with --workers 0; the socket is
+// created on the worker's io_context). Enforces --max-connections: past it the
+// client gets a short HTTP 503 and is closed, counted in metrics. An admin
+// listener
 // (--metrics-listen) serves only /metrics, /livez and /readyz, in plain HTTP.
 // Threading: the acceptor's io_context thread.
 #ifndef VENT_BRIDGE_LISTENER_H_
@@ -14,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "bridge/worker.h"
+#include "bridge/worker_placement.h"
 
 namespace vent::bridge {
 
@@ -35,7 +38,8 @@ class Listener {
   BridgeContext& ctx_;
   const bool admin_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  size_t next_ = 0;
+  WorkerPlacement placement_;
+  std::vector<double> busy_;  // scratch for placement_.Sample
   absl::Time last_refusal_log_ = absl::InfinitePast();
   uint64_t suppressed_ = 0;
 };

@@ -64,12 +64,14 @@ int Run(int argc, char** argv) {
       o.max_connections < 1 || o.sockjs_max_sessions < 0 ||
       o.sockjs_response_limit < 1 ||
       o.sockjs_heartbeat <= absl::ZeroDuration() ||
-      o.sockjs_disconnect_delay <= absl::ZeroDuration()) {
+      o.sockjs_disconnect_delay <= absl::ZeroDuration() || o.workers < 0 ||
+      o.worker_spill_busy < 1 || o.worker_spill_busy > 100) {
     return Fail(absl::InvalidArgumentError(
         "limits too small: max-message >= 128, max-outgoing >= 1024, "
         "max-subscriptions >= 1, max-connections >= 1, sockjs-max-sessions "
         ">= 0, sockjs-response-limit >= 1, sockjs-heartbeat and "
-        "sockjs-disconnect-delay > 0"));
+        "sockjs-disconnect-delay > 0, workers >= 0, worker-spill-busy in "
+        "1..100"));
   }
 
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -27,7 +27,17 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
             "Largest static file served (read whole); larger ones get HTTP "
             "500 — put big assets behind a CDN or proxy");
   set.Int("workers", &o.workers,
-          "Worker threads (each with its own event loop); 0 = one per core");
+          "Worker threads (each with its own event loop); N = N workers, new "
+          "connections round-robin; 0 = up to one per core, following the "
+          "load: new connections go to the first worker until it is busy "
+          "(--worker-spill-busy), then the next one is used");
+  set.Int("worker-spill-busy", &o.worker_spill_busy,
+          "--workers 0: CPU busy percentage (1-100) of a worker past which "
+          "new connections go to another worker, activating one if needed");
+  set.Duration("worker-shrink-after", &o.worker_shrink_after,
+               "--workers 0: stop giving new connections to the last added "
+               "worker once all active workers were under a third of "
+               "--worker-spill-busy for this long (connections never move)");
   set.Int("max-connections", &o.max_connections,
           "Open connections per bridge; past it new connections get HTTP 503");
   set.Bytes("max-message", &o.max_message,

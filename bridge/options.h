@@ -24,7 +24,13 @@ struct BridgeOptions {
   int64_t max_static_bytes = 8 * 1024 * 1024;  // largest static file served
   std::string tls_cert;  // PEM chain; with tls_key: serve wss/https only
   std::string tls_key;   // PEM private key
-  int64_t workers = 0;   // 0 = one per core
+  int64_t workers = 0;   // 0 = up to one per core, following the load
+  // --workers 0: a worker at or over this CPU busy percentage gets no new
+  // connections while another (or a newly activated) worker can take them.
+  int64_t worker_spill_busy = 75;
+  // --workers 0: the last active worker stops taking new connections after
+  // every active worker stayed under a third of worker_spill_busy this long.
+  absl::Duration worker_shrink_after = absl::Seconds(60);
   int64_t max_connections = 100000;
   int64_t max_message = 64 * 1024;   // inbound DDP message (WS message) bytes
   int64_t max_subscriptions = 1024;  // per connection

@@ -35,6 +35,9 @@ TEST(BridgeOptionsTest, DefaultsMatchTheDocumentedLimits) {
   EXPECT_EQ(o.heartbeat_timeout, absl::Seconds(15));
   EXPECT_EQ(o.handshake_timeout, absl::Seconds(10));
   EXPECT_EQ(o.sub_timeout, absl::Seconds(10));
+  EXPECT_EQ(o.workers, 0);  // follows the load (bridge/worker_placement.h)
+  EXPECT_EQ(o.worker_spill_busy, 75);
+  EXPECT_EQ(o.worker_shrink_after, absl::Seconds(60));
 }
 
 }  // namespace

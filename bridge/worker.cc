@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cmath>
+#include <ctime>
 
 #include "vent/base/log.h"
 
@@ -14,6 +15,12 @@ namespace {
 // The sweep checks heartbeats, handshake, subscription and login deadlines
 // and SockJS session timers. It runs
 // often enough for the shortest configured timeout, within [10ms, 1s].
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
 absl::Duration SweepPeriod(const BridgeOptions& o) {
   absl::Duration shortest = absl::Seconds(1);
   for (absl::Duration d :
@@ -207,11 +214,28 @@ void Worker::Sweep() {
   // Safe to iterate: terminating connections erase themselves one loop turn
   // later (RemoveConnection posts), never during this loop.
   absl::Time now = absl::Now();
+  SampleBusy(now);
   for (auto& [ptr, conn] : connections_) conn->OnSweep(now);
   if (draining_) DrainStep(now);
   FlushDirty();
   ctx_.metrics->outgoing_bytes->Add(outgoing_ - reported_outgoing_);
   reported_outgoing_ = outgoing_;
+}
+
+void Worker::SampleBusy(absl::Time now) {
+  int64_t cpu = ThreadCpuNs();
+  if (busy_window_start_ == absl::InfinitePast()) {
+    busy_window_start_ = now;
+    busy_window_cpu_ns_ = cpu;
+    return;
+  }
+  absl::Duration window = now - busy_window_start_;
+  if (window < absl::Milliseconds(250)) return;
+  busy_.store(static_cast<double>(cpu - busy_window_cpu_ns_) /
+                  static_cast<double>(absl::ToInt64Nanoseconds(window)),
+              std::memory_order_relaxed);
+  busy_window_start_ = now;
+  busy_window_cpu_ns_ = cpu;
 }
 
 }  // namespace vent::bridge

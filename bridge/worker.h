@@ -74,6 +74,10 @@ class Worker : public HubListener, private RedisSubscriptions {
   // connection's OutputQueue adds the change of its own queue. Worker
   // thread only (--max-worker-outgoing).
   int64_t* outgoing_total() { return &outgoing_; }
+  // Any thread: this worker thread's CPU time over its last sampling window
+  // (>= 250 ms, taken at sweeps) divided by the window, 0..1+. Read by the
+  // listener's WorkerPlacement.
+  double busy() const { return busy_.load(std::memory_order_relaxed); }
 
   // HubListener (Redis thread).
   void PostMessages(std::shared_ptr<const MessageBatch> batch,
@@ -92,6 +96,7 @@ class Worker : public HubListener, private RedisSubscriptions {
   void ArmSweep();
   void Sweep();
   void DrainStep(absl::Time now);
+  void SampleBusy(absl::Time now);
 
   const int id_;
   BridgeContext& ctx_;
@@ -107,6 +112,9 @@ class Worker : public HubListener, private RedisSubscriptions {
   std::thread thread_;
   std::vector<char> rx_;
   std::atomic<int64_t> backlog_{0};
+  std::atomic<double> busy_{0};
+  absl::Time busy_window_start_ = absl::InfinitePast();
+  int64_t busy_window_cpu_ns_ = 0;
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
   std::vector<Connection*> dirty_;
   absl::flat_hash_map<std::string, SockJsSession*> sockjs_;
