@@ -26,6 +26,7 @@
 #include "bridge/ws_connection.h"
 #include "vent/base/log.h"
 #include "vent/tls/tls.h"
+#include "vent/ws/deflate.h"
 #include "vent/ws/frame.h"
 #include "vent/ws/handshake.h"
 #include "vent/ws/sockjs.h"
@@ -614,11 +615,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       user_id = login->user_id;
       user_expires = login->valid_until;
     }
+    // permessage-deflate (--compression): raw WebSocket only.
+    ws::DeflateNegotiation deflate;
+    if (ctx_.options.compression && transport == Transport::kRaw) {
+      std::string offers;
+      auto range = req.equal_range(http::field::sec_websocket_extensions);
+      for (auto it = range.first; it != range.second; ++it) {
+        if (!offers.empty()) offers += ", ";
+        offers.append(it->value().data(), it->value().size());
+      }
+      deflate = ws::NegotiateDeflate(offers);
+    }
     std::string out = absl::StrCat(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
         "Upgrade\r\n"
         "Sec-WebSocket-Accept: ",
-        ws::AcceptKey(Sv(req[http::field::sec_websocket_key])), "\r\n\r\n");
+        ws::AcceptKey(Sv(req[http::field::sec_websocket_key])), "\r\n");
+    if (!deflate.response.empty()) {
+      absl::StrAppend(&out, "Sec-WebSocket-Extensions: ", deflate.response,
+                      "\r\n");
+    }
+    out += "\r\n";
     if (transport == Transport::kSockJs)
       ws::AppendFrame(out, ws::Opcode::kText, "o");
     ConnectionInfo info;
@@ -635,6 +652,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         worker_, std::move(socket_), std::move(tls_), transport,
         std::move(slot_), std::move(info));
     worker_.AddConnection(conn);
+    conn->EnableDeflate(deflate.params);
     conn->Start(std::move(out), std::move(leftover));
   }
 

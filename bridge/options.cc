@@ -42,6 +42,10 @@ void RegisterOptions(config::OptionSet& set, BridgeOptions& o) {
           "Open connections per bridge; past it new connections get HTTP 503");
   set.Bytes("max-message", &o.max_message,
             "Largest inbound WebSocket/DDP message; larger closes with 1009");
+  set.Bool("compression", &o.compression,
+           "permessage-deflate (RFC 7692) for WebSocket clients that offer "
+           "it (/websocket; not SockJS): each Vent event is compressed once "
+           "and shared by its subscribers; no per-connection zlib state");
   set.Int("max-subscriptions", &o.max_subscriptions,
           "Subscriptions per connection; past it nosub 429");
   set.Bytes("max-outgoing", &o.max_outgoing,

@@ -34,6 +34,8 @@ struct BridgeOptions {
   int64_t max_connections = 100000;
   int64_t max_message = 64 * 1024;   // inbound DDP message (WS message) bytes
   int64_t max_subscriptions = 1024;  // per connection
+  // permessage-deflate (RFC 7692) offered to raw WebSocket clients.
+  bool compression = false;
   int64_t max_outgoing =
       4 * 1024 * 1024;  // queued outgoing bytes per connection
   int64_t max_worker_backlog =

@@ -1,9 +1,11 @@
 #include "bridge/output_queue.h"
 
 #include <array>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "vent/base/check.h"
+#include "vent/ws/deflate.h"
 #include "vent/ws/sockjs.h"
 
 namespace vent::bridge {
@@ -11,6 +13,24 @@ namespace {
 // Buffers up to this size are kept for reuse once empty; bigger ones are
 // given back so an idle connection holds no large block.
 constexpr size_t kKeepBufferBytes = 16 * 1024;
+
+// The DEFLATE segment of a Vent frame's suffix ("}" or "}}": static
+// storage), computed once per thread.
+const std::string* SuffixSegment(absl::string_view suffix) {
+  struct Entry {
+    const char* data;
+    size_t size;
+    std::string segment;
+  };
+  static thread_local std::vector<Entry> cache;
+  for (const Entry& e : cache) {
+    if (e.data == suffix.data() && e.size == suffix.size()) return &e.segment;
+  }
+  std::string seg;
+  if (!ws::ThreadDeflater().AppendSegment(suffix, &seg)) return nullptr;
+  cache.push_back(Entry{suffix.data(), suffix.size(), std::move(seg)});
+  return &cache.back().segment;
+}
 }  // namespace
 
 OutputQueue::OutputQueue(Framing framing, OutputBudget budget)
@@ -50,6 +70,10 @@ void OutputQueue::AppendMessage(absl::string_view ddp_message) {
 void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
   const std::string& e = *t.e;
   if (framing_ == Framing::kWebSocket) {
+    if (deflate_bits_ != 0 && AppendDeflatedVent(sub, t)) {
+      Account();
+      return;
+    }
     ws::AppendFrameHeader(plain_, ws::Opcode::kText,
                           sub.prefix.size() + e.size() + sub.suffix.size());
     plain_.append(sub.prefix);
@@ -72,6 +96,37 @@ void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
         plain_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix, "\"]"});
   }
   Account();
+}
+
+bool OutputQueue::AppendDeflatedVent(const Subscription& sub, Transformed& t) {
+  const std::string& e = *t.e;
+  if (t.deflate_state == 0) {
+    t.deflate_state = -1;
+    if (ws::ThreadDeflater().AppendSegment(e, &t.deflated_e) &&
+        t.deflated_e.size() < e.size()) {
+      t.deflate_state = 1;
+    }
+  }
+  if (t.deflate_state < 0 || !ws::FitsWindow(e.size(), deflate_bits_) ||
+      !ws::FitsWindow(sub.prefix.size(), deflate_bits_) ||
+      !ws::FitsWindow(sub.suffix.size(), deflate_bits_)) {
+    return false;
+  }
+  if (sub.deflated_prefix.empty() &&
+      !ws::ThreadDeflater().AppendSegment(sub.prefix, &sub.deflated_prefix)) {
+    return false;
+  }
+  const std::string* suffix = SuffixSegment(sub.suffix);
+  if (suffix == nullptr) return false;
+  // The message is the three segments without the last one's tail.
+  const size_t size = sub.deflated_prefix.size() + t.deflated_e.size() +
+                      suffix->size() - ws::kDeflateTail.size();
+  if (size >= sub.prefix.size() + e.size() + sub.suffix.size()) return false;
+  ws::AppendFrameHeader(plain_, ws::Opcode::kText, size, /*compressed=*/true);
+  plain_.append(sub.deflated_prefix);
+  plain_.append(t.deflated_e);
+  plain_.append(suffix->data(), suffix->size() - ws::kDeflateTail.size());
+  return true;
 }
 
 void OutputQueue::AppendControl(ws::Opcode op, absl::string_view payload) {

@@ -63,6 +63,14 @@ class OutputQueue {
 
   // TLS: from now on Pending() seals plaintext first. Not owned.
   void set_sealer(Sealer* sealer) { sealer_ = sealer; }
+  // permessage-deflate was negotiated (kWebSocket framing only): a Vent
+  // frame goes compressed (RSV1) when that is smaller and every segment fits
+  // the peer's `server_window_bits`, else as usual. The event's segment is
+  // shared through Transformed, the prefix's kept in the Subscription; DDP
+  // replies and control frames stay uncompressed (RFC 7692 allows both).
+  void EnableDeflate(uint8_t server_window_bits) {
+    deflate_bits_ = server_window_bits;
+  }
 
   // Bytes already in wire form (the HTTP 101 response, SockJS's "o").
   void AppendRaw(absl::string_view bytes);
@@ -109,9 +117,12 @@ class OutputQueue {
  private:
   // Adds the change of queued() since the last call to the worker's total.
   void Account();
+  // The compressed Vent frame; false = send it uncompressed.
+  bool AppendDeflatedVent(const Subscription& sub, Transformed& t);
   static void ReleaseSent(std::string& buf, size_t& off);
 
   const Framing framing_;
+  uint8_t deflate_bits_ = 0;  // 0: permessage-deflate off
   const OutputBudget budget_;
   Sealer* sealer_ = nullptr;
   std::string plain_;  // frames; plain_[plain_off_..] not yet written/sealed

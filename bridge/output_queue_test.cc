@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "vent/ws/deflate.h"
 
 namespace vent::bridge {
 namespace {
@@ -121,6 +122,94 @@ TEST(OutputQueueTest, VentFramesShareThePayload) {
   EXPECT_EQ(
       DrainAll(sockjs).substr(2),
       R"(a["{\"msg\":\"changed\",\"__vent\":\"1\",\"id\":\"r.p\",\"e\":{\"m\":\"a\\nb\"}}"])");
+}
+
+// Splits one server frame: (first byte, payload).
+std::pair<uint8_t, std::string> OneFrame(const std::string& wire) {
+  EXPECT_GE(wire.size(), 2u);
+  size_t len = static_cast<uint8_t>(wire[1]) & 0x7f, pos = 2;
+  if (len == 126) {
+    len = (static_cast<uint8_t>(wire[2]) << 8) | static_cast<uint8_t>(wire[3]);
+    pos = 4;
+  }
+  EXPECT_EQ(wire.size(), pos + len);
+  return {static_cast<uint8_t>(wire[0]), wire.substr(pos)};
+}
+
+std::string Inflated(const std::string& payload) {
+  ws::Inflater inf;
+  std::string out;
+  EXPECT_EQ(inf.Inflate(payload, 1 << 20, &out), ws::Inflater::Result::kOk);
+  return out;
+}
+
+TEST(OutputQueueTest, DeflateCompressesEachEventOnceForAllSubscribers) {
+  int64_t total = 0;
+  OutputQueue a(OutputQueue::Framing::kWebSocket, Budget(&total));
+  OutputQueue b(OutputQueue::Framing::kWebSocket, Budget(&total));
+  OutputQueue plain(OutputQueue::Framing::kWebSocket, Budget(&total));
+  a.EnableDeflate(15);
+  b.EnableDeflate(15);
+  Subscription sa, sb;
+  sa.prefix = R"({"msg":"changed","__vent":"1","id":"rA.threadMessage","e":)";
+  sb.prefix =
+      R"({"msg":"changed","collection":"__vent.rB.p","id":"i","fields":{"e":)";
+  sb.suffix = "}}";
+  std::string e = R"({"type":"new_message","text":")";
+  for (int i = 0; i < 30; ++i) e += "the same words again ";
+  e += "\"}";
+  Transformed t;
+  t.e = e;
+  a.AppendVent(sa, t);
+  ASSERT_EQ(t.deflate_state, 1);
+  const std::string shared = t.deflated_e;
+  b.AppendVent(sb, t);
+  plain.AppendVent(sa, t);
+  EXPECT_EQ(t.deflated_e, shared);  // compressed once, used twice
+  EXPECT_FALSE(sa.deflated_prefix.empty());
+
+  auto [fa, pa] = OneFrame(DrainAll(a));
+  EXPECT_EQ(fa, 0xC1);  // FIN + RSV1 + text
+  EXPECT_LT(pa.size(), sa.prefix.size() + e.size());
+  EXPECT_EQ(Inflated(pa), sa.prefix + e + "}");
+  auto [fb, pb] = OneFrame(DrainAll(b));
+  EXPECT_EQ(fb, 0xC1);
+  EXPECT_EQ(Inflated(pb), sb.prefix + e + "}}");
+  // A connection without the extension gets the plain frame.
+  auto [fp, pp] = OneFrame(DrainAll(plain));
+  EXPECT_EQ(fp, 0x81);
+  EXPECT_EQ(pp, sa.prefix + e + "}");
+  EXPECT_EQ(total, 0);
+}
+
+TEST(OutputQueueTest, DeflateFallsBackToPlainFrames) {
+  int64_t total = 0;
+  Subscription sub;
+  sub.prefix = R"({"msg":"changed","__vent":"1","id":"r.p","e":)";
+  // Incompressible (short) event: sent as is.
+  {
+    OutputQueue q(OutputQueue::Framing::kWebSocket, Budget(&total));
+    q.EnableDeflate(15);
+    Transformed t;
+    t.e = "1";
+    q.AppendVent(sub, t);
+    EXPECT_EQ(t.deflate_state, -1);
+    auto [f, p] = OneFrame(DrainAll(q));
+    EXPECT_EQ(f, 0x81);
+    EXPECT_EQ(p, sub.prefix + "1}");
+  }
+  // server_max_window_bits=8: a 300-byte event could refer 299 bytes back,
+  // farther than a 256-byte window: plain; a 200-byte one goes compressed.
+  for (size_t n : {300u, 200u}) {
+    OutputQueue q(OutputQueue::Framing::kWebSocket, Budget(&total));
+    q.EnableDeflate(8);
+    Transformed t;
+    t.e = "\"" + std::string(n - 2, 'z') + "\"";
+    q.AppendVent(sub, t);
+    auto [f, p] = OneFrame(DrainAll(q));
+    EXPECT_EQ(f, n == 300 ? 0x81 : 0xC1) << n;
+    EXPECT_EQ(f == 0xC1 ? Inflated(p) : p, sub.prefix + *t.e + "}");
+  }
 }
 
 TEST(OutputQueueTest, EveryReplyCountsAgainstTheBudget) {

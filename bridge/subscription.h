@@ -26,6 +26,11 @@ struct Transformed {
   std::optional<std::string> e;  // nullopt = not sent
   std::string sockjs_e;          // `e` escaped for a SockJS string, lazily
   bool sockjs_ready = false;
+  // permessage-deflate: `e` as a DEFLATE segment (vent/ws/deflate.h),
+  // computed once for every subscriber that negotiated compression.
+  // 0 = not tried yet, 1 = in deflated_e, -1 = not worth it (no smaller).
+  int8_t deflate_state = 0;
+  std::string deflated_e;
 };
 
 // Where a subscription's Vent frames go: its connection's output queue.
@@ -62,7 +67,10 @@ struct Subscription {
   //  delivery collection: `{"msg":"changed","collection":"__vent.<rand>.<pub>",
   //    "id":"i","fields":{"e":` and "}}".
   std::string prefix;
-  std::string sockjs_prefix;       // prefix escaped for a SockJS string
+  std::string sockjs_prefix;  // prefix escaped for a SockJS string
+  // permessage-deflate: `prefix` as a DEFLATE segment, filled by the
+  // connection's OutputQueue at its first compressed Vent frame.
+  mutable std::string deflated_prefix;
   absl::string_view suffix = "}";  // static storage
   // Delivery collection: the client holds document "i" of this sub id's
   // collection (`added` sent, no `removed` since). Carried across re-runs.

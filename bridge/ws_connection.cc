@@ -67,6 +67,14 @@ WsConnection::WsConnection(Worker& worker, asio::ip::tcp::socket socket,
 
 WsConnection::~WsConnection() = default;
 
+void WsConnection::EnableDeflate(const ws::DeflateParams& params) {
+  if (!params.enabled) return;
+  // Inflation and compression state belong to the worker thread: with no
+  // context takeover either way, the connection keeps none of its own.
+  parser_.EnableDeflate(&ws::ThreadInflater());
+  out_.EnableDeflate(params.server_window_bits);
+}
+
 void WsConnection::Start(std::string initial_out, std::string leftover) {
   error_code ec;
   socket_.non_blocking(true, ec);

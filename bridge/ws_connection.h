@@ -37,6 +37,7 @@
 #include "bridge/subscription.h"
 #include "bridge/worker.h"
 #include "vent/tls/tls.h"
+#include "vent/ws/deflate.h"
 #include "vent/ws/parser.h"
 
 namespace vent::bridge {
@@ -58,6 +59,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   WsConnection(const WsConnection&) = delete;
   WsConnection& operator=(const WsConnection&) = delete;
 
+  // permessage-deflate was negotiated (before Start).
+  void EnableDeflate(const ws::DeflateParams& params);
   // `initial_out` is written first (the 101 response, and SockJS's "o").
   // `leftover` holds bytes the client sent after its HTTP request.
   void Start(std::string initial_out, std::string leftover);

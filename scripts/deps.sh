@@ -6,7 +6,7 @@ APT_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git curl openssl ca-certificates python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libhiredis-dev libboost1.81-dev libboost-json1.81-dev libabsl-dev libssl-dev
-  libre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libre2-dev libyaml-cpp-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
   python3-grpcio python3-protobuf python3-pip python3-setuptools python3-wheel python3-venv
   dpkg-dev fakeroot systemd

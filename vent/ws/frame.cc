@@ -4,10 +4,12 @@
 
 namespace vent::ws {
 
-void AppendFrameHeader(std::string& out, Opcode op, size_t payload_size) {
+void AppendFrameHeader(std::string& out, Opcode op, size_t payload_size,
+                       bool compressed) {
   char h[kMaxServerHeaderSize];
   size_t n = 2;
-  h[0] = static_cast<char>(0x80 | static_cast<uint8_t>(op));
+  h[0] = static_cast<char>(0x80 | (compressed ? 0x40 : 0) |
+                           static_cast<uint8_t>(op));
   if (payload_size < 126) {
     h[1] = static_cast<char>(payload_size);
   } else if (payload_size <= 0xFFFF) {

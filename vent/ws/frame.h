@@ -34,8 +34,10 @@ inline constexpr size_t kMaxControlPayload = 125;
 // Appends a FIN, unmasked frame header for `payload_size` bytes using the
 // minimal length encoding (7-bit, 16-bit or 64-bit). The caller appends exactly
 // `payload_size` bytes next. REQUIRES: control opcodes have payload_size <=
-// 125.
-void AppendFrameHeader(std::string& out, Opcode op, size_t payload_size);
+// 125. `compressed` sets RSV1 (permessage-deflate, deflate.h; data frames
+// only).
+void AppendFrameHeader(std::string& out, Opcode op, size_t payload_size,
+                       bool compressed = false);
 
 // Appends a complete frame (header + payload).
 void AppendFrame(std::string& out, Opcode op, absl::string_view payload);

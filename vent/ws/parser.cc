@@ -54,7 +54,13 @@ std::optional<ProtocolError> FrameParser::Feed(absl::string_view data,
         // more.
         const uint8_t b0 = header_[0], b1 = header_[1];
         const uint8_t opcode = b0 & 0x0F;
-        if ((b0 & 0x70) != 0) return Fail(kProtocolError, "reserved bits set");
+        // RSV1 = compressed: only on the first frame of a data message,
+        // and only once permessage-deflate is on.
+        const bool rsv1_ok =
+            inflater_ != nullptr && (opcode == 1 || opcode == 2);
+        if ((b0 & (rsv1_ok ? 0x30 : 0x70)) != 0) {
+          return Fail(kProtocolError, "reserved bits set");
+        }
         if (opcode > 2 && opcode != 8 && opcode != 9 && opcode != 10) {
           return Fail(kProtocolError, "unknown opcode");
         }
@@ -136,6 +142,7 @@ std::optional<ProtocolError> FrameParser::StartFrame() {
     if (opcode_ != 0) {
       message_open_ = true;
       message_is_text_ = opcode_ == 1;
+      message_compressed_ = (header_[0] & 0x40) != 0;
     }
   }
   state_ = State::kPayload;
@@ -173,6 +180,18 @@ std::optional<ProtocolError> FrameParser::FinishFrame(
       break;
   }
   if (!fin_) return std::nullopt;
+  if (message_compressed_) {
+    std::string inflated;
+    switch (inflater_->Inflate(message_, max_message_bytes_, &inflated)) {
+      case Inflater::Result::kOk:
+        break;
+      case Inflater::Result::kTooBig:
+        return Fail(kTooBig, "message too big");
+      case Inflater::Result::kCorrupt:
+        return Fail(kInvalidPayload, "invalid compressed data");
+    }
+    message_.swap(inflated);
+  }
   if (message_is_text_ && !IsValidUtf8(message_)) {
     return Fail(kInvalidPayload, "text message is not valid UTF-8");
   }
@@ -181,6 +200,7 @@ std::optional<ProtocolError> FrameParser::FinishFrame(
               std::move(message_)});
   message_.clear();
   message_open_ = false;
+  message_compressed_ = false;
   return std::nullopt;
 }
 

@@ -2,15 +2,25 @@
 //
 // Enforces every rule a server must check (errors carry the close code to
 // send):
-//  * 1002: RSV bits set (no extension is negotiated), unknown opcode,
-//    unmasked frame, control frame fragmented or > 125 bytes, continuation
-//    without a started message, new data frame while a fragmented message is
-//    open, 64-bit length with the MSB set, non-minimal length encoding, close
-//    payload of 1 byte, invalid close code.
-//  * 1007: text message (checked once complete) or close reason that is not
-//    valid UTF-8.
+//  * 1002: RSV bits set (except RSV1 on the first frame of a data message
+//    once permessage-deflate is on), unknown opcode, unmasked frame, control
+//    frame fragmented or > 125 bytes, continuation without a started message,
+//    new data frame while a fragmented message is open, 64-bit length with
+//    the MSB set, non-minimal length encoding, close payload of 1 byte,
+//    invalid close code.
+//  * 1007: text message (checked once complete and inflated) or close reason
+//    that is not valid UTF-8; a compressed message that is not valid DEFLATE
+//    data.
 //  * 1009: reassembled data message larger than max_message_bytes, detected
-//    from the frame header before any of its payload is buffered.
+//    from the frame header before any of its payload is buffered; for a
+//    compressed message, also its inflated size (inflation stops one byte
+//    past the limit: a "zip bomb" costs no more than the limit).
+//
+// permessage-deflate (RFC 7692, deflate.h): EnableDeflate() after the
+// extension was negotiated. A message whose first frame has RSV1 is
+// reassembled compressed, then inflated from an empty window (the bridge
+// always negotiates client_no_context_takeover) by the Inflater given, which
+// the parser does not own (one per thread).
 //
 // Memory: the parser holds at most a partial header (<= 14 bytes), the open
 // data message (bounded by max_message_bytes) and a partial control payload
@@ -29,6 +39,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "vent/ws/deflate.h"
 #include "vent/ws/frame.h"
 
 namespace vent::ws {
@@ -58,6 +69,10 @@ class FrameParser {
 
   FrameParser(const FrameParser&) = delete;
   FrameParser& operator=(const FrameParser&) = delete;
+
+  // permessage-deflate was negotiated: RSV1 marks compressed messages,
+  // inflated with `inflater` (not owned; must outlive every Feed call).
+  void EnableDeflate(Inflater* inflater) { inflater_ = inflater; }
 
   // Consumes all of `data`, appending each complete message to `out` in wire
   // order (control frames interleaved with fragments are delivered as they
@@ -98,12 +113,14 @@ class FrameParser {
   // Data message being reassembled (open while message_open_).
   bool message_open_ = false;
   bool message_is_text_ = false;
+  bool message_compressed_ = false;  // RSV1 on its first frame
   std::string message_;
   // Payload of the control frame being read (<= 125 bytes).
   std::string control_;
   // After a failure: the close code and reason (static text) it returns.
   uint16_t error_code_ = 0;
   const char* error_reason_ = "";
+  Inflater* inflater_ = nullptr;  // non-null: permessage-deflate is on
 };
 
 }  // namespace vent::ws

@@ -324,5 +324,101 @@ TEST(FrameParserTest, IdleFootprintIsSmall) {
   EXPECT_LE(sizeof(FrameParser), 192u);
 }
 
+// --- permessage-deflate -----------------------------------------------------
+
+constexpr uint8_t kRsv1 = 0x40;
+
+// A client's compressed message: DEFLATE segment(s) without the tail.
+std::string Deflated(absl::string_view text) {
+  Deflater d;
+  std::string m;
+  EXPECT_TRUE(d.AppendSegment(text, &m));
+  m.resize(m.size() - kDeflateTail.size());
+  return m;
+}
+
+Result FeedDeflate(absl::string_view bytes, size_t max = 1 << 20) {
+  Inflater inflater;
+  FrameParser p(max);
+  p.EnableDeflate(&inflater);
+  Result r;
+  r.error = p.Feed(bytes, &r.messages);
+  return r;
+}
+
+TEST(FrameParserDeflateTest, CompressedTextMessage) {
+  const std::string text = R"({"msg":"sub","id":"1","name":"threadMessage"})";
+  Result r = FeedDeflate(ClientFrame(kFin | kRsv1 | 1, Deflated(text)) +
+                         ClientFrame(kFin | 1, "plain too"));
+  ASSERT_FALSE(r.error) << r.error->reason;
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].kind, Kind::kText);
+  EXPECT_EQ(r.messages[0].payload, text);
+  EXPECT_EQ(r.messages[1].payload, "plain too");
+}
+
+TEST(FrameParserDeflateTest, FragmentedCompressedMessageWithPing) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "fragmented and compressed ";
+  const std::string z = Deflated(text);
+  // RSV1 on the first frame only; a ping in between.
+  const std::string wire =
+      ClientFrame(kRsv1 | 1, z.substr(0, 10)) + ClientFrame(kFin | 9, "p") +
+      ClientFrame(0, z.substr(10, 7)) + ClientFrame(kFin, z.substr(17));
+  // One byte at a time too.
+  Inflater inflater;
+  FrameParser p(1 << 20);
+  p.EnableDeflate(&inflater);
+  std::vector<Message> out;
+  for (char c : wire) ASSERT_FALSE(p.Feed(absl::string_view(&c, 1), &out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::kPing);
+  EXPECT_EQ(out[1].payload, text);
+  EXPECT_EQ(p.buffered_bytes(), 0u);
+}
+
+TEST(FrameParserDeflateTest, Rsv1Rules) {
+  const std::string z = Deflated("hello");
+  // Without the extension RSV1 is a protocol error.
+  EXPECT_EQ(ErrorCode(ClientFrame(kFin | kRsv1 | 1, z)), 1002);
+  // On a continuation or a control frame, or RSV2/RSV3: 1002 as well.
+  auto code = [](const std::string& bytes) {
+    Result r = FeedDeflate(bytes);
+    return r.error ? r.error->close_code : 0;
+  };
+  EXPECT_EQ(code(ClientFrame(1, "a") + ClientFrame(kFin | kRsv1, z)), 1002);
+  EXPECT_EQ(code(ClientFrame(kFin | kRsv1 | 9, "")), 1002);
+  EXPECT_EQ(code(ClientFrame(kFin | 0x20 | 1, "a")), 1002);
+  EXPECT_EQ(code(ClientFrame(kFin | kRsv1 | 0x10 | 1, z)), 1002);
+  EXPECT_EQ(code(ClientFrame(kFin | kRsv1 | 2, z)), 0);  // binary: fine
+}
+
+TEST(FrameParserDeflateTest, ZipBombIsTooBig) {
+  // 4 MiB of "a" is ~4 KiB compressed: under the 64 KiB limit on the wire,
+  // far over it inflated.
+  const std::string z = Deflated(std::string(4 << 20, 'a'));
+  ASSERT_LT(z.size(), 64 * 1024u);
+  Result r = FeedDeflate(ClientFrame(kFin | kRsv1 | 1, z), 64 * 1024);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->close_code, 1009);
+  EXPECT_TRUE(r.messages.empty());
+  // Exactly at the limit is fine.
+  r = FeedDeflate(
+      ClientFrame(kFin | kRsv1 | 1, Deflated(std::string(64 * 1024, 'a'))),
+      64 * 1024);
+  EXPECT_FALSE(r.error);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].payload.size(), 64 * 1024u);
+}
+
+TEST(FrameParserDeflateTest, CorruptOrNotUtf8Is1007) {
+  Result r = FeedDeflate(ClientFrame(kFin | kRsv1 | 1, "\x07\x00"));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->close_code, 1007);
+  r = FeedDeflate(ClientFrame(kFin | kRsv1 | 1, Deflated("\xC0\xAF")));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->close_code, 1007);
+}
+
 }  // namespace
 }  // namespace vent::ws
