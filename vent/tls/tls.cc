@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -26,8 +27,8 @@ std::string OpenSslError() {
   return text;
 }
 
-// Largest plaintext handed to one SSL_write: one TLS record, so the write
-// BIO never buffers more than a record before Drain() empties it.
+// Largest plaintext handed to one SSL_write (one TLS record), and the
+// plaintext taken per SSL_read.
 constexpr size_t kWriteChunk = 16 * 1024;
 
 }  // namespace
@@ -111,27 +112,81 @@ absl::StatusOr<std::shared_ptr<TlsClientContext>> TlsClientContext::Load(
 
 TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
 
+// The BIO callbacks (a friend of TlsSession, for Io).
+struct TlsIoAccess {
+  static int Read(BIO* b, char* data, int len) {
+    BIO_clear_retry_flags(b);
+    auto* io = static_cast<TlsSession::Io*>(BIO_get_data(b));
+    if (io->in.empty()) {
+      BIO_set_retry_read(b);  // "want more", not EOF
+      return -1;
+    }
+    size_t n = std::min(io->in.size(), static_cast<size_t>(std::max(len, 0)));
+    std::memcpy(data, io->in.data(), n);
+    io->in.remove_prefix(n);
+    return static_cast<int>(n);
+  }
+  static int Write(BIO* b, const char* data, int len) {
+    BIO_clear_retry_flags(b);
+    auto* io = static_cast<TlsSession::Io*>(BIO_get_data(b));
+    if (io->out == nullptr || len < 0) {
+      BIO_set_retry_write(b);  // outside a call: nowhere to put it
+      return -1;
+    }
+    io->out->append(data, static_cast<size_t>(len));
+    return len;
+  }
+  static long Ctrl(BIO* b, int cmd, long, void*) {
+    auto* io = static_cast<TlsSession::Io*>(BIO_get_data(b));
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(io->in.size());
+      default:
+        return 0;  // WPENDING: nothing held; everything else unsupported
+    }
+  }
+  static int Create(BIO* b) {
+    BIO_set_init(b, 1);
+    return 1;
+  }
+};
+
 namespace {
-SSL* NewMemorySsl(SSL_CTX* ctx) {
+
+const BIO_METHOD* IoMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m =
+        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "vent-tls-io");
+    BIO_meth_set_read(m, TlsIoAccess::Read);
+    BIO_meth_set_write(m, TlsIoAccess::Write);
+    BIO_meth_set_ctrl(m, TlsIoAccess::Ctrl);
+    BIO_meth_set_create(m, TlsIoAccess::Create);
+    return m;
+  }();
+  return method;
+}
+
+SSL* NewSsl(SSL_CTX* ctx, void* io) {
   SSL* ssl = SSL_new(ctx);
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(rbio, -1);  // empty = "want more", not EOF
-  BIO_set_mem_eof_return(wbio, -1);
-  SSL_set_bio(ssl, rbio, wbio);  // ssl owns both
+  BIO* bio = BIO_new(IoMethod());
+  BIO_set_data(bio, io);
+  SSL_set_bio(ssl, bio, bio);  // one BIO both ways; ssl owns it
   return ssl;
 }
+
 }  // namespace
 
 TlsSession::TlsSession(std::shared_ptr<const TlsServerContext> ctx)
-    : ssl_(NewMemorySsl(ctx->native())) {
+    : ssl_(NewSsl(ctx->native(), &io_)) {
   ctx_ = std::move(ctx);
   SSL_set_accept_state(ssl_);
 }
 
 TlsSession::TlsSession(std::shared_ptr<const TlsClientContext> ctx,
                        const std::string& server_name)
-    : ssl_(NewMemorySsl(ctx->native())), client_(true) {
+    : ssl_(NewSsl(ctx->native(), &io_)), client_(true) {
   ctx_ = std::move(ctx);
   SSL_set_connect_state(ssl_);
   unsigned char ip[16];
@@ -146,22 +201,36 @@ TlsSession::TlsSession(std::shared_ptr<const TlsClientContext> ctx,
 }
 
 void TlsSession::Start(std::string* wire) {
+  Begin({}, wire);
   ERR_clear_error();
-  SSL_do_handshake(ssl_);  // WANT_READ: the ClientHello is in the write BIO
+  SSL_do_handshake(ssl_);  // WANT_READ: the ClientHello is in `wire`
   ERR_clear_error();
-  Drain(wire);
+  End();
 }
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
-void TlsSession::Drain(std::string* wire) {
-  BIO* wbio = SSL_get_wbio(ssl_);
-  size_t pending = BIO_ctrl_pending(wbio);
-  if (pending == 0) return;
-  size_t old = wire->size();
-  wire->resize(old + pending);
-  int n = BIO_read(wbio, wire->data() + old, static_cast<int>(pending));
-  wire->resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+void TlsSession::Begin(absl::string_view in, std::string* out) {
+  if (unread_.empty()) {
+    io_.in = in;
+  } else {
+    unread_.append(in.data(), in.size());
+    io_.in = unread_;
+  }
+  io_.out = out;
+}
+
+void TlsSession::End() {
+  io_.out = nullptr;
+  if (io_.in.empty()) {
+    std::string().swap(unread_);
+  } else if (io_.in.data() < unread_.data() ||
+             io_.in.data() >= unread_.data() + unread_.size()) {
+    unread_.assign(io_.in.data(), io_.in.size());
+  } else {
+    unread_.erase(0, static_cast<size_t>(io_.in.data() - unread_.data()));
+  }
+  io_.in = {};
 }
 
 absl::Status TlsSession::Error(absl::string_view what, int ret) {
@@ -180,24 +249,21 @@ absl::Status TlsSession::Feed(absl::string_view cipher, std::string* plain,
                               std::string* wire) {
   if (peer_closed_) return absl::OkStatus();
   ERR_clear_error();
-  BIO* rbio = SSL_get_rbio(ssl_);
-  while (!cipher.empty()) {
-    int chunk = static_cast<int>(std::min<size_t>(cipher.size(), INT_MAX));
-    int n = BIO_write(rbio, cipher.data(), chunk);
-    if (n <= 0) return absl::ResourceExhaustedError("TLS: cannot buffer input");
-    cipher.remove_prefix(static_cast<size_t>(n));
-  }
+  Begin(cipher, wire);
+  absl::Status st = FeedBody(plain);
+  End();
+  return st;
+}
+
+absl::Status TlsSession::FeedBody(std::string* plain) {
   if (!handshake_done_) {
     int r = SSL_do_handshake(ssl_);
     if (r != 1) {
       int code = SSL_get_error(ssl_, r);
       if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
-        Drain(wire);
         return absl::OkStatus();
       }
-      absl::Status st = Error("TLS handshake failed", r);
-      Drain(wire);  // the alert, if OpenSSL wrote one
-      return st;
+      return Error("TLS handshake failed", r);  // the alert is in `wire`
     }
     handshake_done_ = true;
   }
@@ -211,13 +277,11 @@ absl::Status TlsSession::Feed(absl::string_view cipher, std::string* plain,
     if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) break;
     if (code == SSL_ERROR_ZERO_RETURN) {
       peer_closed_ = true;
+      io_.in = {};  // input after close_notify is ignored
       break;
     }
-    absl::Status st = Error("TLS read failed", r);
-    Drain(wire);
-    return st;
+    return Error("TLS read failed", r);
   }
-  Drain(wire);
   return absl::OkStatus();
 }
 
@@ -225,22 +289,28 @@ absl::Status TlsSession::Encrypt(absl::string_view plain, std::string* wire) {
   if (!handshake_done_)
     return absl::FailedPreconditionError("TLS: handshake not done");
   ERR_clear_error();
+  Begin({}, wire);
+  absl::Status st;
   while (!plain.empty()) {
     int chunk = static_cast<int>(std::min(plain.size(), kWriteChunk));
     int r = SSL_write(ssl_, plain.data(), chunk);
-    if (r <= 0) return Error("TLS write failed", r);
+    if (r <= 0) {
+      st = Error("TLS write failed", r);
+      break;
+    }
     plain.remove_prefix(static_cast<size_t>(r));
-    Drain(wire);
   }
-  return absl::OkStatus();
+  End();
+  return st;
 }
 
 void TlsSession::Close(std::string* wire) {
   if (!handshake_done_) return;
   ERR_clear_error();
+  Begin({}, wire);
   SSL_shutdown(ssl_);
   ERR_clear_error();
-  Drain(wire);
+  End();
 }
 
 }  // namespace vent::tls

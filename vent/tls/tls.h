@@ -15,6 +15,14 @@
 //     (handshake, records, alerts, close_notify) is appended to the caller's
 //     `wire` string, which the caller writes to the socket in order.
 //     Not thread-safe: one owner (the connection's worker thread).
+//
+// Memory: OpenSSL reads and writes through a BIO of our own that holds no
+// buffer (it reads from the bytes given to Feed and appends to the caller's
+// `wire`), instead of a pair of memory BIOs whose buffers would stay
+// allocated at their high-water mark for the connection's life; with
+// SSL_MODE_RELEASE_BUFFERS an idle session holds no record buffer either.
+// What remains per session is OpenSSL's own state (docs/operations.md,
+// "Memory per connection").
 #ifndef VENT_TLS_TLS_H_
 #define VENT_TLS_TLS_H_
 
@@ -104,10 +112,25 @@ class TlsSession {
   bool peer_closed() const { return peer_closed_; }
 
  private:
-  void Drain(std::string* wire);
+  friend struct TlsIoAccess;  // the BIO's callbacks (tls.cc)
+
+  // The BIO's view of the current call: input not yet read by OpenSSL,
+  // and where its output goes (null outside Feed/Encrypt/Close/Start).
+  struct Io {
+    absl::string_view in;
+    std::string* out = nullptr;
+  };
+  // Points the BIO at `in` / `out` for the current call.
+  void Begin(absl::string_view in, std::string* out);
+  // Keeps input OpenSSL did not read yet (normally none) for the next Feed.
+  void End();
+  // Feed's work between Begin and End.
+  absl::Status FeedBody(std::string* plain);
   absl::Status Error(absl::string_view what, int ret);
 
   std::shared_ptr<const void> ctx_;  // the server or client context
+  Io io_;
+  std::string unread_;  // input left over by the last Feed (normally empty)
   SSL* ssl_;
   bool client_ = false;
   bool handshake_done_ = false;
