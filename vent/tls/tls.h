@@ -21,7 +21,7 @@
 // `wire`), instead of a pair of memory BIOs whose buffers would stay
 // allocated at their high-water mark for the connection's life; with
 // SSL_MODE_RELEASE_BUFFERS an idle session holds no record buffer either.
-// What remains per session is OpenSSL's own state (docs/operations.md,
+// What remains per session is OpenSSL's own state (BENCHMARKS.md,
 // "Memory per connection").
 #ifndef VENT_TLS_TLS_H_
 #define VENT_TLS_TLS_H_

@@ -14,6 +14,7 @@ namespace vent::ws {
 namespace {
 
 constexpr absl::string_view kExtensionName = "permessage-deflate";
+constexpr int kMemLevel = 4;
 
 // Splits `s` on `sep` outside double-quoted strings.
 std::vector<absl::string_view> SplitOutsideQuotes(absl::string_view s,
@@ -132,8 +133,11 @@ struct Deflater::State {
   explicit State(int level) {
     // Raw DEFLATE (negative window bits), the largest window: segments are
     // only sent where FitsWindow() says the peer's window is enough.
-    ok =
-        deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    // memLevel 4: deflateReset clears a 4 KiB hash table instead of 64 KiB
+    // (memLevel 8) for every segment; Vent events are small, and their
+    // compressed size is the same.
+    ok = deflateInit2(&z, level, Z_DEFLATED, -15, kMemLevel,
+                      Z_DEFAULT_STRATEGY) == Z_OK;
   }
   ~State() {
     if (ok) deflateEnd(&z);

@@ -1,6 +1,8 @@
 // libFuzzer target: client WebSocket bytes fed to FrameParser in input-chosen
-// chunk splits, the same bytes as a SockJS client frame, and every parsed text
-// message re-encoded as a SockJS array frame and parsed back (must round-trip).
+// chunk splits (with permessage-deflate on when the first byte is odd: RSV1
+// messages are inflated, never past the 64 KiB limit), the same bytes as a
+// SockJS client frame, and every parsed text message re-encoded as a SockJS
+// array frame and parsed back (must round-trip).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "vent/base/utf8.h"
+#include "vent/ws/deflate.h"
 #include "vent/ws/frame.h"
 #include "vent/ws/parser.h"
 #include "vent/ws/sockjs.h"
@@ -20,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
 
   vent::ws::FrameParser parser(64 * 1024);
+  static vent::ws::Inflater inflater;
+  if (seed & 1) parser.EnableDeflate(&inflater);
   std::vector<vent::ws::Message> out;
   bool failed = false;
   for (size_t pos = 0; pos < in.size() && !failed;) {
