@@ -19,6 +19,7 @@
 //   vent-floor --port 3300 --redis-port 6379 [--max-outgoing BYTES]
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -373,7 +374,7 @@ void OnRedisReadable() {
   }
   if (g_rtail == g_rin.size()) g_rin.resize(g_rin.size() * 2);
   ssize_t n = recv(g_redis, g_rin.data() + g_rtail,
-                   std::min<size_t>(g_rin.size() - g_rtail, 256 << 10), 0);
+                   std::min<size_t>(g_rin.size() - g_rtail, 64 << 10), 0);
   if (n == 0) {
     std::fprintf(stderr, "redis closed the connection\n");
     std::exit(1);
@@ -454,6 +455,10 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // As vent-bridge (vent/base/process_tuning): keep large buffers in the heap
+  // instead of mmap/munmap + zeroed page faults on every growth.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   int lfd = Listen(port);
   g_redis = ConnectRedis(redis_port);
   g_epoll = epoll_create1(0);
