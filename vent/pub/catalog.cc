@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "vent/base/status_macros.h"
 
 namespace vent::pub {
@@ -110,17 +112,47 @@ absl::StatusOr<std::vector<ParamDecl>> ParseParams(const std::string& path,
   return out;
 }
 
+absl::StatusOr<History> ParseHistory(const std::string& path,
+                                     const YAML::Node& node) {
+  if (!node.IsMap()) {
+    return Error(path, node, "must be a mapping like {size: 1000, ttl: 10m}");
+  }
+  VENT_RETURN_IF_ERROR(CheckKeys(path, node, {"size", "ttl"}, "size, ttl"));
+  const YAML::Node size = node["size"];
+  const YAML::Node ttl = node["ttl"];
+  if (!size || size.IsNull()) return Error(path, node, "size is required");
+  if (!ttl || ttl.IsNull()) return Error(path, node, "ttl is required");
+  History h;
+  VENT_ASSIGN_OR_RETURN(std::string size_text,
+                        Scalar(path + ".size", size, "an integer"));
+  if (!absl::SimpleAtoi(size_text, &h.size) || h.size < 1 ||
+      h.size > kMaxHistorySize) {
+    return Error(
+        path + ".size", size,
+        absl::StrCat("must be an integer from 1 to ", kMaxHistorySize));
+  }
+  VENT_ASSIGN_OR_RETURN(std::string ttl_text,
+                        Scalar(path + ".ttl", ttl, "a duration"));
+  if (!absl::ParseDuration(ttl_text, &h.ttl) || h.ttl < kMinHistoryTtl ||
+      h.ttl > kMaxHistoryTtl) {
+    return Error(path + ".ttl", ttl,
+                 "must be a duration from 1s to 168h (e.g. 90s, 10m, 24h)");
+  }
+  return h;
+}
+
 absl::StatusOr<std::unique_ptr<Publication>> ParseOne(const std::string& name,
                                                       const YAML::Node& node) {
   const std::string path = absl::StrCat("publications.", name);
   if (!node.IsMap()) {
     return Error(path, node,
                  "must be a mapping with keys auth, channels and optionally "
-                 "params, fields, delivery");
+                 "params, fields, delivery, history");
   }
-  VENT_RETURN_IF_ERROR(CheckKeys(
-      path, node, {"params", "channels", "auth", "fields", "delivery"},
-      "params, channels, auth, fields, delivery"));
+  VENT_RETURN_IF_ERROR(
+      CheckKeys(path, node,
+                {"params", "channels", "auth", "fields", "delivery", "history"},
+                "params, channels, auth, fields, delivery, history"));
 
   const YAML::Node auth_node = node["auth"];
   if (!auth_node || auth_node.IsNull()) {
@@ -160,9 +192,15 @@ absl::StatusOr<std::unique_ptr<Publication>> ParseOne(const std::string& name,
     delivery = *parsed;
   }
 
+  std::optional<History> history;
+  if (const YAML::Node h = node["history"]; h && !h.IsNull()) {
+    VENT_ASSIGN_OR_RETURN(history, ParseHistory(path + ".history", h));
+  }
+
   auto pub = Publication::Create(name, *auth, std::move(params), channels,
                                  std::move(fields), delivery);
   if (!pub.ok()) return Error(path, node, pub.status().message());
+  if (history) (*pub)->set_history(*history);
   return pub;
 }
 
@@ -187,6 +225,7 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Catalog::FromYaml(
     }
     VENT_ASSIGN_OR_RETURN(std::unique_ptr<Publication> pub,
                           ParseOne(name, kv.second));
+    if (pub->history()) catalog->history_pubs_.push_back(pub.get());
     catalog->pubs_.emplace(name, std::move(pub));
   }
   return catalog;
@@ -202,6 +241,21 @@ std::vector<std::string> Catalog::names() const {
   out.reserve(pubs_.size());
   for (const auto& [name, pub] : pubs_) out.push_back(name);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<History> Catalog::HistoryFor(absl::string_view channel) const {
+  std::optional<History> out;
+  for (const Publication* pub : history_pubs_) {
+    if (!pub->CoversChannel(channel)) continue;
+    const History& h = *pub->history();
+    if (!out) {
+      out = h;
+    } else {
+      out->size = std::max(out->size, h.size);
+      out->ttl = std::max(out->ttl, h.ttl);
+    }
+  }
   return out;
 }
 

@@ -37,11 +37,18 @@ class Catalog {
   // Sorted.
   std::vector<std::string> names() const;
   std::size_t size() const { return pubs_.size(); }
+  // True when some publication keeps history.
+  bool has_history() const { return !history_pubs_.empty(); }
+  // The history a channel keeps: the largest size and the longest ttl of the
+  // history publications covering it; nullopt when none does. (One Redis
+  // stream per channel serves every publication that covers it.)
+  std::optional<History> HistoryFor(absl::string_view channel) const;
 
  private:
   Catalog() = default;
 
   absl::flat_hash_map<std::string, std::unique_ptr<const Publication>> pubs_;
+  std::vector<const Publication*> history_pubs_;
 };
 
 }  // namespace vent::pub

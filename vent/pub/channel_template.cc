@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -111,6 +112,49 @@ absl::StatusOr<std::string> ChannelTemplate::Render(
                      "' would contain a control character"));
   }
   return out;
+}
+
+bool ChannelTemplate::Matches(absl::string_view channel,
+                              const std::vector<ParamSpec>& params) const {
+  if (channel.empty() || channel.size() > kMaxChannelBytes) return false;
+  return MatchFrom(0, channel, params);
+}
+
+bool ChannelTemplate::MatchFrom(std::size_t segment, absl::string_view rest,
+                                const std::vector<ParamSpec>& params) const {
+  if (segment == segments_.size()) return rest.empty();
+  const Segment& s = segments_[segment];
+  if (s.kind == Segment::kLiteral) {
+    if (!absl::StartsWith(rest, s.literal)) return false;
+    return MatchFrom(segment + 1, rest.substr(s.literal.size()), params);
+  }
+  auto accepts = [&](absl::string_view part) {
+    return s.kind == Segment::kUserId ? !HasControlChar(part)
+                                      : params[s.param].MatchesRendered(part);
+  };
+  // The placeholder ends where the next literal starts (or at the end).
+  if (segment + 1 == segments_.size()) {
+    return !rest.empty() && accepts(rest);
+  }
+  const Segment& next = segments_[segment + 1];
+  if (next.kind != Segment::kLiteral) {
+    // Two placeholders in a row: try every split.
+    for (std::size_t n = 1; n < rest.size(); ++n) {
+      if (accepts(rest.substr(0, n)) &&
+          MatchFrom(segment + 1, rest.substr(n), params)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  for (std::size_t at = rest.find(next.literal, 1);
+       at != absl::string_view::npos; at = rest.find(next.literal, at + 1)) {
+    if (accepts(rest.substr(0, at)) &&
+        MatchFrom(segment + 1, rest.substr(at), params)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace vent::pub

@@ -44,6 +44,13 @@ class ChannelTemplate {
       const std::vector<const boost::json::value*>& values,
       absl::string_view user_id) const;
 
+  // True when some params (and user id) accepted by the publication render
+  // exactly `channel`. Each placeholder must cover a non-empty part that
+  // passes its param's check ({userId}: any non-empty part); every way of
+  // splitting `channel` at the literals is tried.
+  bool Matches(absl::string_view channel,
+               const std::vector<ParamSpec>& params) const;
+
  private:
   struct Segment {
     enum Kind { kLiteral, kParam, kUserId } kind;
@@ -52,6 +59,8 @@ class ChannelTemplate {
   };
 
   ChannelTemplate() = default;
+  bool MatchFrom(std::size_t segment, absl::string_view rest,
+                 const std::vector<ParamSpec>& params) const;
 
   std::string text_;
   std::vector<Segment> segments_;

@@ -1,5 +1,7 @@
 #include "vent/pub/param_spec.h"
 
+#include "boost/json/parse.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -155,6 +157,22 @@ void ParamSpec::Render(const json::value& v, std::string* out) const {
     default:
       return;  // Check() never accepts other kinds.
   }
+}
+
+bool ParamSpec::MatchesRendered(absl::string_view text) const {
+  if (text.empty()) return false;
+  if (type_ == ParamType::kString) {
+    return RE2::FullMatch(re2::StringPiece(text.data(), text.size()),
+                          *pattern_);
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec) return false;
+  absl::StatusOr<json::value> checked = Check(v);
+  if (!checked.ok()) return false;
+  std::string again;
+  Render(*checked, &again);
+  return again == text;
 }
 
 }  // namespace vent::pub

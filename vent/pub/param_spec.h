@@ -56,6 +56,11 @@ class ParamSpec {
   // true/false.
   void Render(const boost::json::value& v, std::string* out) const;
 
+  // True when `text` is what Render() writes for some value Check() accepts
+  // (the reverse of rendering, used to tell which publication a concrete
+  // channel name belongs to).
+  bool MatchesRendered(absl::string_view text) const;
+
  private:
   ParamSpec(std::string name, ParamType type, std::shared_ptr<const RE2> re)
       : name_(std::move(name)), type_(type), pattern_(std::move(re)) {}

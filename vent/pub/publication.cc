@@ -213,4 +213,11 @@ std::optional<std::string> Publication::Transform(
   return std::string(redis_message);
 }
 
+bool Publication::CoversChannel(absl::string_view channel) const {
+  for (const ChannelTemplate& t : channels_) {
+    if (t.Matches(channel, params_)) return true;
+  }
+  return false;
+}
+
 }  // namespace vent::pub

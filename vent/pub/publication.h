@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "boost/json/array.hpp"
 #include "boost/json/object.hpp"
 #include "vent/pub/channel_template.h"
@@ -44,6 +45,17 @@ absl::string_view DeliveryName(Delivery delivery);
 inline constexpr std::size_t kMaxParams = 16;
 inline constexpr std::size_t kMaxChannels = 16;
 
+// `history:` of a publication (docs/history.md): the last `size` events of
+// each of its channels are kept in Redis for `ttl` after the last one, so a
+// client that reconnects can recover what it missed.
+struct History {
+  int64_t size = 0;
+  absl::Duration ttl;
+};
+inline constexpr int64_t kMaxHistorySize = 100000;
+inline constexpr absl::Duration kMinHistoryTtl = absl::Seconds(1);
+inline constexpr absl::Duration kMaxHistoryTtl = absl::Hours(7 * 24);
+
 // A declared param before validation (what the config says).
 struct ParamDecl {
   std::string name;
@@ -73,6 +85,13 @@ class Publication {
   Delivery delivery() const { return delivery_; }
   // auth() == kUser, or a channel template uses {userId}.
   bool needs_user() const { return needs_user_; }
+  // Set when the publication keeps history.
+  const std::optional<History>& history() const { return history_; }
+  // Loading only (Catalog), before the publication is shared.
+  void set_history(History h) { history_ = h; }
+  // True when `channel` is one of this publication's channels for some
+  // params and user (see ChannelTemplate::Matches).
+  bool CoversChannel(absl::string_view channel) const;
   const std::vector<ParamSpec>& params() const { return params_; }
   const std::vector<ChannelTemplate>& channel_templates() const {
     return channels_;
@@ -116,6 +135,7 @@ class Publication {
   std::vector<ParamSpec> params_;
   std::vector<ChannelTemplate> channels_;
   std::optional<Projection> projection_;
+  std::optional<History> history_;
 };
 
 }  // namespace vent::pub

@@ -42,13 +42,25 @@ absl::Status ClusterPublisher::last_error() const {
 }
 
 void ClusterPublisher::Publish(std::string channel, std::string message,
-                               Publisher::Callback done) {
+                               Publisher::Callback done,
+                               std::optional<HistorySpec> history) {
   auto req = std::make_shared<Request>();
   req->results.resize(1);
   req->left = 1;
   req->single = std::move(done);
   std::vector<Item> items;
-  items.push_back({req, 0, std::move(channel), std::move(message), 0});
+  items.push_back({req, 0, std::move(channel), std::move(message), 0,
+                   std::move(history)});
+  Accept(std::move(items));
+}
+
+void ClusterPublisher::Call(std::vector<std::string> args,
+                            std::string routing_channel,
+                            Publisher::CallCallback done) {
+  std::vector<Item> items(1);
+  items[0].channel = std::move(routing_channel);
+  items[0].args = std::move(args);
+  items[0].call = std::move(done);
   Accept(std::move(items));
 }
 
@@ -68,7 +80,8 @@ void ClusterPublisher::PublishBatch(std::vector<Publisher::Message> messages,
   items.reserve(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
     items.push_back({req, i, std::move(messages[i].channel),
-                     std::move(messages[i].message), 0});
+                     std::move(messages[i].message), 0,
+                     std::move(messages[i].history)});
   }
   Accept(std::move(items));
 }
@@ -150,10 +163,30 @@ void ClusterPublisher::Route(std::vector<Item> items) {
         continue;
       }
     }
+    // Calls go one by one; publishes as one batch.
+    std::vector<Item> calls;
+    for (auto g = group.begin(); g != group.end();) {
+      if (g->call) {
+        calls.push_back(std::move(*g));
+        g = group.erase(g);
+      } else {
+        ++g;
+      }
+    }
+    for (Item& c : calls) {
+      ++in_nodes_;
+      std::vector<std::string> args = c.args;
+      it->second->Call(std::move(args), "",
+                       [self = shared_from_this(), c = std::move(c)](
+                           absl::StatusOr<ReplyPtr> reply) mutable {
+                         self->OnCallResult(std::move(c), std::move(reply));
+                       });
+    }
+    if (group.empty()) continue;
     std::vector<Publisher::Message> messages;
     messages.reserve(group.size());
     for (const Item& item : group) {
-      messages.push_back({item.channel, item.message});
+      messages.push_back({item.channel, item.message, item.history});
     }
     in_nodes_ += group.size();
     it->second->PublishBatch(
@@ -191,7 +224,33 @@ void ClusterPublisher::OnResults(std::vector<Item> items,
   Route(std::move(retry));
 }
 
+void ClusterPublisher::OnCallResult(Item item,
+                                    absl::StatusOr<ReplyPtr> reply) {
+  --in_nodes_;
+  if (!reply.ok()) {
+    std::optional<Redirect> redirect = RedirectOf(reply.status());
+    if (redirect && !redirect->ask) directory_->ApplyMoved(*redirect);
+    if (absl::IsUnavailable(reply.status())) {
+      directory_->Refresh();
+      directory_->SetDegraded(true);
+    }
+    if (redirect && ++item.attempts < kMaxAttempts && !stopped_) {
+      std::vector<Item> retry;
+      retry.push_back(std::move(item));
+      Route(std::move(retry));
+      return;
+    }
+  }
+  pending_.fetch_sub(1, std::memory_order_acq_rel);
+  std::move(item.call)(std::move(reply));
+}
+
 void ClusterPublisher::Complete(Item& item, absl::StatusOr<int64_t> result) {
+  if (item.call) {  // a Call that failed before reaching a master
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    std::move(item.call)(result.status());
+    return;
+  }
   Request& req = *item.request;
   req.results[item.index] = std::move(result);
   pending_.fetch_sub(1, std::memory_order_acq_rel);

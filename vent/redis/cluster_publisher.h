@@ -43,7 +43,11 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
 
   void Start();
   void Publish(std::string channel, std::string message,
-               Publisher::Callback done);
+               Publisher::Callback done,
+               std::optional<HistorySpec> history = std::nullopt);
+  // Routed to the master of `routing_channel`'s slot (MOVED followed).
+  void Call(std::vector<std::string> args, std::string routing_channel,
+            Publisher::CallCallback done);
   void PublishBatch(std::vector<Publisher::Message> messages,
                     Publisher::BatchCallback done);
   // The slot map covers every slot and every master's connection is up.
@@ -64,9 +68,12 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
   struct Item {
     std::shared_ptr<Request> request;
     size_t index = 0;
-    std::string channel;
+    std::string channel;  // a Call: the routing channel
     std::string message;
     int attempts = 0;
+    std::optional<HistorySpec> history;
+    std::vector<std::string> args;  // a Call
+    Publisher::CallCallback call;   // set: a Call (request unset)
   };
 
   void Accept(std::vector<Item> items);
@@ -75,6 +82,7 @@ class ClusterPublisher : public std::enable_shared_from_this<ClusterPublisher> {
   void OnResults(std::vector<Item> items,
                  std::vector<absl::StatusOr<int64_t>> results);
   void Complete(Item& item, absl::StatusOr<int64_t> result);
+  void OnCallResult(Item item, absl::StatusOr<ReplyPtr> reply);
   void OnDirectoryChange();
   void SyncNodes();
   void Watch();

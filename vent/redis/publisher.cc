@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "vent/redis/cluster_publisher.h"
 #include "vent/redis/connection.h"
+#include "vent/redis/history.h"
 #include "vent/redis/topology.h"
 
 namespace vent::redis {
@@ -25,8 +26,20 @@ class PublisherImpl final : public Connection {
       : Connection(io, std::move(options), "publisher"), stop_timer_(io) {}
 
   void Publish(std::string channel, std::string message,
-               Publisher::Callback done) {
+               Publisher::Callback done,
+               const std::optional<HistorySpec>& history) {
     absl::Status reject;
+    std::optional<HistoryKeys> keys;
+    if (history) {
+      absl::StatusOr<HistoryKeys> k = HistoryKeysFor(channel);
+      if (!k.ok()) {
+        asio::post(io(), [done = std::move(done), st = k.status()]() mutable {
+          std::move(done)(st);
+        });
+        return;
+      }
+      keys = std::move(*k);
+    }
     if (stopping_.load(std::memory_order_acquire)) {
       reject = absl::UnavailableError(
           "redis publisher stopped; nothing was published");
@@ -48,7 +61,12 @@ class PublisherImpl final : public Connection {
     {
       absl::MutexLock lock(&mu_);
       const size_t before = intake_.size();
-      AppendPublish(intake_, channel, message, sharded_);
+      if (keys) {
+        AppendHistoryPublish(intake_, channel, *keys, message, *history,
+                             sharded_, NewEpoch());
+      } else {
+        AppendPublish(intake_, channel, message, sharded_);
+      }
       intake_done_.push_back(
           Pending{std::move(done), nullptr, intake_.size() - before});
       schedule = !flush_posted_;
@@ -86,6 +104,22 @@ class PublisherImpl final : public Connection {
       });
       return;
     }
+    // History channels without usable keys fail the whole batch before
+    // anything is sent (the caller validates channels first).
+    std::vector<std::optional<HistoryKeys>> keys(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (!messages[i].history) continue;
+      absl::StatusOr<HistoryKeys> k = HistoryKeysFor(messages[i].channel);
+      if (!k.ok()) {
+        pending_.fetch_sub(n, std::memory_order_acq_rel);
+        asio::post(io(), [done = std::move(done), st = k.status(),
+                          n]() mutable {
+          std::move(done)(std::vector<absl::StatusOr<int64_t>>(n, st));
+        });
+        return;
+      }
+      keys[i] = std::move(*k);
+    }
     auto batch = std::make_shared<Batch>();
     batch->results.resize(n);
     batch->done = std::move(done);
@@ -95,8 +129,14 @@ class PublisherImpl final : public Connection {
       size += m.channel.size() + m.message.size() + 40;
     std::string bytes;
     bytes.reserve(size);
-    for (const auto& m : messages) {
-      AppendPublish(bytes, m.channel, m.message, sharded_);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& m = messages[i];
+      if (keys[i]) {
+        AppendHistoryPublish(bytes, m.channel, *keys[i], m.message, *m.history,
+                             sharded_, NewEpoch());
+      } else {
+        AppendPublish(bytes, m.channel, m.message, sharded_);
+      }
     }
     bool schedule;
     const size_t batch_bytes = bytes.size();
@@ -108,6 +148,41 @@ class PublisherImpl final : public Connection {
         intake_.append(bytes);
       }
       intake_done_.push_back(Pending{nullptr, std::move(batch), batch_bytes});
+      schedule = !flush_posted_;
+      flush_posted_ = true;
+    }
+    if (schedule) {
+      asio::post(io(), [self = Self()] { self->Flush(); });
+    }
+  }
+
+  void Call(std::vector<std::string> args, Publisher::CallCallback done) {
+    absl::Status reject;
+    if (stopping_.load(std::memory_order_acquire)) {
+      reject = absl::UnavailableError("redis publisher stopped");
+    } else if (!connected()) {
+      reject = absl::UnavailableError("redis not connected");
+    } else if (pending_.fetch_add(1, std::memory_order_acq_rel) >=
+               options().max_pending) {
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      reject = absl::ResourceExhaustedError("too many pending redis commands");
+    }
+    if (!reject.ok()) {
+      asio::post(io(), [done = std::move(done), reject]() mutable {
+        std::move(done)(reject);
+      });
+      return;
+    }
+    std::vector<absl::string_view> views(args.begin(), args.end());
+    bool schedule;
+    {
+      absl::MutexLock lock(&mu_);
+      const size_t before = intake_.size();
+      AppendCommand(intake_, views);
+      Pending p;
+      p.call = std::move(done);
+      p.bytes = intake_.size() - before;
+      intake_done_.push_back(std::move(p));
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
@@ -161,6 +236,7 @@ class PublisherImpl final : public Connection {
     Publisher::Callback done;
     std::shared_ptr<Batch> batch;
     size_t bytes = 0;
+    Publisher::CallCallback call;  // set: a Call (done and batch unset)
     size_t replies() const { return batch ? batch->results.size() : 1; }
   };
   struct InFlight {
@@ -170,6 +246,7 @@ class PublisherImpl final : public Connection {
     // Session byte offset just past its commands: sent to the socket iff
     // end <= bytes_started().
     uint64_t end = 0;
+    Publisher::CallCallback call;  // set: a Call
   };
 
   std::shared_ptr<PublisherImpl> Self() {
@@ -190,7 +267,8 @@ class PublisherImpl final : public Connection {
     if (!session_up()) {
       for (auto& d : dones) {
         FailPending(
-            InFlight{std::move(d.done), std::move(d.batch), 0},
+            InFlight{std::move(d.done), std::move(d.batch), 0,
+                     std::move(d.call)},
             absl::UnavailableError(
                 "redis not connected; the PUBLISH was not sent, nothing was "
                 "published"));
@@ -201,7 +279,8 @@ class PublisherImpl final : public Connection {
     for (auto& d : dones) {
       replies += d.replies();
       written_ += d.bytes;
-      in_flight_.push_back({std::move(d.done), std::move(d.batch), written_});
+      in_flight_.push_back(
+          {std::move(d.done), std::move(d.batch), written_, std::move(d.call)});
     }
     Write(std::move(bytes));
     Expect(replies);
@@ -266,6 +345,11 @@ class PublisherImpl final : public Connection {
 
   // Fails whatever `f` still owes with `st`.
   void FailPending(InFlight f, const absl::Status& st) {
+    if (f.call) {
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      std::move(f.call)(st);
+      return;
+    }
     if (!f.batch) {
       Complete(std::move(f.done), st);
       return;
@@ -283,10 +367,33 @@ class PublisherImpl final : public Connection {
                                  DebugString(*reply));
     }
     Answered();
+    if (in_flight_.front().call) {
+      Publisher::CallCallback call = std::move(in_flight_.front().call);
+      in_flight_.pop_front();
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (TypeOf(*reply) == ReplyType::kError) {
+        std::move(call)(ErrorReplyToStatus("command", StringOf(*reply)));
+      } else {
+        std::move(call)(std::move(reply));
+      }
+      MaybeFinishStop();
+      return absl::OkStatus();
+    }
     switch (TypeOf(*reply)) {
       case ReplyType::kInteger:
         CompleteFront(IntegerOf(*reply));
         break;
+      case ReplyType::kArray: {
+        // A history publish: [offset, epoch, receivers].
+        absl::StatusOr<HistoryPublishReply> h =
+            ParseHistoryPublishReply(*reply);
+        if (h.ok()) {
+          CompleteFront(h->receivers);
+        } else {
+          CompleteFront(h.status());
+        }
+        break;
+      }
       case ReplyType::kError:
         CompleteFront(ErrorReplyToStatus("PUBLISH", StringOf(*reply)));
         break;
@@ -321,7 +428,8 @@ class PublisherImpl final : public Connection {
     }
     for (auto& d : queued) {
       FailPending(
-          InFlight{std::move(d.done), std::move(d.batch), 0},
+          InFlight{std::move(d.done), std::move(d.batch), 0,
+                   std::move(d.call)},
           absl::UnavailableError(absl::StrCat(
               why, "; the PUBLISH was not sent, nothing was published")));
     }
@@ -394,12 +502,22 @@ void Publisher::Start() {
 }
 
 void Publisher::Publish(std::string channel, std::string message,
-                        Callback done) {
+                        Callback done, std::optional<HistorySpec> history) {
   if (cluster_) {
     return cluster_->Publish(std::move(channel), std::move(message),
-                             std::move(done));
+                             std::move(done), std::move(history));
   }
-  impl_->Publish(std::move(channel), std::move(message), std::move(done));
+  impl_->Publish(std::move(channel), std::move(message), std::move(done),
+                 history);
+}
+
+void Publisher::Call(std::vector<std::string> args, std::string routing_channel,
+                     CallCallback done) {
+  if (cluster_) {
+    return cluster_->Call(std::move(args), std::move(routing_channel),
+                          std::move(done));
+  }
+  impl_->Call(std::move(args), std::move(done));
 }
 
 void Publisher::PublishBatch(std::vector<Message> messages,

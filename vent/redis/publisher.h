@@ -35,6 +35,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "vent/redis/history.h"
 #include "vent/redis/options.h"
+#include "vent/redis/resp.h"
 
 namespace vent::redis {
 namespace internal {
@@ -58,7 +61,14 @@ class Publisher {
   struct Message {
     std::string channel;
     std::string message;
+    // Set: the channel keeps history (vent/redis/history.h): the event is
+    // appended to the channel's stream and published wrapped in an
+    // envelope, atomically (one EVAL). Same result and error contract.
+    std::optional<HistorySpec> history = std::nullopt;
   };
+  // The reply of a Call (error replies become statuses).
+  using CallCallback =
+      absl::AnyInvocable<void(absl::StatusOr<ReplyPtr> reply) &&>;
   // One result per message of a PublishBatch, in order (same codes as Publish).
   using BatchCallback =
       absl::AnyInvocable<void(std::vector<absl::StatusOr<int64_t>> results) &&>;
@@ -71,7 +81,14 @@ class Publisher {
   // Connects (AUTH, SELECT, CLIENT SETNAME) and reconnects forever with
   // backoff. Call once.
   void Start();
-  void Publish(std::string channel, std::string message, Callback done);
+  void Publish(std::string channel, std::string message, Callback done,
+               std::optional<HistorySpec> history = std::nullopt);
+  // Any command (e.g. the history read script), pipelined with the
+  // publishes; on a sharded Cluster routed to the master of
+  // `routing_channel`'s slot. `done` runs once on the io thread: the reply,
+  // or UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED as for Publish.
+  void Call(std::vector<std::string> args, std::string routing_channel,
+            CallCallback done);
   // Publishes `messages` back to back (in order, in the same write, nothing
   // interleaved) and calls `done` once, on the io thread, after the last
   // reply (or failure). Counts as messages.size() toward max_pending; when
