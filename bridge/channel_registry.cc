@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "vent/base/check.h"
+#include "vent/redis/history.h"
 
 namespace vent::bridge {
 
@@ -112,7 +113,7 @@ uint64_t ChannelRegistry::Deliver(absl::string_view channel,
   cache.clear();
   uint64_t delivered = 0;
   for (Subscription* sub : it->second.subs) {
-    if (!sub->ready) continue;
+    if (!sub->ready && !sub->capturing) continue;
     Transformed* t = nullptr;
     for (Transformed& c : cache) {
       if (c.pub == sub->pub) {
@@ -123,9 +124,24 @@ uint64_t ChannelRegistry::Deliver(absl::string_view channel,
     if (t == nullptr) {
       t = &cache.emplace_back();
       t->pub = sub->pub;
-      t->e = sub->pub->Transform(payload);
+      t->channel = channel;
+      std::optional<redis::Envelope> env;
+      if (sub->pub->history()) env = redis::ParseEnvelope(payload);
+      if (env) {
+        t->offset = env->offset;
+        t->epoch = std::string(env->epoch);
+        t->e = sub->pub->Transform(env->event);
+      } else {
+        t->e = sub->pub->Transform(payload);
+      }
     }
     if (!t->e) continue;
+    if (!sub->ready) {
+      notifying_ = true;
+      sub->owner->OnCapture(*sub, *t);
+      notifying_ = false;
+      continue;
+    }
     sub->sink->QueueVent(*sub, *t);
     ++delivered;
   }

@@ -100,7 +100,18 @@ BridgeMetrics::BridgeMetrics(metrics::Registry& r)
       sockjs_requests(r.GetCounter(
           "vent_bridge_sockjs_requests_total",
           "HTTP requests of the SockJS fallback transports (receiving and "
-          "sending).")) {}
+          "sending).")),
+      recovered(r.GetCounter("vent_bridge_recoveries_total",
+                             "Resubscribes with a position, by outcome.",
+                             {{"result", "recovered"}})),
+      not_recovered(r.GetCounter("vent_bridge_recoveries_total",
+                                 "Resubscribes with a position, by outcome.",
+                                 {{"result", "not_recovered"}})),
+      replayed(r.GetCounter("vent_bridge_history_replayed_total",
+                            "History events sent to recovering clients.")),
+      history_errors(
+          r.GetCounter("vent_bridge_history_errors_total",
+                       "History reads that failed (the sub got nosub 503).")) {}
 
 void BridgeContext::NoteTlsFailure(absl::string_view remote,
                                    absl::string_view error) {

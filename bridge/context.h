@@ -21,6 +21,7 @@ class TlsServerContext;
 namespace vent::bridge {
 
 class Authenticator;
+class HistoryReader;
 class Hub;
 class IpLimiter;
 class Worker;
@@ -64,6 +65,10 @@ struct BridgeMetrics {
   metrics::Counter* reads_paused;     // output backpressure stopped reading
   metrics::Gauge* sockjs_sessions;    // SockJS sessions over HTTP
   metrics::Counter* sockjs_requests;  // SockJS HTTP transport requests
+  metrics::Counter* recovered;        // resubscribes that recovered everything
+  metrics::Counter* not_recovered;  // ... that could not (told recovered:false)
+  metrics::Counter* replayed;       // history events sent before a `ready`
+  metrics::Counter* history_errors;  // history reads that failed (nosub 503)
 };
 
 struct BridgeContext {
@@ -73,6 +78,8 @@ struct BridgeContext {
   std::unique_ptr<BridgeMetrics> metrics;
   Hub* hub = nullptr;
   const Authenticator* access = nullptr;
+  // Set when some publication keeps history (the Hub).
+  HistoryReader* history = nullptr;
   IpLimiter* ip_limiter = nullptr;
   // Null: plain ws:// and http://. Replaced (atomically) when SIGHUP
   // reloads the certificate; new connections take the current one.

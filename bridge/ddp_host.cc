@@ -299,7 +299,8 @@ void DdpHost::FinishLogin(const std::string& method_id,
 
 std::unique_ptr<Subscription> DdpHost::Build(const ddp::SubRequest& req,
                                              int* code, std::string* reason,
-                                             boost::json::object* params) {
+                                             boost::json::object* params,
+                                             bool use_since) {
   const pub::Publication* pub = ctx_.catalog->Find(req.name);
   if (pub == nullptr) {
     *code = 404;
@@ -343,6 +344,13 @@ std::unique_ptr<Subscription> DdpHost::Build(const ddp::SubRequest& req,
   }
   if (deps_.sockjs) sub->sockjs_prefix = ws::SockJsEscape(sub->prefix);
   sub->channels = std::move(*channels);
+  if (absl::Status st =
+          use_since ? ParseSince(req, *sub) : ParseSince({}, *sub);
+      !st.ok()) {
+    *code = 400;
+    *reason = std::string(st.message());
+    return nullptr;
+  }
   *params = std::move(*checked);
   return sub;
 }
@@ -368,7 +376,17 @@ void DdpHost::RemoveDocument(Subscription& sub) {
 
 void DdpHost::Register(Subscription& sub) {
   sub.deadline = now_ + ctx_.options.sub_timeout;
-  if (deps_.registry->Add(&sub)) MarkReady(sub);
+  if (deps_.registry->Add(&sub)) OnComplete(sub);
+}
+
+void DdpHost::OnComplete(Subscription& sub) {
+  if (sub.recovery != nullptr) {
+    BeginRecovery(sub);  // again after a Redis gap during the recovery
+  } else {
+    // A position given for a publication without history: nothing could be
+    // recovered; say so (the client refetches if it must).
+    MarkReady(sub, sub.since_given ? std::optional<bool>(false) : std::nullopt);
+  }
 }
 
 void DdpHost::Unregister(Subscription& sub) {
@@ -379,7 +397,8 @@ void DdpHost::Unregister(Subscription& sub) {
   }
 }
 
-void DdpHost::MarkReady(Subscription& sub) {
+void DdpHost::MarkReady(Subscription& sub, std::optional<bool> recovered,
+                        absl::string_view positions_json) {
   VENT_DCHECK(!sub.ready && sub.registered);
   sub.ready = true;
   ctx_.metrics->subs_ready->Add();
@@ -392,14 +411,14 @@ void DdpHost::MarkReady(Subscription& sub) {
         "{\"msg\":\"added\",\"collection\":", QuotedCollection(sub.prefix),
         ",\"id\":\"i\",\"fields\":{}}"));
   }
-  session_.SubscriptionReady(sub.id);
+  session_.SubscriptionReady(sub.id, recovered, positions_json);
 }
 
 void DdpHost::OnSubscriptionAcked(Subscription& sub) {
   VENT_DCHECK(sub.owner == this);
   VENT_DCHECK(subscription(sub.id) == &sub);
   if (released_) return;
-  MarkReady(sub);
+  OnComplete(sub);
 }
 
 void DdpHost::OnSubscriptionGap(Subscription& sub) {
@@ -473,7 +492,10 @@ void DdpHost::RerunSubscriptions(Rerun why) {
     std::string reason;
     boost::json::object params;
     ddp::SubRequest copy = *req;
-    std::unique_ptr<Subscription> fresh = Build(copy, &code, &reason, &params);
+    // The client's `since` was used by the first run; a re-run starts from
+    // the current positions (the old sub delivered everything until now).
+    std::unique_ptr<Subscription> fresh =
+        Build(copy, &code, &reason, &params, /*use_since=*/false);
     if (fresh == nullptr) {
       Unregister(*old);
       RemoveDocument(*old);

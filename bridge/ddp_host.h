@@ -40,6 +40,13 @@
 // ignored; the queue then drains in a deferred callback (OnTick processes
 // no client message). A failure is never a login.
 //
+// History publications (docs/history.md): when every channel of the sub is
+// confirmed, live events are captured (not sent) while the history of each
+// channel is read; then the missed events after the client's `since`
+// position are sent, then the captured ones not already sent, then `ready`
+// with `recovered` (when a position was given) and the channels' positions.
+// A read answer carries (id, generation, round) like the authorizer's.
+//
 // Login expiry: a session logged in with a token is logged out when the
 // token expires (exp + the verifier's leeway): subs re-run, `auth: user`
 // ones end with nosub 403 "Your session has expired. Please log in again.".
@@ -62,6 +69,7 @@
 #include "bridge/access.h"
 #include "bridge/channel_registry.h"
 #include "bridge/context.h"
+#include "bridge/history_reader.h"
 #include "bridge/subscription.h"
 #include "vent/ddp/session.h"
 
@@ -139,6 +147,7 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   // SubscriptionOwner (registry callbacks).
   void OnSubscriptionAcked(Subscription& sub) override;
   void OnSubscriptionGap(Subscription& sub) override;
+  void OnCapture(Subscription& sub, const Transformed& t) override;
 
   // ddp::SessionHost.
   void Send(std::string frame) override;
@@ -156,13 +165,17 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   // On failure fills *code / *reason and returns nullptr.
   std::unique_ptr<Subscription> Build(const ddp::SubRequest& req, int* code,
                                       std::string* reason,
-                                      boost::json::object* params);
+                                      boost::json::object* params,
+                                      bool use_since = true);
   void Fail(const std::string& id, int code, std::string reason);
   // Registers `sub` (already in subs_) and sends `ready` if complete.
   void Register(Subscription& sub);
   // Removes a sub from the registry and the gauges (not from subs_).
   void Unregister(Subscription& sub);
-  void MarkReady(Subscription& sub);
+  // Sends `ready`: with `recovered` when the sub carried a position (false
+  // for a publication without history), and `positions_json` for history.
+  void MarkReady(Subscription& sub, std::optional<bool> recovered,
+                 absl::string_view positions_json = {});
   // Delivery collection: `removed` for the sub's document if the client
   // holds it (sent before the nosub that ends the sub).
   void RemoveDocument(Subscription& sub);
@@ -177,6 +190,16 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
   void DrainInbound();
   ConnectionMeta Meta() const;
   void RerunSubscriptions(Rerun why);
+  // Every channel is confirmed: ready, or (history) start recovering.
+  void OnComplete(Subscription& sub);
+  // History (ddp_host_history.cc).
+  absl::Status ParseSince(const ddp::SubRequest& req, Subscription& sub);
+  void BeginRecovery(Subscription& sub);
+  void OnHistoryRead(const std::string& id, uint64_t generation, int round,
+                     size_t channel, absl::StatusOr<redis::HistoryState> state);
+  void FinishRecovery(Subscription& sub);
+  void SendHistoryEvent(Subscription& sub, size_t channel, int64_t offset,
+                        const std::string& epoch, const std::string& e);
   void CheckConsistency() const;
 
   Deps deps_;

@@ -17,6 +17,11 @@ Hub::Hub(asio::io_context& io, redis::Options options, BridgeContext& ctx)
     OnMessage(channel, std::move(payload));
   };
   handlers.on_state = [this](bool up) { OnState(up); };
+  if (ctx_.catalog != nullptr && ctx_.catalog->has_history()) {
+    redis::Options h = options;
+    h.client_name = "vent-bridge-history";
+    history_ = std::make_unique<redis::Publisher>(io_, std::move(h));
+  }
   subscriber_ = std::make_unique<redis::Subscriber>(io_, std::move(options),
                                                     std::move(handlers));
 }
@@ -29,8 +34,36 @@ void Hub::SetListeners(std::vector<HubListener*> listeners) {
   pending_bytes_.assign(listeners_.size(), 0);
 }
 
-void Hub::Start() { subscriber_->Start(); }
-void Hub::Stop() { subscriber_->Stop(); }
+void Hub::Start() {
+  subscriber_->Start();
+  if (history_) history_->Start();
+}
+
+void Hub::Stop() {
+  subscriber_->Stop();
+  if (history_) history_->Stop([] {}, absl::ZeroDuration());
+}
+
+void Hub::Read(
+    const std::string& channel, int64_t after, int64_t max,
+    absl::AnyInvocable<void(absl::StatusOr<redis::HistoryState>) &&> done) {
+  absl::StatusOr<redis::HistoryKeys> keys = redis::HistoryKeysFor(channel);
+  if (history_ == nullptr || !keys.ok()) {
+    std::move(done)(history_ == nullptr
+                        ? absl::UnavailableError("no history connection")
+                        : keys.status());
+    return;
+  }
+  history_->Call(
+      redis::HistoryReadCommand(*keys, after, max), channel,
+      [done = std::move(done)](absl::StatusOr<redis::ReplyPtr> reply) mutable {
+        if (!reply.ok()) {
+          std::move(done)(reply.status());
+          return;
+        }
+        std::move(done)(redis::ParseHistoryReadReply(**reply));
+      });
+}
 
 void Hub::Subscribe(int worker, std::string channel, uint64_t generation) {
   asio::post(io_, [this, worker, channel = std::move(channel), generation]() {

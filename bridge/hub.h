@@ -23,6 +23,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "bridge/context.h"
+#include "bridge/history_reader.h"
+#include "vent/redis/publisher.h"
 #include "vent/redis/subscriber.h"
 
 namespace vent::bridge {
@@ -50,7 +52,7 @@ class HubListener {
   virtual std::atomic<int64_t>& backlog() = 0;
 };
 
-class Hub {
+class Hub : public HistoryReader {
  public:
   Hub(boost::asio::io_context& io, redis::Options options, BridgeContext& ctx);
   Hub(const Hub&) = delete;
@@ -69,6 +71,13 @@ class Hub {
   // Thread-safe. Local 1 -> 0 transition.
   void Unsubscribe(int worker, std::string channel);
 
+  // HistoryReader (thread-safe): over a second Redis connection (a
+  // Publisher used for commands), created when some publication keeps
+  // history; without one every read fails with UNAVAILABLE.
+  void Read(const std::string& channel, int64_t after, int64_t max,
+            absl::AnyInvocable<void(absl::StatusOr<redis::HistoryState>) &&>
+                done) override;
+
  private:
   void OnMessage(const std::string& channel,
                  std::shared_ptr<const std::string> payload);
@@ -78,6 +87,7 @@ class Hub {
   boost::asio::io_context& io_;
   BridgeContext& ctx_;
   std::unique_ptr<redis::Subscriber> subscriber_;
+  std::unique_ptr<redis::Publisher> history_;  // history reads, or null
   std::vector<HubListener*> listeners_;
   // Redis-thread state.
   absl::flat_hash_map<std::string, std::vector<int>> workers_by_channel_;

@@ -106,11 +106,19 @@ int Run(int argc, char** argv) {
   redis::Options ropts = *redis_options;
   ropts.connect_timeout = o.redis_connect_timeout;
   ropts.client_name = "vent-bridge";
+  if (ctx.catalog->has_history() &&
+      ropts.endpoint.kind == redis::Endpoint::Kind::kCluster &&
+      ropts.pubsub != redis::PubSubMode::kSharded) {
+    return Fail(absl::InvalidArgumentError(
+        "publications with history on a Redis Cluster need --redis-pubsub "
+        "sharded (a channel's history lives in its slot)"));
+  }
 
   asio::io_context redis_io(1);
   auto redis_guard = asio::make_work_guard(redis_io);
   Hub hub(redis_io, ropts, ctx);
   ctx.hub = &hub;
+  if (ctx.catalog->has_history()) ctx.history = &hub;
 
   int nworkers =
       o.workers > 0

@@ -1,6 +1,7 @@
 #include "bridge/output_queue.h"
 
 #include <array>
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -69,16 +70,36 @@ void OutputQueue::AppendMessage(absl::string_view ddp_message) {
 
 void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
   const std::string& e = *t.e;
-  if (framing_ == Framing::kWebSocket) {
-    if (deflate_bits_ != 0 && AppendDeflatedVent(sub, t)) {
+  const bool escaped = framing_ != Framing::kWebSocket;  // inside a string
+  // The end of the frame: the sub's suffix ("}" or "}}"), with a history
+  // event's position inserted before its last '}'.
+  char tail_buf[128];
+  absl::string_view tail = sub.suffix;
+  if (t.offset > 0) {
+    size_t ci = 0;
+    while (ci < sub.channels.size() && sub.channels[ci] != t.channel) ++ci;
+    absl::string_view head = sub.suffix.substr(0, sub.suffix.size() - 1);
+    // The epoch is [0-9A-Za-z] (vent/redis/history.h): no escaping needed
+    // beyond SockJS's quotes.
+    int n = std::snprintf(tail_buf, sizeof(tail_buf),
+                          escaped ? "%.*s,\\\"h\\\":[%zu,%lld,\\\"%.40s\\\"]}"
+                                  : "%.*s,\"h\":[%zu,%lld,\"%.40s\"]}",
+                          static_cast<int>(head.size()), head.data(), ci,
+                          static_cast<long long>(t.offset), t.epoch.c_str());
+    if (n > 0 && static_cast<size_t>(n) < sizeof(tail_buf)) {
+      tail = absl::string_view(tail_buf, static_cast<size_t>(n));
+    }
+  }
+  if (!escaped) {
+    if (deflate_bits_ != 0 && AppendDeflatedVent(sub, t, tail)) {
       Account();
       return;
     }
     ws::AppendFrameHeader(plain_, ws::Opcode::kText,
-                          sub.prefix.size() + e.size() + sub.suffix.size());
+                          sub.prefix.size() + e.size() + tail.size());
     plain_.append(sub.prefix);
     plain_.append(e);
-    plain_.append(sub.suffix.data(), sub.suffix.size());
+    plain_.append(tail.data(), tail.size());
   } else {
     if (!t.sockjs_ready) {
       t.sockjs_e = ws::SockJsEscape(e);
@@ -86,19 +107,18 @@ void OutputQueue::AppendVent(const Subscription& sub, Transformed& t) {
     }
     if (framing_ == Framing::kSockJsHttp) {
       if (plain_.size() > plain_off_) plain_.push_back(',');
-      absl::StrAppend(&plain_, "\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix,
-                      "\"");
+      absl::StrAppend(&plain_, "\"", sub.sockjs_prefix, t.sockjs_e, tail, "\"");
       Account();
       return;
     }
-    // The suffix ("}" or "}}") needs no escaping.
     ws::AppendTextFrameParts(
-        plain_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, sub.suffix, "\"]"});
+        plain_, {"a[\"", sub.sockjs_prefix, t.sockjs_e, tail, "\"]"});
   }
   Account();
 }
 
-bool OutputQueue::AppendDeflatedVent(const Subscription& sub, Transformed& t) {
+bool OutputQueue::AppendDeflatedVent(const Subscription& sub, Transformed& t,
+                                     absl::string_view tail) {
   const std::string& e = *t.e;
   if (t.deflate_state == 0) {
     t.deflate_state = -1;
@@ -109,19 +129,27 @@ bool OutputQueue::AppendDeflatedVent(const Subscription& sub, Transformed& t) {
   }
   if (t.deflate_state < 0 || !ws::FitsWindow(e.size(), deflate_bits_) ||
       !ws::FitsWindow(sub.prefix.size(), deflate_bits_) ||
-      !ws::FitsWindow(sub.suffix.size(), deflate_bits_)) {
+      !ws::FitsWindow(tail.size(), deflate_bits_)) {
     return false;
   }
   if (sub.deflated_prefix.empty() &&
       !ws::ThreadDeflater().AppendSegment(sub.prefix, &sub.deflated_prefix)) {
     return false;
   }
-  const std::string* suffix = SuffixSegment(sub.suffix);
+  // A history event's tail carries its position: deflated per frame.
+  static thread_local std::string tail_segment;
+  const std::string* suffix = &tail_segment;
+  if (tail.data() == sub.suffix.data()) {
+    suffix = SuffixSegment(sub.suffix);
+  } else {
+    tail_segment.clear();
+    if (!ws::ThreadDeflater().AppendSegment(tail, &tail_segment)) return false;
+  }
   if (suffix == nullptr) return false;
   // The message is the three segments without the last one's tail.
   const size_t size = sub.deflated_prefix.size() + t.deflated_e.size() +
                       suffix->size() - ws::kDeflateTail.size();
-  if (size >= sub.prefix.size() + e.size() + sub.suffix.size()) return false;
+  if (size >= sub.prefix.size() + e.size() + tail.size()) return false;
   ws::AppendFrameHeader(plain_, ws::Opcode::kText, size, /*compressed=*/true);
   plain_.append(sub.deflated_prefix);
   plain_.append(t.deflated_e);

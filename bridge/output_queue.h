@@ -118,7 +118,9 @@ class OutputQueue {
   // Adds the change of queued() since the last call to the worker's total.
   void Account();
   // The compressed Vent frame; false = send it uncompressed.
-  bool AppendDeflatedVent(const Subscription& sub, Transformed& t);
+  // `tail`: the frame's end (the sub's suffix, or it with a history position).
+  bool AppendDeflatedVent(const Subscription& sub, Transformed& t,
+                          absl::string_view tail);
   static void ReleaseSent(std::string& buf, size_t& off);
 
   const Framing framing_;

@@ -8,10 +8,12 @@
 #define VENT_BRIDGE_SUBSCRIPTION_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "vent/pub/catalog.h"
 
@@ -31,6 +33,12 @@ struct Transformed {
   // 0 = not tried yet, 1 = in deflated_e, -1 = not worth it (no smaller).
   int8_t deflate_state = 0;
   std::string deflated_e;
+  // The Redis channel the message came on, and, for a history publish
+  // (vent/redis/history.h envelope), its offset (> 0) and epoch: the frame
+  // then carries ,"h":[channel index, offset, "epoch"] after `e`.
+  absl::string_view channel;
+  int64_t offset = 0;
+  std::string epoch;
 };
 
 // Where a subscription's Vent frames go: its connection's output queue.
@@ -53,6 +61,16 @@ class SubscriptionOwner {
   // Redis was lost and every channel of this ready `sub` is subscribed again:
   // events published in between may have been missed.
   virtual void OnSubscriptionGap(Subscription& sub) = 0;
+  // A live event for `sub` while it is `capturing` (recovering history
+  // before its `ready`); the owner buffers it.
+  virtual void OnCapture(Subscription& sub, const Transformed& t) {}
+};
+
+// A history publication's recovery in progress (owned by DdpHost;
+// defined in ddp_host_history.cc).
+struct Recovery;
+struct RecoveryDeleter {
+  void operator()(Recovery* r) const;
 };
 
 struct Subscription {
@@ -80,6 +98,11 @@ struct Subscription {
   bool ready = false;       // `ready` sent; events flow only after it
   bool registered = false;  // in the worker's ChannelRegistry
   absl::Time deadline;      // nosub 503 if not ready by then
+  // History publications: recovery runs between "every channel confirmed"
+  // and `ready`; live events meanwhile go to OnCapture.
+  bool capturing = false;
+  std::unique_ptr<Recovery, RecoveryDeleter> recovery;
+  bool since_given = false;  // the sub carried a position (any publication)
 };
 
 }  // namespace vent::bridge

@@ -14,6 +14,7 @@
 #include "vent/base/log.h"
 #include "vent/base/process_tuning.h"
 #include "vent/config/options.h"
+#include "vent/pub/catalog.h"
 
 int main(int argc, char** argv) {
   vent::base::TuneProcessForServing();
@@ -26,6 +27,15 @@ int main(int argc, char** argv) {
   if (auto exit_code = options.ParseMain(argc, argv, &parsed)) {
     return *exit_code;  // error, --help, --version or --print-config
   }
+  // The shared config's publications: which channels keep history.
+  auto catalog = vent::pub::Catalog::FromYaml(
+      parsed.yaml ? parsed.yaml["publications"] : YAML::Node());
+  if (!catalog.ok()) {
+    std::fprintf(stderr, "vent-server: %s\n",
+                 std::string(catalog.status().message()).c_str());
+    return 2;
+  }
+  config.catalog = *std::move(catalog);
   if (absl::Status s = vent::server::Validate(config); !s.ok()) {
     std::fprintf(stderr, "vent-server: %s\n", std::string(s.message()).c_str());
     return 2;

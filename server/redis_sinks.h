@@ -3,32 +3,52 @@
 #ifndef VENT_SERVER_REDIS_SINKS_H_
 #define VENT_SERVER_REDIS_SINKS_H_
 
+#include <memory>
+#include <optional>
+
 #include "server/sinks.h"
+#include "vent/pub/catalog.h"
 #include "vent/redis/publisher.h"
 #include "vent/redis/subscriber.h"
 
 namespace vent::server {
 
+// Channels of publications with `history:` (docs/history.md) are published
+// with history: appended to the channel's Redis stream and published in an
+// envelope, atomically. Other channels: plain PUBLISH, byte for byte.
 class PublisherSink final : public EventSink {
  public:
-  explicit PublisherSink(redis::Publisher* publisher) : publisher_(publisher) {}
+  PublisherSink(redis::Publisher* publisher,
+                std::shared_ptr<const pub::Catalog> catalog = nullptr)
+      : publisher_(publisher), catalog_(std::move(catalog)) {}
   void Publish(std::string channel, std::string message,
                Callback done) override {
-    publisher_->Publish(std::move(channel), std::move(message),
-                        std::move(done));
+    std::optional<redis::HistorySpec> history = HistoryOf(channel);
+    publisher_->Publish(std::move(channel), std::move(message), std::move(done),
+                        history);
   }
   void PublishBatch(std::vector<Message> messages,
                     BatchCallback done) override {
     std::vector<redis::Publisher::Message> m;
     m.reserve(messages.size());
-    for (auto& x : messages)
-      m.push_back({std::move(x.channel), std::move(x.message)});
+    for (auto& x : messages) {
+      std::optional<redis::HistorySpec> history = HistoryOf(x.channel);
+      m.push_back({std::move(x.channel), std::move(x.message), history});
+    }
     publisher_->PublishBatch(std::move(m), std::move(done));
   }
   bool connected() const override { return publisher_->connected(); }
 
  private:
+  std::optional<redis::HistorySpec> HistoryOf(const std::string& channel) {
+    if (catalog_ == nullptr || !catalog_->has_history()) return std::nullopt;
+    std::optional<pub::History> h = catalog_->HistoryFor(channel);
+    if (!h) return std::nullopt;
+    return redis::HistorySpec{h->size, h->ttl};
+  }
+
   redis::Publisher* const publisher_;
+  const std::shared_ptr<const pub::Catalog> catalog_;
 };
 
 class SubscriberSource final : public ChannelSource {

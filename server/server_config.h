@@ -5,12 +5,14 @@
 #define VENT_SERVER_SERVER_CONFIG_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "vent/config/options.h"
+#include "vent/pub/catalog.h"
 #include "vent/redis/flags.h"
 
 namespace vent::server {
@@ -46,6 +48,10 @@ struct ServerConfig {
   absl::Duration redis_command_timeout = absl::Seconds(5);
   absl::Duration shutdown_grace = absl::Seconds(10);
   int64_t max_message = 16 * 1024 * 1024;  // gRPC max receive message size
+  // The config file's `publications` (shared with vent-bridge): vent-server
+  // uses only their `history:` (which channels keep history). Not an option;
+  // main() loads it. Null = none.
+  std::shared_ptr<const pub::Catalog> catalog;
 };
 
 // Declares every option of `config` in `set` (defaults = the current values).

@@ -91,6 +91,13 @@ absl::Status VentServer::Impl::Init() {
       redis::Options ro,
       redis::MakeOptions(config_.redis, config_.redis_topology));
   const redis::Endpoint& endpoint = ro.endpoint;
+  if (config_.catalog != nullptr && config_.catalog->has_history() &&
+      endpoint.kind == redis::Endpoint::Kind::kCluster &&
+      ro.pubsub != redis::PubSubMode::kSharded) {
+    return absl::InvalidArgumentError(
+        "publications with history on a Redis Cluster need --redis-pubsub "
+        "sharded (a channel's history lives in its slot)");
+  }
   metrics::RegisterProcessMetrics(registry_);
   InstallProtobufLogLimiter();
 
@@ -108,7 +115,7 @@ absl::Status VentServer::Impl::Init() {
   handlers.on_state = [this](bool up) { hub_.OnState(up); };
   subscriber_ =
       std::make_unique<redis::Subscriber>(io_, ro, std::move(handlers));
-  sink_ = std::make_unique<PublisherSink>(publisher_.get());
+  sink_ = std::make_unique<PublisherSink>(publisher_.get(), config_.catalog);
   source_ = std::make_unique<SubscriberSource>(subscriber_.get());
   hub_.SetSource(source_.get());
 

@@ -75,6 +75,9 @@ decltype(ClientMessage::body) DecodeSub(const boost::json::object& obj) {
       !OptionalArray(obj, "params", &m.params)) {
     return MalformedMessage{"Malformed subscription"};
   }
+  if (const boost::json::value* since = obj.if_contains("since")) {
+    m.since = *since;
+  }
   return m;
 }
 

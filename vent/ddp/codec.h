@@ -70,6 +70,10 @@ struct SubMessage {
   std::string id;
   std::string name;
   boost::json::array params;  // [] when absent
+  // Vent extension (docs/protocol.md, "Recovery"): the positions a client
+  // resubscribes from, as sent; the host validates it. Stock clients never
+  // send it, and DDP servers ignore unknown fields.
+  std::optional<boost::json::value> since;
 };
 
 // {"msg":"unsub","id"?:S}

@@ -183,11 +183,16 @@ std::string WritePong(const std::optional<std::string>& id) {
 }
 
 std::string WriteReady(absl::Span<const std::string> sub_ids,
-                       std::optional<bool> recovered) {
+                       std::optional<bool> recovered,
+                       absl::string_view positions_json) {
   std::string out = "{\"msg\":\"ready\",\"subs\":";
   AppendIdArray(&out, sub_ids);
   if (recovered.has_value()) {
     out.append(*recovered ? ",\"recovered\":true" : ",\"recovered\":false");
+  }
+  if (!positions_json.empty()) {
+    out.append(",\"h\":");
+    out.append(positions_json.data(), positions_json.size());
   }
   out.push_back('}');
   return out;

@@ -61,12 +61,15 @@ std::string WriteFailed(absl::string_view version);
 std::string WritePing(const std::optional<std::string>& id);
 // {"msg":"pong"[,"id":"<id>"]}
 std::string WritePong(const std::optional<std::string>& id);
-// {"msg":"ready","subs":[ids...][,"recovered":true|false]}. `recovered` is a
-// Vent extension (docs/protocol.md): on a repeated `ready`, false says that
-// events may have been missed since the previous one. Stock DDP clients
-// ignore the field.
+// {"msg":"ready","subs":[ids...][,"recovered":true|false][,"h":POSITIONS]}.
+// Vent extensions (docs/protocol.md, "Recovery"), ignored by stock DDP
+// clients: `recovered` says whether every event since the client's last
+// position was delivered (false on a repeated `ready` after a Redis outage:
+// events may have been missed); `positions_json`, when not empty, is the
+// JSON array of [channel index, offset, epoch] of a history publication.
 std::string WriteReady(absl::Span<const std::string> sub_ids,
-                       std::optional<bool> recovered = std::nullopt);
+                       std::optional<bool> recovered = std::nullopt,
+                       absl::string_view positions_json = {});
 // {"msg":"nosub"[,"id":"<id>"][,"error":{Meteor.Error}]}
 std::string WriteNosub(const std::optional<std::string>& id,
                        const Error* error = nullptr);

@@ -137,6 +137,7 @@ void Session::HandleSub(SubMessage sub) {
   for (size_t i = 1; i < sub.params.size(); ++i) {
     request.args.push_back(std::move(sub.params[i]));
   }
+  request.since = std::move(sub.since);
   subs_.emplace(request.id, ActiveSub{next_sub_seq_++, request});
   // `request` is a local copy: the host may fail the sub synchronously.
   host_->StartSubscription(request);
@@ -185,9 +186,10 @@ absl::Time Session::NextDeadline() const {
 }
 
 void Session::SubscriptionReady(const std::string& id,
-                                std::optional<bool> recovered) {
+                                std::optional<bool> recovered,
+                                absl::string_view positions_json) {
   if (state_ != State::kConnected || !subs_.contains(id)) return;
-  Send(WriteReady({id}, recovered));
+  Send(WriteReady({id}, recovered, positions_json));
 }
 
 void Session::SubscriptionFailed(const std::string& id, const Error& error) {

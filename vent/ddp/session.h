@@ -80,6 +80,7 @@ struct SubRequest {
   std::string name;
   std::string rand;
   boost::json::array args;
+  std::optional<boost::json::value> since;  // see SubMessage::since
 };
 
 struct MethodCall {
@@ -125,7 +126,8 @@ class Session {
   // e.g. after re-running subs on login). `recovered` adds the Vent
   // extension field (see WriteReady).
   void SubscriptionReady(const std::string& id,
-                         std::optional<bool> recovered = std::nullopt);
+                         std::optional<bool> recovered = std::nullopt,
+                         absl::string_view positions_json = {});
   // -> nosub with error if active; forgets the sub.
   void SubscriptionFailed(const std::string& id, const Error& error);
   // Completes an outstanding method (see the header comment for ordering).

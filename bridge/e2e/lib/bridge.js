@@ -96,8 +96,9 @@ function makeTestCert() {
 
 // `tls` ({certFile, keyFile, ca} from makeTestCert()) serves https/wss; the
 // env's http helpers then trust `ca`.
+// `serverWithConfig`: vent-server reads the same config file (history).
 async function startBridgeEnv({config = DEFAULT_CONFIG, bridgeArgs = [], redis, withServer = false,
-                               workers = 2, tls} = {}) {
+                               workers = 2, tls, serverWithConfig = false} = {}) {
   const ownRedis = !redis;
   if (ownRedis) redis = await stack.startRedis();
   const port = await stack.freePort();
@@ -111,7 +112,10 @@ async function startBridgeEnv({config = DEFAULT_CONFIG, bridgeArgs = [], redis, 
     {readyFn: async () => (await httpRequest(`${base}/healthz`, {ca})).status === 200} :
     {readyHttp: `${base}/healthz`});
   let server = null;
-  if (withServer) server = await stack.startVentServer({redis});
+  if (withServer) {
+    server = await stack.startVentServer({redis,
+      extraArgs: serverWithConfig ? ['--config', configFile] : []});
+  }
   const publisher = new Publisher(redis.port);
   const env = {
     redis, bridge, server, port, base, configFile, publisher,
