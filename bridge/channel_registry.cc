@@ -142,10 +142,28 @@ uint64_t ChannelRegistry::Deliver(absl::string_view channel,
       notifying_ = false;
       continue;
     }
+    if (t->offset > 0 && !sub->sent_offset.empty() && !FreshForSub(*sub, *t)) {
+      continue;  // already sent by the recovery
+    }
     sub->sink->QueueVent(*sub, *t);
     ++delivered;
   }
   return delivered;
+}
+
+bool ChannelRegistry::FreshForSub(Subscription& sub, const Transformed& t) {
+  size_t ci = 0;
+  while (ci < sub.channels.size() && sub.channels[ci] != t.channel) ++ci;
+  if (ci >= sub.sent_offset.size()) return true;
+  // Not after the last sent: already sent, or from an epoch that was lost
+  // (a stale event still in flight).
+  if (!redis::PositionBefore(sub.sent_epoch[ci], sub.sent_offset[ci], t.epoch,
+                             t.offset)) {
+    return false;
+  }
+  sub.sent_epoch[ci] = t.epoch;
+  sub.sent_offset[ci] = t.offset;
+  return true;
 }
 
 size_t ChannelRegistry::subscriptions_on(absl::string_view channel) const {

@@ -15,6 +15,9 @@
 //    confirmed. A subscription becomes ready (owner->OnSubscriptionAcked)
 //    exactly once, when all its channels are confirmed while Redis is up.
 //  * Owners' callbacks must not call Add/Remove (checked).
+//  * History subscriptions never get an event twice or out of order: the
+//    fan-out keeps their last sent (epoch, offset) per channel
+//    (Subscription::sent_*) and drops anything not after it.
 //
 // Redis up/down: while down (the initial state, until the Redis subscriber
 // first reports up), no subscription becomes ready; confirmed channels stay
@@ -89,6 +92,9 @@ class ChannelRegistry {
     uint64_t generation = 0;
     bool confirmed = false;
   };
+  // A history event for a ready `sub`: false unless it comes after the
+  // last one the sub sent (redis::PositionBefore); else records it.
+  static bool FreshForSub(Subscription& sub, const Transformed& t);
   // Tells the owners of complete, not yet ready subscriptions in `subs`.
   void NotifyComplete(const std::vector<Subscription*>& subs);
 

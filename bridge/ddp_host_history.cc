@@ -171,12 +171,10 @@ void DdpHost::FinishRecovery(Subscription& sub) {
     }
   }
   bool recovered = r.asked && !r.overflow;
-  std::vector<Recovery::Position> top(n);
-  std::vector<int64_t> snapshot(n, 0);  // offsets <= this were in the read
+  std::vector<Recovery::Position> top(n);  // per channel, the latest seen
   for (size_t ci = 0; ci < n; ++ci) {
     const redis::HistoryState& st = **r.reads[ci];
     top[ci] = {st.exists ? st.last : 0, st.exists ? st.epoch : ""};
-    snapshot[ci] = top[ci].offset;
     if (!r.asked) continue;
     const std::optional<Recovery::Position>& p = r.since[ci];
     bool ok = false;
@@ -208,13 +206,18 @@ void DdpHost::FinishRecovery(Subscription& sub) {
       ctx_.metrics->replayed->Add();
     }
   }
+  // Live events captured meanwhile, in publish order: only those after the
+  // read's position (or after the last one sent) — earlier ones are in the
+  // read, or belong to an epoch that was already replaced.
   for (const Recovery::Captured& c : r.captured) {
-    if (c.offset > 0 && c.epoch == top[c.channel].epoch &&
-        c.offset <= snapshot[c.channel]) {
-      continue;  // already in the read (replayed, or deliberately not)
+    Recovery::Position& t = top[c.channel];
+    if (c.offset > 0) {
+      if (!redis::PositionBefore(t.epoch, t.offset, c.epoch, c.offset)) {
+        continue;
+      }
+      t = {c.offset, c.epoch};
     }
     SendHistoryEvent(sub, c.channel, c.offset, c.epoch, c.e);
-    if (c.offset > 0) top[c.channel] = {c.offset, c.epoch};
   }
   if (r.asked) {
     (recovered ? ctx_.metrics->recovered : ctx_.metrics->not_recovered)->Add();
@@ -228,6 +231,12 @@ void DdpHost::FinishRecovery(Subscription& sub) {
   const bool asked = r.asked;
   sub.capturing = false;
   sub.recovery.reset();
+  sub.sent_epoch.resize(n);
+  sub.sent_offset.resize(n);
+  for (size_t ci = 0; ci < n; ++ci) {
+    sub.sent_epoch[ci] = top[ci].epoch;
+    sub.sent_offset[ci] = top[ci].offset;
+  }
   MarkReady(sub, asked ? std::optional<bool>(recovered) : std::nullopt,
             positions);
 }

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "boost/json/parse.hpp"
@@ -42,15 +43,23 @@ publications:
     channels: ["pb::{room}"]
     auth: user
     delivery: collection
+  ph:
+    channels: ["ph::a", "ph::b"]
+    auth: public
+    history: {size: 3, ttl: 1m}
 )";
 
 const char* const kIds[] = {"a", "b", "c", "d"};
-const char* const kPubs[] = {"pa", "pb", "pu", "pz", "pc", "nope"};
+const char* const kPubs[] = {"pa", "pb", "pu", "pz", "pc", "nope",
+                             "ph", "ph", "ph", "ph", "ph"};
 constexpr size_t kPubCount = sizeof(kPubs) / sizeof(kPubs[0]);
 const char* const kRooms[] = {"x", "y", "BAD"};
 const char* const kUsers[] = {"u1", "u2"};
-const char* const kChannels[] = {"pa",    "pb::x", "pb::y", "u::u1",
-                                 "u::u2", "z::x",  "z::y"};
+const char* const kChannels[] = {"pa",   "pb::x", "pb::y", "u::u1", "u::u2",
+                                 "z::x", "z::y",  "ph::a", "ph::b"};
+constexpr size_t kChannelCount = 9;
+const char* const kHistoryChannels[] = {"ph::a", "ph::b"};
+constexpr int64_t kHistorySize = 3;
 constexpr size_t kMaxConns = 3;
 constexpr int64_t kMaxSubs = 3;
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
@@ -80,6 +89,9 @@ enum Op {
   kDeferred1,
   kDeferred2,
   kTick,
+  kAnswerRead,
+  kLoseHistory,
+  kResub,
   kOpCount
 };
 
@@ -98,6 +110,14 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     // Delivery collection: the client holds document "i" of
     // __vent.<rand>.<pub> (added, not removed since).
     bool doc = false;
+    // History (pub "ph"): the positions the client resubscribed with, and
+    // the events seen before `ready`.
+    struct Pos {
+      std::string epoch;
+      int64_t offset = 0;
+    };
+    std::vector<std::optional<Pos>> since;
+    std::vector<std::tuple<size_t, std::string, int64_t>> early;
   };
   struct Conn;
   struct Transport : HostOutput, VentSink {
@@ -121,7 +141,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     }
     void OnQueuedMessage() override { h->OnQueuedMessage(*c); }
     void QueueVent(const Subscription& sub, Transformed& t) override {
-      h->OnVent(*c, sub, *t.e);
+      h->OnVent(*c, sub, t);
     }
   };
   struct Conn {
@@ -188,9 +208,59 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     int64_t k = 0;  // message payload {"k":k}
     bool up = false;
     std::vector<Expected> expected;
+    std::string payload;  // what Redis delivers (an envelope for history)
   };
 
+  // ---- HistoryReader (a fake Redis stream per history channel) -----------
+  struct Hist {
+    std::string epoch;  // empty: no history
+    int64_t n = 0;
+    std::deque<std::pair<int64_t, std::string>> stream;
+  };
+  struct PendingRead {
+    std::string channel;
+    int64_t after, max;
+    absl::AnyInvocable<void(absl::StatusOr<redis::HistoryState>) &&> done;
+  };
+  struct HistoryReaderImpl : HistoryReader {
+    Impl* h;
+    void Read(const std::string& channel, int64_t after, int64_t max,
+              absl::AnyInvocable<void(absl::StatusOr<redis::HistoryState>) &&>
+                  done) override {
+      h->reads.push_back({channel, after, max, std::move(done)});
+    }
+  };
+  redis::HistoryState Snapshot(const std::string& channel, int64_t after,
+                               int64_t max) {
+    redis::HistoryState st;
+    const Hist& hs = hist[channel];
+    if (hs.epoch.empty()) return st;
+    st.exists = true;
+    st.epoch = hs.epoch;
+    st.last = hs.n;
+    st.first = hs.stream.empty() ? 0 : hs.stream.front().first;
+    for (const auto& [off, ev] : hs.stream) {
+      if (off > after && static_cast<int64_t>(st.entries.size()) < max) {
+        st.entries.push_back({off, ev});
+      }
+    }
+    return st;
+  }
+  // Could a client at `p` on `channel` recover everything now?
+  bool Recoverable(const std::string& channel,
+                   const std::optional<SubModel::Pos>& p) {
+    if (!p) return false;
+    const Hist& hs = hist[channel];
+    if (hs.epoch.empty()) return p->epoch.empty() && p->offset == 0;
+    int64_t first = hs.stream.empty() ? 0 : hs.stream.front().first;
+    if (p->epoch.empty()) return p->offset == 0 && (hs.n == 0 || first == 1);
+    if (p->epoch != hs.epoch || p->offset > hs.n) return false;
+    return p->offset == hs.n || (first > 0 && p->offset + 1 >= first);
+  }
+
   Impl() {
+    history_reader.h = this;
+    ctx.history = &history_reader;
     ctx.options.max_subscriptions = kMaxSubs;
     // Small, so that messages queued behind a login can overflow (the queue
     // holds 4 x max_message bytes).
@@ -340,6 +410,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     if (s.pub == "pu") return {"u::" + c.user};
     if (s.pub == "pz") return {"z::" + s.room, "pa"};
     if (s.pub == "pc") return {"pb::" + s.room};
+    if (s.pub == "ph") return {"ph::a", "ph::b"};
     return {};
   }
   static bool IsCollection(const std::string& pub) {
@@ -358,6 +429,8 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     for (auto& [id, s] : c.subs) {
       if (!s.active) continue;
       s.ready = false;
+      s.since.clear();  // a re-run starts from the current positions
+      s.early.clear();
       ++s.epoch;
     }
   }
@@ -385,7 +458,9 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         SubModel& s = c.subs[id];
         if (!s.active) Fail("ready for an inactive sub " + id);
         s.needs_gap = false;
-        if (m.contains("recovered")) {
+        // A gap notice: recovered:false without positions (a recovery
+        // ready carries them).
+        if (m.contains("recovered") && !m.contains("h")) {
           ++cov.gaps;
           if (!s.ready) Fail("gap ready for a sub that was not ready " + id);
         } else {
@@ -396,6 +471,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
           if ((s.pub == "pu" || s.pub == "pc") && c.user.empty()) {
             Fail(s.pub + " ready without a user");
           }
+          if (s.pub == "ph") CheckHistoryReady(c, id, s, m);
           s.ready = true;
           s.channels = ChannelsOf(c, s);
           s.query = -1;
@@ -481,9 +557,29 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     c.host->Release();  // as WsConnection::CloseWith does
   }
 
-  void OnVent(Conn& c, const Subscription& sub, const std::string& e) {
-    const SubModel& s = c.subs[sub.id];
+  void OnVent(Conn& c, const Subscription& sub, const Transformed& t) {
+    SubModel& s = c.subs[sub.id];
     if (c.closed) Fail("event after close");
+    boost::json::value v = boost::json::parse(*t.e);
+    const int64_t k = v.at("k").to_number<int64_t>();
+    if (s.pub == "ph") {
+      size_t ci = t.channel == "ph::a" ? 0 : 1;
+      Trace(absl::StrCat(">c", c.serial, "/", sub.id, " ev ", ci, ":", t.epoch,
+                         ":", t.offset, s.ready ? "" : " early"));
+      if (t.offset <= 0) Fail("a history event without a position");
+      if (!s.active) Fail("history event for an inactive sub " + sub.id);
+      if (!s.ready) {
+        // Replayed or captured before `ready`: checked when it comes.
+        s.early.emplace_back(ci, t.epoch, t.offset);
+        ++cov.early_events;
+        pending_ready.insert({c.serial, sub.id});
+      } else {
+        CheckNext(c, sub.id, ci, t.epoch, t.offset);
+      }
+      delivered.push_back({c.serial, sub.id, k});
+      ++cov.events;
+      return;
+    }
     if (!s.active || !s.ready) {
       Fail(
           absl::StrCat("event for ", sub.id, " whose last word was not ready"));
@@ -503,9 +599,101 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
     if (IsCollection(s.pub) && !s.doc) {
       Fail(absl::StrCat("changed for ", sub.id, " whose document is gone"));
     }
-    boost::json::value v = boost::json::parse(e);
-    delivered.push_back({c.serial, sub.id, v.at("k").to_number<int64_t>()});
+    delivered.push_back({c.serial, sub.id, k});
     ++cov.events;
+  }
+
+  // A live history event for a ready sub: the next offset of its channel
+  // (no gap, no duplicate), or offset 1 of a new epoch.
+  void CheckNext(Conn& c, const std::string& id, size_t ci,
+                 const std::string& epoch, int64_t offset) {
+    auto& pos = positions[{c.serial, id}];
+    pos.resize(2);
+    if (pos[ci] && pos[ci]->epoch == epoch) {
+      if (offset != pos[ci]->offset + 1) {
+        Fail(absl::StrCat("c", c.serial, "/", id, " channel ", ci, ": offset ",
+                          offset, " after ", pos[ci]->offset,
+                          " (a gap or a duplicate)"));
+      }
+    } else if (pos[ci] && epoch < pos[ci]->epoch) {
+      Fail(absl::StrCat("c", c.serial, "/", id, ": an event of epoch ", epoch,
+                        " after one of the newer ", pos[ci]->epoch));
+    } else if (pos[ci] && !pos[ci]->epoch.empty() && offset != 1) {
+      // After a known epoch, a newer one is seen from its first event.
+      // (After "no history" (""), an event of an epoch lost since may still
+      // be in flight: any offset.)
+      Fail(absl::StrCat("c", c.serial, "/", id, ": new epoch starts at ",
+                        offset));
+    }
+    pos[ci] = SubModel::Pos{epoch, offset};
+    saved[id] = pos;
+  }
+
+  // A `ready` for a history sub (not a gap notice): checks what came before
+  // it against the positions it resubscribed with and the model's streams.
+  void CheckHistoryReady(Conn& c, const std::string& id, SubModel& s,
+                         const boost::json::object& m) {
+    Trace(
+        absl::StrCat(">c", c.serial, "/", id, " ", boost::json::serialize(m)));
+    pending_ready.erase({c.serial, id});
+    ++cov.history_readies;
+    const boost::json::value* hv = m.if_contains("h");
+    if (hv == nullptr || !hv->is_array() || hv->as_array().size() != 2) {
+      Fail("history ready without two positions");
+      return;
+    }
+    std::vector<std::optional<SubModel::Pos>> top(2);
+    for (const auto& e : hv->as_array()) {
+      const auto& a = e.as_array();
+      size_t ci = static_cast<size_t>(a[0].to_number<int64_t>());
+      top[ci] = SubModel::Pos{std::string(a[2].as_string()),
+                              a[1].to_number<int64_t>()};
+    }
+    const bool asked = !s.since.empty();
+    const boost::json::value* rv = m.if_contains("recovered");
+    if (asked != (rv != nullptr)) Fail("recovered present iff since was sent");
+    const bool recovered = rv != nullptr && rv->as_bool();
+    if (asked && !recovered) {
+      bool could = true;
+      for (size_t ci = 0; ci < 2; ++ci) {
+        could = could && Recoverable(kHistoryChannels[ci], s.since[ci]);
+      }
+      if (could) {
+        Fail(absl::StrCat("c", c.serial, "/", id,
+                          " told recovered:false although its history was "
+                          "still there"));
+      }
+      ++cov.not_recovered;
+    }
+    if (recovered) ++cov.recovered;
+    // Events before ready: per channel, increasing within an epoch; when
+    // recovered, exactly since+1, since+2, ... up to the ready position.
+    std::vector<std::optional<SubModel::Pos>> seen(2);
+    if (recovered) seen = s.since;
+    for (const auto& [ci, ep, off] : s.early) {
+      if (seen[ci] && seen[ci]->epoch == ep) {
+        bool ok =
+            recovered ? off == seen[ci]->offset + 1 : off > seen[ci]->offset;
+        if (!ok) {
+          Fail(absl::StrCat("c", c.serial, "/", id, " before ready: offset ",
+                            off, " after ", seen[ci]->offset));
+        }
+      }
+      seen[ci] = SubModel::Pos{ep, off};
+    }
+    for (size_t ci = 0; ci < 2; ++ci) {
+      if (!top[ci]) continue;
+      if (seen[ci] && seen[ci]->epoch == top[ci]->epoch &&
+          seen[ci]->offset != top[ci]->offset) {
+        Fail(absl::StrCat("c", c.serial, "/", id, " ready position ",
+                          top[ci]->offset, " but the last event before it was ",
+                          seen[ci]->offset));
+      }
+    }
+    s.early.clear();
+    auto& pos = positions[{c.serial, id}];
+    pos = top;
+    saved[id] = pos;
   }
 
   // ---- helpers ------------------------------------------------------------
@@ -562,15 +750,20 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   // answers in proportions that reach every state often.
   static Op PickOp(uint32_t choice) {
     static const Op kTable[] = {
-        kOpen,        kConnect,   kConnect,     kSub1,     kSub2,
-        kSub3,        kSub1,      kSub2,        kUnsub,    kUnsub,
-        kLoginGood,   kLoginGood, kLoginBad,    kLogout,   kChatter,
-        kClose,       kHub1,      kHub2,        kHub1,     kHub2,
-        kWorker1,     kWorker2,   kWorker3,     kWorker1,  kWorker2,
-        kWorker3,     kPublish1,  kPublish2,    kPublish1, kPublish2,
-        kPublish1,    kPublish2,  kRedisToggle, kAnswer,   kAnswer,
-        kDeferred1,   kDeferred2, kTick,        kTick,     kLoginAnswer,
-        kLoginAnswer, kDeferred1};
+        kOpen,        kConnect,     kConnect,     kSub1,       kSub2,
+        kSub3,        kSub1,        kSub2,        kUnsub,      kUnsub,
+        kLoginGood,   kLoginGood,   kLoginBad,    kLogout,     kChatter,
+        kClose,       kHub1,        kHub2,        kHub1,       kHub2,
+        kWorker1,     kWorker2,     kWorker3,     kWorker1,    kWorker2,
+        kWorker3,     kPublish1,    kPublish2,    kPublish1,   kPublish2,
+        kPublish1,    kPublish2,    kRedisToggle, kAnswer,     kAnswer,
+        kDeferred1,   kDeferred2,   kTick,        kTick,       kLoginAnswer,
+        kLoginAnswer, kDeferred1,   kAnswerRead,  kAnswerRead, kDeferred1,
+        kPublish1,    kLoseHistory, kAnswerRead,  kDeferred2,  kDeferred1,
+        kPublish2,    kPublish1,    kWorker1,     kWorker2,    kResub,
+        kResub,       kAnswerRead,  kAnswerRead,  kAnswerRead, kDeferred1,
+        kDeferred2,   kDeferred1,   kDeferred2,   kResub,      kHub1,
+        kWorker3};
     return kTable[choice % (sizeof(kTable) / sizeof(kTable[0]))];
   }
 
@@ -613,22 +806,27 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       case kSub3: {
         Conn* c = PickConn(arg);
         if (c == nullptr) break;
+        SubOp(*c, kIds[(arg >> 2) % 4], kPubs[(arg >> 4) % kPubCount],
+              kRooms[(arg >> 8) % 3], (arg >> 12) % 5 != 0);
+        break;
+      }
+      case kResub: {
+        // A client resubscribing a history sub (what a reconnect does):
+        // unsub, then sub again from the positions it has.
+        Conn* c = PickConn(arg);
+        if (c == nullptr || !c->connected || c->host->input_paused()) break;
         std::string id = kIds[(arg >> 2) % 4];
-        std::string pub = kPubs[(arg >> 4) % kPubCount];
-        std::string room = kRooms[(arg >> 8) % 3];
-        std::string args = (pub == "pb" || pub == "pz" || pub == "pc")
-                               ? absl::StrCat(R"(,{"room":")", room, R"("})")
-                               : "";
-        std::string text =
-            absl::StrCat(R"({"msg":"sub","id":")", id, R"(","name":")", pub,
-                         R"(","params":["r)", id, "\"", args, "]}");
-        Send(*c, text, [c, id, pub, room] {
-          SubModel& s = c->subs[id];
-          if (c->connected && !s.active) {
-            s = SubModel{true,        false, pub,   room, {},
-                         s.epoch + 1, -1,    false, s.doc};
-          }
-        });
+        SubModel& s = c->subs[id];
+        if (!s.active || s.pub != "ph") break;
+        Send(*c, absl::StrCat(R"({"msg":"unsub","id":")", id, R"("})"),
+             [c, id] {
+               SubModel& u = c->subs[id];
+               u.active = false;
+               u.ready = false;
+               u.query = -1;
+               ++u.epoch;
+             });
+        SubOp(*c, id, "ph", "x", /*want_since=*/true);
         break;
       }
       case kUnsub: {
@@ -709,7 +907,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         break;
       case kPublish1:
       case kPublish2:
-        Publish(kChannels[arg % 7]);
+        Publish(kChannels[arg % kChannelCount]);
         break;
       case kRedisToggle:
         redis_up = !redis_up;
@@ -789,7 +987,30 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       case kDeferred1:
       case kDeferred2:
         RunDeferred(arg);
+        if ((arg >> 24) % 2 == 0) RunDeferred(arg >> 3);
         break;
+      case kAnswerRead: {
+        // Redis answers one to three reads, in any order.
+        for (uint32_t n = 0; n <= (arg >> 20) % 3 && !reads.empty(); ++n) {
+          size_t i = (arg + n * 7) % reads.size();
+          PendingRead r = std::move(reads[i]);
+          reads.erase(reads.begin() + static_cast<long>(i));
+          Trace(absl::StrCat("read ", r.channel, " after ", r.after, " -> ",
+                             hist[r.channel].epoch, ":", hist[r.channel].n));
+          if ((arg >> 10) % 16 == 0) {
+            std::move(r.done)(absl::UnavailableError("redis down"));
+          } else {
+            std::move(r.done)(Snapshot(r.channel, r.after, r.max));
+          }
+        }
+        break;
+      }
+      case kLoseHistory: {
+        const char* ch = kHistoryChannels[arg % 2];
+        Trace(absl::StrCat("lose history of ", ch));
+        hist[ch] = Hist{};
+        break;
+      }
       case kTick: {
         // Mostly short steps; sometimes long enough for heartbeat timeouts.
         absl::Duration d = (arg >> 20) % 16 == 0
@@ -821,7 +1042,46 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       case kOpCount:
         break;
     }
+    for (const auto& [serial, id] : pending_ready) {
+      Fail(absl::StrCat("c", serial, "/", id,
+                        ": history events before a ready that never came"));
+    }
     Check();
+  }
+
+  // A client `sub` for `id`; `want_since`: with the saved positions
+  // (history). The model takes it when the host does (Send).
+  void SubOp(Conn& conn, const std::string& id, const std::string& pub,
+             const std::string& room, bool want_since) {
+    Conn* c = &conn;
+    std::string args = (pub == "pb" || pub == "pz" || pub == "pc")
+                           ? absl::StrCat(R"(,{"room":")", room, R"("})")
+                           : "";
+    std::string since;
+    std::vector<std::optional<SubModel::Pos>> since_pos;
+    if (pub == "ph" && want_since && saved.contains(id)) {
+      since_pos = saved[id];
+      since_pos.resize(2);
+      std::vector<std::string> parts;
+      for (size_t ci = 0; ci < 2; ++ci) {
+        if (!since_pos[ci]) continue;
+        parts.push_back(absl::StrCat("[", ci, ",", since_pos[ci]->offset, ",\"",
+                                     since_pos[ci]->epoch, "\"]"));
+      }
+      since = absl::StrCat(R"(,"since":[)", absl::StrJoin(parts, ","), "]");
+    }
+    std::string text =
+        absl::StrCat(R"({"msg":"sub","id":")", id, R"(","name":")", pub,
+                     R"(","params":["r)", id, "\"", args, "]", since, "}");
+    Send(*c, text, [this, c, id, pub, room, since_pos] {
+      SubModel& s = c->subs[id];
+      if (c->connected && !s.active) {
+        s = SubModel{true, false, pub, room, {}, s.epoch + 1, -1, false, s.doc};
+        s.since = since_pos;
+        if (!since_pos.empty()) ++cov.since_sent;
+        if (pub == "ph") positions.erase({c->serial, id});
+      }
+    });
   }
 
   static uint32_t kRedisToggleChoice() {
@@ -853,6 +1113,26 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   }
 
   void Publish(const std::string& channel) {
+    const bool history = channel.rfind("ph::", 0) == 0;
+    std::string payload;
+    if (history && redis_up) {
+      // The publish script: offset, stream (trimmed), envelope; even when
+      // nobody listens.
+      Hist& hs = hist[channel];
+      if (hs.epoch.empty()) {
+        // Ordered like real epochs (vent/redis/history.h).
+        hs.epoch = absl::StrFormat("E%06d", ++next_epoch);
+        hs.n = 0;
+        hs.stream.clear();
+      }
+      ++next_k;
+      std::string ev = absl::StrCat(R"({"k":)", next_k, "}");
+      hs.stream.emplace_back(++hs.n, ev);
+      while (static_cast<int64_t>(hs.stream.size()) > kHistorySize) {
+        hs.stream.pop_front();
+      }
+      payload = redis::MakeEnvelope(hs.epoch, hs.n, ev);
+    }
     if (!redis_up || !routed.contains(channel)) {
       // Nobody may be ready on a channel Redis does not deliver.
       for (auto& c : conns) {
@@ -866,8 +1146,9 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
       }
       return;
     }
-    WorkerEvent ev{
-        WorkerEvent::kMessage, channel, 0, true, ++next_k, false, {}};
+    WorkerEvent ev{WorkerEvent::kMessage,       channel, 0, true,
+                   history ? next_k : ++next_k, false,   {}};
+    ev.payload = history ? payload : absl::StrCat(R"({"k":)", ev.k, "}");
     for (auto& c : conns) {
       if (!c || c->closed) continue;
       for (auto& [id, s] : c->subs) {
@@ -906,8 +1187,7 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         Trace(absl::StrCat("deliver k", ev.k));
         delivered.clear();
         std::vector<Transformed> cache;
-        registry.Deliver(ev.channel, absl::StrCat(R"({"k":)", ev.k, "}"),
-                         cache);
+        registry.Deliver(ev.channel, ev.payload, cache);
         std::map<std::pair<uint64_t, std::string>, int> got;
         for (const auto& [serial, id, k] : delivered) {
           if (k != ev.k) Fail("wrong payload");
@@ -1066,8 +1346,13 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
         std::move(queries[i].done)(auth::Decision{true, ""});
         answering = -1;
       }
+      while (!reads.empty()) {
+        PendingRead r = std::move(reads.front());
+        reads.erase(reads.begin());
+        std::move(r.done)(Snapshot(r.channel, r.after, r.max));
+      }
       while (!deferred.empty()) RunDeferred(0);
-      bool open_questions = false;
+      bool open_questions = !reads.empty();
       for (const Query& q : queries) open_questions |= !q.answered;
       for (const LoginQuery& q : login_queries) open_questions |= !q.answered;
       if (to_hub.empty() && to_worker.empty() && !open_questions) break;
@@ -1125,6 +1410,19 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   std::deque<std::string> trace;
   std::string failure;
   Coverage cov;
+  // History.
+  HistoryReaderImpl history_reader;
+  std::map<std::string, Hist> hist;
+  std::vector<PendingRead> reads;
+  int64_t next_epoch = 0;
+  // Client side: positions per (conn, sub id) from events and `ready`, and
+  // the last ones per sub id (a later life of the id resubscribes from
+  // them, on any connection).
+  std::map<std::pair<uint64_t, std::string>,
+           std::vector<std::optional<SubModel::Pos>>>
+      positions;
+  std::map<std::string, std::vector<std::optional<SubModel::Pos>>> saved;
+  std::set<std::pair<uint64_t, std::string>> pending_ready;
 };
 
 ModelHarness::ModelHarness() : impl_(std::make_unique<Impl>()) {}

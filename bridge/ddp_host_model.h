@@ -30,6 +30,12 @@
 //  * gauges: vent_bridge_subscriptions equals the model's ready count; the
 //    registry's channels equal what Redis was asked for and the union of the
 //    registered subscriptions' channels;
+//  * history (a publication over two channels with a 3-event stream each,
+//    reads answered late and in any order, histories lost): live events
+//    of a ready sub come with the next offset of their channel (no gap,
+//    no duplicate); events before `ready` are, when it says recovered,
+//    exactly the ones after the position the client resubscribed from; it
+//    never says not recovered while the model's stream still had them;
 //  * Finish(): after every connection closed nothing is left anywhere.
 // Failures are recorded (with a trace of the steps), not thrown, so the
 // gtest (ddp_host_model_test.cc) and the libFuzzer target
@@ -65,7 +71,9 @@ class ModelHarness {
     uint64_t events = 0, readies = 0, nosubs = 0, gaps = 0, stale_answers = 0,
              expiries = 0, limit_hits = 0, closes = 0, documents = 0,
              removals = 0, async_logins = 0, login_timeouts = 0,
-             queued_messages = 0, queue_overflows = 0;
+             queued_messages = 0, queue_overflows = 0, recovered = 0,
+             not_recovered = 0, early_events = 0, history_readies = 0,
+             since_sent = 0;
   };
   const Coverage& coverage() const;
 

@@ -5,6 +5,7 @@
 // it deterministic; a failure prints the seed and the last steps.
 #include "bridge/ddp_host_model.h"
 
+#include <cstdlib>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -16,7 +17,10 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
   constexpr int kSequences = 4000;
   constexpr int kSteps = 400;
   ModelHarness::Coverage total;
-  for (int seed = 1; seed <= kSequences; ++seed) {
+  // VENT_MODEL_SEED=N replays one sequence (e.g. under a debugger).
+  const char* only = std::getenv("VENT_MODEL_SEED");
+  for (int seed = only ? std::atoi(only) : 1;
+       seed <= (only ? std::atoi(only) : kSequences); ++seed) {
     std::mt19937 rng(static_cast<uint32_t>(seed));
     ModelHarness h;
     for (int i = 0; i < kSteps && !h.failed(); ++i) h.Step(rng(), rng());
@@ -37,7 +41,13 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
     total.login_timeouts += c.login_timeouts;
     total.queued_messages += c.queued_messages;
     total.queue_overflows += c.queue_overflows;
+    total.recovered += c.recovered;
+    total.not_recovered += c.not_recovered;
+    total.early_events += c.early_events;
+    total.history_readies += c.history_readies;
+    total.since_sent += c.since_sent;
   }
+  if (only) return;
   // The walk must reach the interesting states, or it checks little.
   EXPECT_GT(total.events, 5000u);
   EXPECT_GT(total.readies, 10000u);
@@ -53,15 +63,20 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
   EXPECT_GT(total.login_timeouts, 100u);
   EXPECT_GT(total.queued_messages, 1000u);
   EXPECT_GT(total.queue_overflows, 10u);
+  EXPECT_GT(total.recovered, 100u);
+  EXPECT_GT(total.not_recovered, 100u);
+  EXPECT_GT(total.early_events, 500u);
   std::printf(
       "coverage: events %lu readies %lu nosubs %lu gaps %lu stale answers %lu "
       "expiries %lu limit hits %lu heartbeat/failed closes %lu documents %lu "
       "removals %lu async logins %lu login timeouts %lu queued messages %lu "
-      "queue overflows %lu\n",
+      "queue overflows %lu recovered %lu not recovered %lu events before "
+      "ready %lu history readies %lu\n",
       total.events, total.readies, total.nosubs, total.gaps,
       total.stale_answers, total.expiries, total.limit_hits, total.closes,
       total.documents, total.removals, total.async_logins, total.login_timeouts,
-      total.queued_messages, total.queue_overflows);
+      total.queued_messages, total.queue_overflows, total.recovered,
+      total.not_recovered, total.early_events, total.history_readies);
 }
 
 }  // namespace

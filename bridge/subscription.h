@@ -102,6 +102,12 @@ struct Subscription {
   // and `ready`; live events meanwhile go to OnCapture.
   bool capturing = false;
   std::unique_ptr<Recovery, RecoveryDeleter> recovery;
+  // History publications, once ready: per channel (index as `channels`),
+  // the epoch and offset of the last event sent. The fan-out drops a live
+  // event at or below it (same epoch): one that reached the client through
+  // the recovery read while still in flight on the pub/sub connection.
+  std::vector<std::string> sent_epoch;
+  std::vector<int64_t> sent_offset;
   bool since_given = false;  // the sub carried a position (any publication)
 };
 

@@ -10,11 +10,15 @@
 namespace vent::redis {
 namespace {
 
-// KEYS: meta, stream. ARGV: epoch candidate, size, ttl ms, PUBLISH|SPUBLISH,
-// channel, event. Returns {offset, epoch, receivers}.
+// KEYS: meta, stream. ARGV: epoch suffix, size, ttl ms, PUBLISH|SPUBLISH,
+// channel, event. Returns {offset, epoch, receivers}. A new epoch is Redis'
+// TIME (seconds and microseconds, fixed-width hex) + the random suffix, so
+// a channel's epochs sort in creation order.
 constexpr absl::string_view kPublishScript =
     "local e=redis.call('HGET',KEYS[1],'ep') "
-    "if not e then e=ARGV[1] redis.call('DEL',KEYS[2]) "
+    "if not e then local t=redis.call('TIME') "
+    "e=string.format('%010x%05x',tonumber(t[1]),tonumber(t[2]))..ARGV[1] "
+    "redis.call('DEL',KEYS[2]) "
     "redis.call('HSET',KEYS[1],'ep',e,'n',0) end "
     "local n=redis.call('HINCRBY',KEYS[1],'n',1) "
     "redis.call('XADD',KEYS[2],'MAXLEN',ARGV[2],n..'-0','d',ARGV[6]) "
@@ -78,7 +82,7 @@ std::string NewEpoch() {
   static constexpr char kAlphabet[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string out(12, '0');
+  std::string out(6, '0');
   for (char& c : out) c = kAlphabet[rng() % 62];
   return out;
 }
@@ -194,6 +198,12 @@ std::string MakeEnvelope(absl::string_view epoch, int64_t offset,
                          absl::string_view event) {
   return absl::StrCat(kEnvelopePrefix, epoch, ":", offset, "\",\"e\":", event,
                       "}");
+}
+
+bool PositionBefore(absl::string_view epoch_a, int64_t offset_a,
+                    absl::string_view epoch_b, int64_t offset_b) {
+  if (epoch_a != epoch_b) return epoch_a < epoch_b;
+  return offset_a < offset_b;
 }
 
 }  // namespace vent::redis

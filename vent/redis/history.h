@@ -11,11 +11,13 @@
 // A channel with braces but no valid hash tag (e.g. "a}b", "x{}y") cannot be
 // given one: HistoryKeysFor refuses it.
 //
-// Offsets are 1, 2, 3... within an epoch. The epoch is a random id chosen
-// when the hash does not exist (first publish, or the keys were lost:
-// expiry, eviction, a Redis restart without persistence); a new epoch
-// discards the stream. So "same epoch and my offset + 1 >= the first offset
-// still kept" means nothing was lost.
+// Offsets are 1, 2, 3... within an epoch. An epoch is chosen when the hash
+// does not exist (first publish, or the keys were lost: expiry, eviction, a
+// Redis restart without persistence): Redis' TIME as 15 hex digits then 6
+// random characters, so a channel's epochs sort in the order they were
+// created ("" — no history — sorts first); a new epoch discards the stream.
+// So "same epoch and my offset + 1 >= the first offset still kept" means
+// nothing was lost, and (epoch, offset) pairs order a channel's events.
 //
 // The pub/sub message of a history publish wraps the event:
 //   {"__vent_h":"<epoch>:<offset>","e":<event JSON>}
@@ -51,8 +53,13 @@ struct HistoryKeys {
 // InvalidArgument for a channel with braces but no usable hash tag.
 absl::StatusOr<HistoryKeys> HistoryKeysFor(absl::string_view channel);
 
-// A new random epoch (12 characters of [0-9A-Za-z]).
+// The random suffix of a new epoch (6 characters of [0-9A-Za-z]).
 std::string NewEpoch();
+
+// True when position (epoch_a, offset_a) comes before (epoch_b, offset_b)
+// on one channel: an older epoch, or the same epoch and a smaller offset.
+bool PositionBefore(absl::string_view epoch_a, int64_t offset_a,
+                    absl::string_view epoch_b, int64_t offset_b);
 
 // Appends EVAL of the publish script: it assigns the next offset (starting a
 // new epoch with `epoch_candidate` when the keys are gone), XADDs the event
