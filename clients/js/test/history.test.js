@@ -13,7 +13,9 @@
 //    the proxy retargeted) and recovers the same way;
 //  * a two-channel publication: one position per channel;
 //  * old code paths: a publication without history on the same client keeps
-//    its wire (no `since`) and its one-argument listener calls.
+//    its wire (no `since`) and its one-argument listener calls; the Meteor
+//    adapter (subscriptions owned by a Meteor-like connection over SockJS,
+//    re-sent by it without positions) gets history frames like any other.
 // No sleeps as synchronisation: waits are on events and conditions with
 // deadlines (the 2 s outage is the scenario, not a wait for something).
 import assert from 'node:assert/strict';
@@ -21,7 +23,9 @@ import { after, before, describe, test } from 'node:test';
 
 import WebSocket from 'ws';
 
+import { attachToMeteor } from '../src/index.js';
 import { EmitClient, closeClients, configFile, connect, once, stack, startBridge, uniq } from './lib/e2e.js';
+import { MeteorConnection } from './lib/meteor_connection.js';
 import { CutProxy } from './lib/proxy.js';
 
 const F = '{ f: { type: string, pattern: "^[A-Za-z0-9_-]{1,64}$" } }';
@@ -314,6 +318,33 @@ describe('one bridge behind a proxy', () => {
     await w.until((x) => x.got.length === 3 && calls.length === 2, 'live events on both');
     assert.deepEqual(calls, [1, 3], 'the event missed without history is gone; one argument per call');
     assert.deepEqual(w.got, [1, 2, 3]);
+  });
+
+  test('old code paths: the Meteor adapter over SockJS gets history frames; Meteor re-sends its subs without since', async () => {
+    const conn = new MeteorConnection(`http://127.0.0.1:${s.bridges[0].port}`);
+    try {
+      const vent = attachToMeteor(conn);
+      const f = uniq('f');
+      const channel = `feed::${f}`;
+      const h = vent.subscribe('feed', { f });
+      const w = watch(h);
+      await h.whenReady(20000);
+      await emitRange(s.emitter, channel, 1, 3);
+      await w.until((x) => x.got.length === 3, 'three events');
+      assert.deepEqual(w.positions.map((p) => p.offset), [1, 2, 3]);
+      const readies = () => conn.received.filter((m) => m.msg === 'ready');
+      const before = readies().length;
+      conn.reconnect();
+      await stack.waitFor(() => readies().length > before, { timeoutMs: 20000, what: 'ready after the reconnect' });
+      assert.equal(readies().at(-1).recovered, undefined, 'Meteor sent no since');
+      await s.emitter.emit(channel, { i: 4 });
+      await w.until((x) => x.got.length === 4, 'an event after the reconnect');
+      assert.deepEqual(w.got, [1, 2, 3, 4]);
+      assert.equal(w.positions[3].offset, 4);
+      vent.close();
+    } finally {
+      conn.disconnect();
+    }
   });
 });
 
