@@ -48,8 +48,10 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
     total.since_sent += c.since_sent;
   }
   if (only) return;
-  // The walk must reach the interesting states, or it checks little.
-  EXPECT_GT(total.events, 5000u);
+  // The walk must reach the interesting states, or it checks little. (The
+  // history publication takes a share of the steps: events, documents and
+  // removals of the other publications are ~60% of what they were without it.)
+  EXPECT_GT(total.events, 3000u);
   EXPECT_GT(total.readies, 10000u);
   EXPECT_GT(total.nosubs, 10000u);
   EXPECT_GT(total.gaps, 100u);
@@ -57,8 +59,8 @@ TEST(DdpHostModelTest, RandomInterleavingsKeepEveryInvariant) {
   EXPECT_GT(total.expiries, 100u);
   EXPECT_GT(total.limit_hits, 100u);
   EXPECT_GT(total.closes, 3u);
-  EXPECT_GT(total.documents, 1000u);
-  EXPECT_GT(total.removals, 200u);
+  EXPECT_GT(total.documents, 400u);
+  EXPECT_GT(total.removals, 80u);
   EXPECT_GT(total.async_logins, 1000u);
   EXPECT_GT(total.login_timeouts, 100u);
   EXPECT_GT(total.queued_messages, 1000u);

@@ -192,9 +192,11 @@ publications:
 }
 
 TEST(Catalog, UnknownKeysAreRefused) {
-  EXPECT_THAT(LoadError("publications:\n  p: { chanels: [x], auth: public }\n"),
-              HasSubstr("publications.p (line 2): unknown key 'chanels' "
-                        "(allowed: params, channels, auth, fields, delivery)"));
+  EXPECT_THAT(
+      LoadError("publications:\n  p: { chanels: [x], auth: public }\n"),
+      HasSubstr(
+          "publications.p (line 2): unknown key 'chanels' "
+          "(allowed: params, channels, auth, fields, delivery, history)"));
   EXPECT_THAT(
       LoadError(R"(
 publications:
