@@ -1,13 +1,12 @@
 #include "vent/pub/param_spec.h"
 
-#include "boost/json/parse.hpp"
-
 #include <charconv>
 #include <cmath>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "boost/json/parse.hpp"
 #include "vent/pub/json_text.h"
 
 namespace vent::pub {

@@ -49,8 +49,8 @@ void ClusterPublisher::Publish(std::string channel, std::string message,
   req->left = 1;
   req->single = std::move(done);
   std::vector<Item> items;
-  items.push_back({req, 0, std::move(channel), std::move(message), 0,
-                   std::move(history)});
+  items.push_back(
+      {req, 0, std::move(channel), std::move(message), 0, std::move(history)});
   Accept(std::move(items));
 }
 
@@ -224,8 +224,7 @@ void ClusterPublisher::OnResults(std::vector<Item> items,
   Route(std::move(retry));
 }
 
-void ClusterPublisher::OnCallResult(Item item,
-                                    absl::StatusOr<ReplyPtr> reply) {
+void ClusterPublisher::OnCallResult(Item item, absl::StatusOr<ReplyPtr> reply) {
   --in_nodes_;
   if (!reply.ok()) {
     std::optional<Redirect> redirect = RedirectOf(reply.status());

@@ -79,10 +79,9 @@ class HistoryRedisTest : public ::testing::TestWithParam<PubSubMode> {
     if (!keys.ok()) return keys.status();
     auto p = std::make_shared<std::promise<absl::StatusOr<ReplyPtr>>>();
     auto f = p->get_future();
-    h_.publisher->Call(HistoryReadCommand(*keys, after, max), ch,
-                       [p](absl::StatusOr<ReplyPtr> r) {
-                         p->set_value(std::move(r));
-                       });
+    h_.publisher->Call(
+        HistoryReadCommand(*keys, after, max), ch,
+        [p](absl::StatusOr<ReplyPtr> r) { p->set_value(std::move(r)); });
     if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
       return absl::DeadlineExceededError("no call callback");
     }
@@ -187,8 +186,8 @@ TEST_P(HistoryRedisTest, ChannelWithoutUsableKeysIsRefused) {
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
   Publisher::Message ok{"fine", "1", HistorySpec{10, absl::Minutes(1)}};
   Publisher::Message bad{"x{}y", "2", HistorySpec{10, absl::Minutes(1)}};
-  auto p = std::make_shared<
-      std::promise<std::vector<absl::StatusOr<int64_t>>>>();
+  auto p =
+      std::make_shared<std::promise<std::vector<absl::StatusOr<int64_t>>>>();
   auto f = p->get_future();
   h_.publisher->PublishBatch({ok, bad},
                              [p](std::vector<absl::StatusOr<int64_t>> r) {

@@ -112,10 +112,10 @@ class PublisherImpl final : public Connection {
       absl::StatusOr<HistoryKeys> k = HistoryKeysFor(messages[i].channel);
       if (!k.ok()) {
         pending_.fetch_sub(n, std::memory_order_acq_rel);
-        asio::post(io(), [done = std::move(done), st = k.status(),
-                          n]() mutable {
-          std::move(done)(std::vector<absl::StatusOr<int64_t>>(n, st));
-        });
+        asio::post(
+            io(), [done = std::move(done), st = k.status(), n]() mutable {
+              std::move(done)(std::vector<absl::StatusOr<int64_t>>(n, st));
+            });
         return;
       }
       keys[i] = std::move(*k);
@@ -428,8 +428,7 @@ class PublisherImpl final : public Connection {
     }
     for (auto& d : queued) {
       FailPending(
-          InFlight{std::move(d.done), std::move(d.batch), 0,
-                   std::move(d.call)},
+          InFlight{std::move(d.done), std::move(d.batch), 0, std::move(d.call)},
           absl::UnavailableError(absl::StrCat(
               why, "; the PUBLISH was not sent, nothing was published")));
     }
@@ -501,8 +500,8 @@ void Publisher::Start() {
   impl_->Start();
 }
 
-void Publisher::Publish(std::string channel, std::string message,
-                        Callback done, std::optional<HistorySpec> history) {
+void Publisher::Publish(std::string channel, std::string message, Callback done,
+                        std::optional<HistorySpec> history) {
   if (cluster_) {
     return cluster_->Publish(std::move(channel), std::move(message),
                              std::move(done), std::move(history));
