@@ -355,7 +355,7 @@ std::unique_ptr<Subscription> DdpHost::Build(const ddp::SubRequest& req,
   return sub;
 }
 
-void DdpHost::Fail(const std::string& id, int code, std::string reason) {
+void DdpHost::Fail(std::string id, int code, std::string reason) {
   auto it = subs_.find(id);
   VENT_DCHECK(it != subs_.end());
   if (it == subs_.end()) return;

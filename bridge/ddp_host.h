@@ -167,7 +167,9 @@ class DdpHost : public ddp::SessionHost, public SubscriptionOwner {
                                       std::string* reason,
                                       boost::json::object* params,
                                       bool use_since = true);
-  void Fail(const std::string& id, int code, std::string reason);
+  // Ends sub `id` with nosub {code, reason}. `id` is taken by value: callers
+  // pass the failing Subscription's own id, which this destroys.
+  void Fail(std::string id, int code, std::string reason);
   // Registers `sub` (already in subs_) and sends `ready` if complete.
   void Register(Subscription& sub);
   // Removes a sub from the registry and the gauges (not from subs_).
