@@ -233,8 +233,13 @@ struct ModelHarness::Impl : RedisSubscriptions, Authenticator {
   redis::HistoryState Snapshot(const std::string& channel, int64_t after,
                                int64_t max) {
     redis::HistoryState st;
-    const Hist& hs = hist[channel];
-    if (hs.epoch.empty()) return st;
+    Hist& hs = hist[channel];
+    if (hs.epoch.empty()) {
+      // The read script gives an empty channel its epoch (Hub::Read).
+      hs.epoch = absl::StrFormat("E%06d", ++next_epoch);
+      hs.n = 0;
+      hs.stream.clear();
+    }
     st.exists = true;
     st.epoch = hs.epoch;
     st.last = hs.n;

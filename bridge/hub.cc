@@ -54,8 +54,15 @@ void Hub::Read(
                         : keys.status());
     return;
   }
+  // The channel gets its epoch at the first read (a ready's position then
+  // names it), expiring as the publication's history does.
+  std::optional<pub::History> spec =
+      ctx_.catalog ? ctx_.catalog->HistoryFor(channel) : std::nullopt;
   history_->Call(
-      redis::HistoryReadCommand(*keys, after, max), channel,
+      redis::HistoryReadCommand(*keys, after, max,
+                                spec ? spec->ttl : absl::ZeroDuration(),
+                                redis::NewEpoch()),
+      channel,
       [done = std::move(done)](absl::StatusOr<redis::ReplyPtr> reply) mutable {
         if (!reply.ok()) {
           std::move(done)(reply.status());

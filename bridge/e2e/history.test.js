@@ -98,7 +98,10 @@ describe('history and recovery', () => {
     const c = await open(env);
     c.send({msg: 'sub', id: 's1', name: 'room', params: ['ra', {r: 'one'}]});
     const ready = await c.ready('s1');
-    assert.deepEqual(ready.h, [[0, 0, '']], 'no history yet');
+    // No event yet: offset 0 in the epoch the read gave the channel.
+    assert.equal(ready.h.length, 1);
+    assert.deepEqual(ready.h[0].slice(0, 2), [0, 0], 'no event yet');
+    assert.match(ready.h[0][2], /^[0-9a-f]{15}[0-9A-Za-z]{6}$/, 'an epoch from the start');
     assert.equal(ready.recovered, undefined, 'a fresh sub is not a recovery');
     for (let i = 1; i <= 3; i++) await vent.emit('rooms::one', {i});
     await c.seen('"i":3');
@@ -200,7 +203,8 @@ describe('history and recovery', () => {
     d.send({msg: 'sub', id: 'b', name: 'brief', params: ['rr'], since: [[0, 1, epoch]]});
     const r = await d.ready('b');
     assert.equal(r.recovered, false);
-    assert.deepEqual(r.h, [[0, 0, '']]);
+    assert.deepEqual(r.h[0].slice(0, 2), [0, 0]);
+    assert.notEqual(r.h[0][2], epoch, 'a new epoch');
     d.close();
   });
 
@@ -288,5 +292,52 @@ test('recovery works against another bridge', async () => {
     vent.close();
     await b.stop();
     await a.stop();
+  }
+});
+
+test('history frames through permessage-deflate (--compression) keep their positions', async () => {
+  const env = await startBridgeEnv({config: CONFIG, withServer: true, serverWithConfig: true,
+                                    bridgeArgs: ['--compression']});
+  const vent = new VentClient(env.server.grpcAddress);
+  const WebSocket = require('ws');
+  const connectWs = async () => {
+    const ws = new WebSocket(env.wsUrl(), {perMessageDeflate: true});
+    const msgs = [];
+    ws.on('message', (d) => msgs.push(JSON.parse(d.toString())));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const take = (pred, what) => stack.waitFor(() => {
+      const i = msgs.findIndex(pred);
+      return i >= 0 ? msgs.splice(i, 1)[0] : undefined;
+    }, {what, timeoutMs: 10000});
+    ws.send(JSON.stringify(CONNECT));
+    await take((m) => m.msg === 'connected', 'connected');
+    return {ws, take};
+  };
+  try {
+    const text = 'compressible words '.repeat(40);
+    const a = await connectWs();
+    assert.match(a.ws.extensions, /permessage-deflate/);
+    a.ws.send(JSON.stringify({msg: 'sub', id: 'z', name: 'room', params: ['rz', {r: 'zip'}]}));
+    await a.take((m) => m.msg === 'ready', 'ready z');
+    await vent.emit('rooms::zip', {i: 1, text});
+    const first = await a.take((m) => m.__vent === '1', 'event 1');
+    assert.deepEqual(first.e, {i: 1, text});
+    assert.equal(first.h[0], 0);
+    assert.equal(first.h[1], 1);
+    a.ws.terminate();
+    await vent.emit('rooms::zip', {i: 2, text});
+    await vent.emit('rooms::zip', {i: 3, text});
+    const b = await connectWs();
+    b.ws.send(JSON.stringify({msg: 'sub', id: 'z', name: 'room', params: ['rz', {r: 'zip'}],
+                              since: [first.h]}));
+    const two = await b.take((m) => m.__vent === '1', 'replayed 2');
+    const three = await b.take((m) => m.__vent === '1', 'replayed 3');
+    assert.deepEqual([two.e.i, two.h[1], three.e.i, three.h[1]], [2, 2, 3, 3]);
+    assert.equal(three.h[2], first.h[2]);
+    assert.equal((await b.take((m) => m.msg === 'ready', 'ready')).recovered, true);
+    b.ws.terminate();
+  } finally {
+    vent.close();
+    await env.stop();
   }
 });

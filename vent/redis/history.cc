@@ -28,11 +28,19 @@ constexpr absl::string_view kPublishScript =
     "'{\"__vent_h\":\"'..e..':'..n..'\",\"e\":'..ARGV[6]..'}') "
     "return {n,e,r}";
 
-// KEYS: meta, stream. ARGV: after (exclusive), max count. Returns
-// {epoch, last, first, entries} or {} when there is no history.
+// KEYS: meta, stream. ARGV: after (exclusive), max count, create ttl (ms, 0 =
+// do not create), epoch suffix. Returns {epoch, last, first, entries}, or {}
+// when there is no history and none is created.
 constexpr absl::string_view kReadScript =
     "local m=redis.call('HMGET',KEYS[1],'ep','n') "
-    "if not m[1] then return {} end "
+    "if not m[1] then "
+    "if tonumber(ARGV[3])<=0 then return {} end "
+    "local t=redis.call('TIME') "
+    "local e=string.format('%010x%05x',tonumber(t[1]),tonumber(t[2]))..ARGV[4] "
+    "redis.call('DEL',KEYS[2]) "
+    "redis.call('HSET',KEYS[1],'ep',e,'n',0) "
+    "redis.call('PEXPIRE',KEYS[1],ARGV[3]) "
+    "return {e,0,0,{}} end "
     "local f=redis.call('XRANGE',KEYS[2],'-','+','COUNT',1) "
     "local first=0 "
     "if #f>0 then first=tonumber(string.match(f[1][1],'^(%d+)')) end "
@@ -115,14 +123,18 @@ absl::StatusOr<HistoryPublishReply> ParseHistoryPublishReply(
 }
 
 std::vector<std::string> HistoryReadCommand(const HistoryKeys& keys,
-                                            int64_t after, int64_t max) {
+                                            int64_t after, int64_t max,
+                                            absl::Duration create_ttl,
+                                            absl::string_view epoch_suffix) {
   return {"EVAL",
           std::string(kReadScript),
           "2",
           keys.meta,
           keys.stream,
           absl::StrCat(after),
-          absl::StrCat(max)};
+          absl::StrCat(max),
+          absl::StrCat(absl::ToInt64Milliseconds(create_ttl)),
+          std::string(epoch_suffix)};
 }
 
 absl::StatusOr<HistoryState> ParseHistoryReadReply(const redisReply& reply) {

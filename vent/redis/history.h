@@ -81,8 +81,14 @@ absl::StatusOr<HistoryPublishReply> ParseHistoryPublishReply(
 
 // The read script: the channel's epoch and last offset, the first offset
 // still kept, and up to `max` entries after `after` (exclusive).
-std::vector<std::string> HistoryReadCommand(const HistoryKeys& keys,
-                                            int64_t after, int64_t max);
+// `create_ttl` > 0: a channel without history is given its epoch now (offset
+// 0, no entries, expiring after `create_ttl` like a publish's keys), so a
+// reader's position always names an epoch and an epoch that comes and goes
+// later is seen as a change; `epoch_suffix` as for a publish (NewEpoch()).
+std::vector<std::string> HistoryReadCommand(
+    const HistoryKeys& keys, int64_t after, int64_t max,
+    absl::Duration create_ttl = absl::ZeroDuration(),
+    absl::string_view epoch_suffix = "");
 
 struct HistoryEntry {
   int64_t offset = 0;

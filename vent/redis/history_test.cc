@@ -73,14 +73,15 @@ class HistoryRedisTest : public ::testing::TestWithParam<PubSubMode> {
     return f.get();
   }
 
-  absl::StatusOr<HistoryState> Read(const std::string& ch, int64_t after,
-                                    int64_t max = 100) {
+  absl::StatusOr<HistoryState> Read(
+      const std::string& ch, int64_t after, int64_t max = 100,
+      absl::Duration create_ttl = absl::ZeroDuration()) {
     auto keys = HistoryKeysFor(ch);
     if (!keys.ok()) return keys.status();
     auto p = std::make_shared<std::promise<absl::StatusOr<ReplyPtr>>>();
     auto f = p->get_future();
     h_.publisher->Call(
-        HistoryReadCommand(*keys, after, max), ch,
+        HistoryReadCommand(*keys, after, max, create_ttl, NewEpoch()), ch,
         [p](absl::StatusOr<ReplyPtr> r) { p->set_value(std::move(r)); });
     if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
       return absl::DeadlineExceededError("no call callback");
@@ -163,6 +164,44 @@ TEST_P(HistoryRedisTest, LostKeysStartANewEpoch) {
   EXPECT_EQ(gap->epoch, after->epoch);
   EXPECT_EQ(gap->first, 3);
   EXPECT_EQ(gap->last, 3);
+}
+
+// A reader of a channel without history gives it its epoch, so a position
+// taken then names an epoch: one that comes and goes later is a change.
+TEST_P(HistoryRedisTest, ReadCreatesTheEpochOfAnEmptyChannel) {
+  const HistorySpec spec{10, absl::Minutes(1)};
+  ASSERT_TRUE(h_.PublishWhenUp("warmup", "1").ok());
+  auto plain = Read("r", 0);  // without create_ttl: nothing is created
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->exists);
+  auto first = Read("r", 0, 100, absl::Minutes(1));
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->exists);
+  EXPECT_FALSE(first->epoch.empty());
+  EXPECT_EQ(first->last, 0);
+  EXPECT_TRUE(first->entries.empty());
+  auto keys = *HistoryKeysFor("r");
+  auto pttl = redis_->Cli({"PTTL", keys.meta});
+  ASSERT_TRUE(pttl.ok());
+  int64_t ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(*pttl, &ms)) << *pttl;
+  EXPECT_GT(ms, 0);
+  EXPECT_LE(ms, 60000);
+  // The next publish continues that epoch from offset 1.
+  ASSERT_TRUE(Publish("r", "1", spec).ok());
+  auto after = Read("r", 0, 100, absl::Minutes(1));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->epoch, first->epoch);
+  EXPECT_EQ(after->last, 1);
+  ASSERT_EQ(after->entries.size(), 1u);
+  // Lost, then published again: a new epoch, which a position [0, first
+  // epoch] does not match.
+  ASSERT_TRUE(redis_->Cli({"DEL", keys.meta, keys.stream}).ok());
+  ASSERT_TRUE(Publish("r", "2", spec).ok());
+  auto again = Read("r", 0, 100, absl::Minutes(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->epoch, first->epoch);
+  EXPECT_EQ(again->last, 1);
 }
 
 TEST_P(HistoryRedisTest, KeysExpireAfterTheTtl) {
