@@ -3,7 +3,7 @@
 # scenarios against vent-bridge / vent-server and against the baselines in
 # the same run, computes ratios (Vent / baseline), compares each with
 # bench/baseline.json and prints what got worse by more than the tolerance
-# (15%); exits 1 then, 0 otherwise (2: could not run). About 3-4 minutes.
+# (15%); exits 1 then, 0 otherwise (2: could not run). About 1.5-2.5 minutes.
 # Not a test and not part of .ci/run (the machine is shared and noisy): run it
 # before resolving an issue that touches the fan-out or the emit path, and
 # say so in the note.
