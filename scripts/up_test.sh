@@ -22,11 +22,12 @@ BUILD_DIR=$(dirname "$BIN")
 
 start_up() {  # start_up NAME: up.sh in its own session (its pid = its process group)
   local name=$1
-  BP=$(free_port) GP=$(free_port) MP=$(free_port) DP=$(free_port)
+  BP=$(free_port) GP=$(free_port) MP=$(free_port) DP=$(free_port) HP=$(free_port)
   # --default-signal: a background job of a script starts with SIGINT ignored,
   # which a shell cannot trap; a terminal's foreground job has it.
   env -u VENT_REDIS --default-signal=INT VENT_BUILD_DIR="$BUILD_DIR" setsid "$ROOT/scripts/up.sh" --no-build \
-    --bridge-port "$BP" --grpc-port "$GP" --metrics-port "$MP" --demo-port "$DP" --run-dir "$TMP/run" \
+    --bridge-port "$BP" --grpc-port "$GP" --metrics-port "$MP" --http-port "$HP" --demo-port "$DP" \
+    --run-dir "$TMP/run" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
   UP_PID=$!
   for _ in $(seq 1 600); do  # 60 s deadline for "Vent is up"
