@@ -526,10 +526,11 @@ TEST_F(AuthorizerClientTest, AuthenticateRefusals) {
        {std::pair{R::UNKNOWN_TOKEN, Identity::Refusal::kUnknownToken},
         std::pair{R::EXPIRED, Identity::Refusal::kExpired},
         std::pair{R::FORBIDDEN, Identity::Refusal::kForbidden}}) {
-    fake_.set_auth_responder([refusal](const v1::AuthenticateRequest&, R* r) {
-      r->set_refusal(refusal);
-      return grpc::Status::OK;
-    });
+    fake_.set_auth_responder(
+        [refusal = refusal](const v1::AuthenticateRequest&, R* r) {
+          r->set_refusal(refusal);
+          return grpc::Status::OK;
+        });
     auto id = Auth(client, "t");
     ASSERT_TRUE(id.ok()) << id.status();
     EXPECT_EQ(id->user_id, "");
