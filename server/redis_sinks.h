@@ -68,6 +68,49 @@ class SubscriberSource final : public ChannelSource {
   redis::Subscriber* const subscriber_;
 };
 
+// History reads for Subscribe's recovery (docs/history.md): the read script
+// (which gives a channel without history its epoch now, so every start
+// position names one) over `reader`, a Redis connection of its own (a Publisher
+// used for commands, so a large read never delays emits). Sizes come from the
+// config's publications, as for PublisherSink.
+class RedisHistorySource final : public HistorySource {
+ public:
+  RedisHistorySource(redis::Publisher* reader,
+                     std::shared_ptr<const pub::Catalog> catalog)
+      : reader_(reader), catalog_(std::move(catalog)) {}
+  int64_t SizeOf(const std::string& channel) const override {
+    if (catalog_ == nullptr || !catalog_->has_history()) return 0;
+    std::optional<pub::History> h = catalog_->HistoryFor(channel);
+    return h ? h->size : 0;
+  }
+  void Read(const std::string& channel, int64_t after, int64_t max,
+            ReadCallback done) override {
+    absl::StatusOr<redis::HistoryKeys> keys = redis::HistoryKeysFor(channel);
+    std::optional<pub::History> h =
+        catalog_ == nullptr ? std::nullopt : catalog_->HistoryFor(channel);
+    if (!keys.ok() || !h) {
+      std::move(done)(!keys.ok() ? keys.status()
+                                 : absl::InternalError("no history"));
+      return;
+    }
+    reader_->Call(
+        redis::HistoryReadCommand(*keys, after, max, h->ttl, redis::NewEpoch()),
+        channel,
+        [done =
+             std::move(done)](absl::StatusOr<redis::ReplyPtr> reply) mutable {
+          if (!reply.ok()) {
+            std::move(done)(reply.status());
+            return;
+          }
+          std::move(done)(redis::ParseHistoryReadReply(**reply));
+        });
+  }
+
+ private:
+  redis::Publisher* const reader_;
+  const std::shared_ptr<const pub::Catalog> catalog_;
+};
+
 }  // namespace vent::server
 
 #endif  // VENT_SERVER_REDIS_SINKS_H_

@@ -63,6 +63,17 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry)
       registry.GetCounter("vent_subscribe_overflows_total",
                           "Subscribe calls ended with RESOURCE_EXHAUSTED "
                           "because the client read too slowly.");
+  subscribe_recovered = registry.GetCounter(
+      "vent_subscribe_recoveries_total",
+      "Channels with a position in a Subscribe's since (docs/history.md).",
+      {{"result", "recovered"}});
+  subscribe_not_recovered = registry.GetCounter(
+      "vent_subscribe_recoveries_total",
+      "Channels with a position in a Subscribe's since (docs/history.md).",
+      {{"result", "not_recovered"}});
+  subscribe_replayed =
+      registry.GetCounter("vent_subscribe_replayed_total",
+                          "Events replayed from history to Subscribe calls.");
   const char* reasons[] = {"missing_key", "unknown_key", "scope"};
   for (int i = 0; i < 3; ++i) {
     auth_refusals_[i] = registry.GetCounter(

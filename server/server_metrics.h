@@ -55,8 +55,13 @@ class ServerMetrics {
   metrics::Gauge* subscribe_active;       // vent_subscribe_active
   metrics::Counter* subscribe_events;     // vent_subscribe_events_total
   metrics::Counter* subscribe_overflows;  // vent_subscribe_overflows_total
-  metrics::Gauge* http_connections;       // vent_http_connections
-  metrics::Counter* http_refused;         // vent_http_refused_connections_total
+  // vent_subscribe_recoveries_total{result="recovered|not_recovered"}: one
+  // per channel with a position in a Subscribe's `since`.
+  metrics::Counter* subscribe_recovered;
+  metrics::Counter* subscribe_not_recovered;
+  metrics::Counter* subscribe_replayed;  // vent_subscribe_replayed_total
+  metrics::Gauge* http_connections;      // vent_http_connections
+  metrics::Counter* http_refused;        // vent_http_refused_connections_total
 
  private:
   static constexpr int kCodes = 17;

@@ -14,6 +14,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "vent/redis/history.h"
 
 namespace vent::server {
 
@@ -79,6 +80,22 @@ class ChannelSource {
                          absl::AnyInvocable<void(absl::Status) &&> on_ack) = 0;
   virtual void Unsubscribe(const std::string& channel) = 0;
   virtual bool connected() const = 0;
+};
+
+// Channels' history (docs/history.md) for Subscribe's recovery. Thread-safe.
+class HistorySource {
+ public:
+  using ReadCallback =
+      absl::AnyInvocable<void(absl::StatusOr<redis::HistoryState>) &&>;
+  virtual ~HistorySource() = default;
+  // The history size of `channel` (how many events it keeps), 0 when it
+  // keeps none.
+  virtual int64_t SizeOf(const std::string& channel) const = 0;
+  // `channel`'s epoch, last and first offsets and at most `max` entries
+  // after offset `after`. `done` runs exactly once, on the hub's io thread
+  // (possibly inline).
+  virtual void Read(const std::string& channel, int64_t after, int64_t max,
+                    ReadCallback done) = 0;
 };
 
 }  // namespace vent::server

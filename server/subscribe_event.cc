@@ -31,6 +31,15 @@ void ReleasePayload(void* user_data) {
 std::shared_ptr<const SharedEvent> EncodeSubscribeEvent(
     absl::string_view channel, std::shared_ptr<const std::string> payload,
     absl::Time received) {
+  absl::string_view json = *payload;
+  return EncodeSubscribeEvent(channel, std::move(payload), json, 0, "",
+                              received);
+}
+
+std::shared_ptr<const SharedEvent> EncodeSubscribeEvent(
+    absl::string_view channel, std::shared_ptr<const std::string> payload,
+    absl::string_view json, int64_t offset, absl::string_view epoch,
+    absl::Time received) {
   // google.protobuf.Timestamp{seconds = 1, nanos = 2}.
   const int64_t nanos_total = absl::ToUnixNanos(received);
   int64_t seconds = nanos_total / 1000000000;
@@ -50,11 +59,34 @@ std::shared_ptr<const SharedEvent> EncodeSubscribeEvent(
     t = PutVarint(static_cast<uint64_t>(nanos), t);
   }
   const size_t ts_len = static_cast<size_t>(t - ts);
-  const size_t json_len = payload->size();
-  // Event{channel = 1, json = 2, emitted_at = 5}.
+  const size_t json_len = json.size();
+
+  // Slice 3: emitted_at (= 5), then offset (= 7) and epoch (= 8) when set.
+  std::string tail;
+  tail.resize(
+      2 + ts_len + (offset > 0 ? 11 : 0) +
+      (epoch.empty() ? 0 : 1 + VarintSize(epoch.size()) + epoch.size()));
+  uint8_t* q = reinterpret_cast<uint8_t*>(tail.data());
+  *q++ = Tag(5, kLen);
+  q = PutVarint(ts_len, q);
+  memcpy(q, ts, ts_len);
+  q += ts_len;
+  if (offset > 0) {
+    *q++ = Tag(7, kVarint);
+    q = PutVarint(static_cast<uint64_t>(offset), q);
+  }
+  if (!epoch.empty()) {
+    *q++ = Tag(8, kLen);
+    q = PutVarint(epoch.size(), q);
+    memcpy(q, epoch.data(), epoch.size());
+    q += epoch.size();
+  }
+  const size_t tail_len =
+      static_cast<size_t>(q - reinterpret_cast<const uint8_t*>(tail.data()));
+
+  // Event{channel = 1, json = 2, emitted_at = 5, offset = 7, epoch = 8}.
   const size_t event_len = 1 + VarintSize(channel.size()) + channel.size() + 1 +
-                           VarintSize(json_len) + json_len + 1 +
-                           VarintSize(ts_len) + ts_len;
+                           VarintSize(json_len) + json_len + tail_len;
 
   // Slice 1: SubscribeResponse.event (= 2) header, the channel, json's header.
   const size_t head_len = 1 + VarintSize(event_len) + 1 +
@@ -70,24 +102,22 @@ std::shared_ptr<const SharedEvent> EncodeSubscribeEvent(
   p += channel.size();
   *p++ = Tag(2, kLen);
   p = PutVarint(json_len, p);
-  // Slice 2: the payload itself, owned by a shared_ptr the slice holds.
-  const std::string& json = *payload;
+  // Slice 2: the JSON itself, inside the payload a shared_ptr the slice holds
+  // keeps alive.
   auto* owner = new std::shared_ptr<const std::string>(std::move(payload));
   grpc::Slice body(const_cast<char*>(json.data()), json_len, &ReleasePayload,
                    owner);
-  // Slice 3: emitted_at (= 5).
-  uint8_t tail_buf[40];
-  uint8_t* q = tail_buf;
-  *q++ = Tag(5, kLen);
-  q = PutVarint(ts_len, q);
-  memcpy(q, ts, ts_len);
-  q += ts_len;
-  grpc::Slice tail(tail_buf, static_cast<size_t>(q - tail_buf));
+  grpc::Slice tail_slice(tail.data(), tail_len);
 
   auto e = std::make_shared<SharedEvent>();
-  grpc::Slice slices[] = {head, body, tail};
+  grpc::Slice slices[] = {head, body, tail_slice};
   e->bytes = grpc::ByteBuffer(slices, 3);
-  e->size = head_len + json_len + static_cast<size_t>(q - tail_buf);
+  e->size = head_len + json_len + tail_len;
+  if (offset > 0) {
+    e->channel = std::string(channel);
+    e->offset = offset;
+    e->epoch = std::string(epoch);
+  }
   return e;
 }
 

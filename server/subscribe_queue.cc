@@ -21,16 +21,19 @@ absl::Status SubscribeQueue::Push(std::shared_ptr<const SharedEvent> e,
                                   absl::Time now) {
   const int64_t n = static_cast<int64_t>(e->size);
   const bool holding = held_ > 0 || !queue_.empty() || writing_ != nullptr;
-  if (holding) {
-    if (queue_.size() >= limits_.max_events) {
+  // Live events only (a replay ahead is exempt).
+  const size_t queued = queue_.size() - replay_queued_;
+  const int64_t held = held_ - replay_held_;
+  if (held > 0 || queued > 0 || (writing_ != nullptr && !writing_replay_)) {
+    if (queued >= limits_.max_events) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "client reads too slowly: ", queue_.size(),
+          "client reads too slowly: ", queued,
           " events queued (--subscribe-queue); re-subscribe to resume"));
     }
-    if (held_ + n > limits_.max_bytes) {
+    if (held + n > limits_.max_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("client reads too slowly: ", held_, " bytes queued + ",
-                       n, " over the limit of ", limits_.max_bytes,
+          absl::StrCat("client reads too slowly: ", held, " bytes queued + ", n,
+                       " over the limit of ", limits_.max_bytes,
                        " (--subscribe-queue-bytes); re-subscribe to resume"));
     }
   }
@@ -41,10 +44,24 @@ absl::Status SubscribeQueue::Push(std::shared_ptr<const SharedEvent> e,
   return absl::OkStatus();
 }
 
+void SubscribeQueue::PushReplay(std::shared_ptr<const SharedEvent> e,
+                                absl::Time now) {
+  const int64_t n = static_cast<int64_t>(e->size);
+  const bool holding = held_ > 0 || !queue_.empty() || writing_ != nullptr;
+  budget_->Charge(n);
+  if (!holding) last_progress_ = now;
+  held_ += n;
+  replay_held_ += n;
+  ++replay_queued_;
+  queue_.push_back(std::move(e));
+}
+
 std::shared_ptr<const SharedEvent> SubscribeQueue::StartWrite() {
   if (writing_ != nullptr || queue_.empty()) return nullptr;
   writing_ = std::move(queue_.front());
   queue_.pop_front();
+  writing_replay_ = replay_queued_ > 0;
+  if (writing_replay_) --replay_queued_;
   return writing_;
 }
 
@@ -52,6 +69,8 @@ void SubscribeQueue::WriteDone(absl::Time now) {
   if (writing_ == nullptr) return;
   const int64_t n = static_cast<int64_t>(writing_->size);
   held_ -= n;
+  if (writing_replay_) replay_held_ -= n;
+  writing_replay_ = false;
   budget_->Release(n);
   writing_.reset();
   last_progress_ = now;
@@ -60,6 +79,9 @@ void SubscribeQueue::WriteDone(absl::Time now) {
 void SubscribeQueue::Clear() {
   budget_->Release(held_);
   held_ = 0;
+  replay_held_ = 0;
+  replay_queued_ = 0;
+  writing_replay_ = false;
   queue_.clear();
   writing_.reset();
 }

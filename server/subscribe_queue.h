@@ -16,6 +16,10 @@
 // the call must end RESOURCE_EXHAUSTED — when the call already holds
 // something and its own limit would be passed; a call holding nothing always
 // takes the event (one event larger than the byte limit still goes through).
+// A history replay (PushReplay, docs/history.md) is exempt from the call's
+// limits — it is bounded by the history's size — but charged to the budget;
+// it is queued before any live event, and live events behind it are held to
+// the limits as if it were not there.
 //
 // SubscribeQueue is NOT thread-safe (the reactor's mutex guards it); no I/O.
 #ifndef VENT_SERVER_SUBSCRIBE_QUEUE_H_
@@ -75,6 +79,9 @@ class SubscribeQueue {
   // `now` starts stalled_since() when the call held nothing.
   absl::Status Push(std::shared_ptr<const SharedEvent> e,
                     absl::Time now = absl::Now());
+  // Queues a replayed event. REQUIRES: no live event was pushed yet.
+  void PushReplay(std::shared_ptr<const SharedEvent> e,
+                  absl::Time now = absl::Now());
   // Moves the next event to "being written" and returns it; null when
   // nothing is queued or a write is already in flight.
   std::shared_ptr<const SharedEvent> StartWrite();
@@ -99,6 +106,11 @@ class SubscribeQueue {
   std::deque<std::shared_ptr<const SharedEvent>> queue_;
   std::shared_ptr<const SharedEvent> writing_;
   int64_t held_ = 0;  // bytes of queue_ + writing_, charged to budget_
+  // The replay: the first replay_queued_ events of queue_ (and writing_ when
+  // writing_replay_), replay_held_ bytes of held_.
+  size_t replay_queued_ = 0;
+  bool writing_replay_ = false;
+  int64_t replay_held_ = 0;
   absl::Time last_progress_ = absl::InfinitePast();
 };
 

@@ -17,6 +17,35 @@ std::shared_ptr<const SharedEvent> Event(size_t size) {
   return e;
 }
 
+TEST(SubscribeQueue, ReplayIsExemptButChargedAndLiveEventsKeepTheirLimits) {
+  SubscribeBudget budget(10, 1 << 20);
+  SubscribeQueue q({/*max_events=*/2, /*max_bytes=*/100}, &budget);
+  for (int i = 0; i < 5; ++i) q.PushReplay(Event(60));  // 300 bytes, 5 events
+  EXPECT_EQ(q.held_bytes(), 300);
+  EXPECT_EQ(budget.bytes(), 300);
+  // Live events behind the replay: as if it were not there.
+  ASSERT_TRUE(q.Push(Event(60)).ok());
+  ASSERT_TRUE(absl::IsResourceExhausted(q.Push(Event(60))));  // 120 > 100
+  ASSERT_TRUE(q.Push(Event(40)).ok());
+  EXPECT_TRUE(
+      absl::StrContains(q.Push(Event(1)).message(), "--subscribe-queue)"));
+  // Written in order: the replay first; its bytes stop counting as written.
+  for (int i = 0; i < 5; ++i) {
+    auto e = q.StartWrite();
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->size, 60u);
+    q.WriteDone();
+  }
+  EXPECT_EQ(q.held_bytes(), 100);
+  auto e = q.StartWrite();  // the first live one (60) being written
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(absl::IsResourceExhausted(q.Push(Event(1))));  // 100 + 1 bytes
+  q.WriteDone();
+  ASSERT_TRUE(q.Push(Event(60)).ok());  // 40 + 60 <= 100
+  q.Clear();
+  EXPECT_EQ(budget.bytes(), 0);
+}
+
 TEST(SubscribeQueue, LimitsApplyOnlyWhenHolding) {
   SubscribeBudget budget(10, 1000);
   SubscribeQueue q({/*max_events=*/2, /*max_bytes=*/100}, &budget);

@@ -12,6 +12,13 @@
 // cancel with CANCELLED; server shutdown with UNAVAILABLE. Every ending
 // removes the call from the hub (releasing its channel refcounts).
 //
+// History channels (docs/history.md): when a channel keeps history or the
+// request has `since`, a SubscribeHistory runs the recovery: once Redis
+// acknowledged every channel the reactor reads the histories (through the
+// hub), live events are captured meanwhile, then ready (with `starts`) is
+// written, the replay and the captured events queued, and later live events
+// on history channels are admitted only after the last position sent.
+//
 // Threading: hub callbacks run on the io thread, gRPC callbacks on gRPC
 // threads; they meet under mu_. StartWrite is called under mu_ (gRPC never
 // runs a write completion inline); Finish is called at most once.
@@ -27,6 +34,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/emitter.h"
+#include "server/subscribe_history.h"
 #include "server/subscribe_queue.h"
 #include "server/subscription_hub.h"
 #include "vent/v1/vent.pb.h"
@@ -50,6 +58,8 @@ class SubscribeReactor final
   void OnReady() override;
   void OnEvent(const std::shared_ptr<const SharedEvent>& e) override;
   void OnClosed(absl::Status why) override;
+  void OnHistory(size_t index,
+                 absl::StatusOr<redis::HistoryState> state) override;
   Backlog backlog() override;
 
   // grpc::ServerWriteReactor.
@@ -60,9 +70,15 @@ class SubscribeReactor final
  private:
   SubscribeReactor(Emitter* emitter, SubscriptionHub* hub,
                    SubscribeBudget* budget, Limits limits);
-  // Authenticates, parses and validates; the channels on success.
+  // Authenticates, parses and validates; the channels on success (and
+  // history_ when the call needs it).
   absl::StatusOr<std::vector<std::string>> Validate(
       grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request);
+  absl::Status PrepareHistory(const std::vector<std::string>& channels,
+                              const v1::SubscribeRequest& req);
+  // The histories are read (or none had to be): ready, replay, captured.
+  // Returns the status to finish the call with, OK to go on.
+  absl::Status FinishHistoryLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the call finished; the caller then calls FinishNow(status) unlocked.
   bool BeginFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -82,7 +98,10 @@ class SubscribeReactor final
   bool writing_event_ ABSL_GUARDED_BY(mu_) = false;  // not the ready message
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   SubscribeQueue queue_ ABSL_GUARDED_BY(mu_);
-  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);  // being written
+  // Null when no channel keeps history and no `since` was given.
+  std::unique_ptr<SubscribeHistory> history_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer ready_bytes_ ABSL_GUARDED_BY(mu_);  // EncodeReady() if empty
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);      // being written
 };
 
 }  // namespace vent::server

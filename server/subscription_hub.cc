@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -46,7 +47,9 @@ void SubscriptionHub::DoAdd(Listener* listener,
   e.listener = listener;
   e.channels = channels;
   for (const auto& ch : channels) {
-    by_channel_[ch].insert(id);
+    auto [c, fresh] = by_channel_.try_emplace(ch);
+    if (fresh) c->second.history = HistorySizeOf(ch) > 0;
+    c->second.ids.insert(id);
     source_->Subscribe(ch,
                        [this, id](absl::Status s) { OnAck(id, std::move(s)); });
   }
@@ -71,8 +74,8 @@ void SubscriptionHub::Drop(uint64_t id, absl::Status why) {
   ids_.erase(e.listener);
   for (const auto& ch : e.channels) {
     if (auto c = by_channel_.find(ch); c != by_channel_.end()) {
-      c->second.erase(id);
-      if (c->second.empty()) by_channel_.erase(c);
+      c->second.ids.erase(id);
+      if (c->second.ids.empty()) by_channel_.erase(c);
     }
     if (source_ != nullptr) source_->Unsubscribe(ch);
   }
@@ -84,15 +87,47 @@ void SubscriptionHub::OnMessage(const std::string& channel,
   auto it = by_channel_.find(channel);
   if (it == by_channel_.end()) return;
   // Encoded once, shared by every listener (the payload is not copied).
-  std::shared_ptr<const SharedEvent> ev =
-      EncodeSubscribeEvent(channel, std::move(payload), absl::Now());
+  std::shared_ptr<const SharedEvent> ev;
+  std::optional<redis::Envelope> env;
+  if (it->second.history) env = redis::ParseEnvelope(*payload);
+  if (env) {
+    ev = EncodeSubscribeEvent(channel, std::move(payload), env->event,
+                              env->offset, env->epoch, absl::Now());
+  } else {
+    ev = EncodeSubscribeEvent(channel, std::move(payload), absl::Now());
+  }
   // OnEvent never re-enters the hub synchronously (Remove posts), so the set is
   // stable.
-  for (uint64_t id : it->second) {
+  for (uint64_t id : it->second.ids) {
     if (auto l = listeners_.find(id); l != listeners_.end())
       l->second.listener->OnEvent(ev);
   }
   if (budget_ != nullptr && budget_->over()) EvictSlowest();
+}
+
+void SubscriptionHub::ReadHistory(Listener* listener, size_t index,
+                                  const std::string& channel, int64_t after,
+                                  int64_t max) {
+  auto it = ids_.find(listener);
+  if (it == ids_.end()) return;
+  if (history_ == nullptr) {
+    listener->OnHistory(index, absl::UnavailableError("no history reader"));
+    return;
+  }
+  // The listener's id (never reused) is the handle: an answer for a
+  // listener dropped meanwhile finds nothing.
+  history_->Read(channel, after, max,
+                 [this, id = it->second,
+                  index](absl::StatusOr<redis::HistoryState> st) mutable {
+                   OnHistoryRead(id, index, std::move(st));
+                 });
+}
+
+void SubscriptionHub::OnHistoryRead(uint64_t id, size_t index,
+                                    absl::StatusOr<redis::HistoryState> state) {
+  auto it = listeners_.find(id);
+  if (it == listeners_.end()) return;
+  it->second.listener->OnHistory(index, std::move(state));
 }
 
 void SubscriptionHub::EvictSlowest() {

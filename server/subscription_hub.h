@@ -7,9 +7,15 @@
 //
 // A listener gets OnReady once Redis acknowledged every channel of its Add,
 // OnEvent for each message on its channels (possibly before OnReady, for
-// channels already acknowledged), and at most one OnClosed when the hub drops
-// it (Redis down, subscribe refused, hub stopped); after OnClosed no more
-// calls.
+// channels already acknowledged), OnHistory for each ReadHistory it asked
+// for, and at most one OnClosed when the hub drops it (Redis down, subscribe
+// refused, hub stopped); after OnClosed no more calls.
+//
+// History channels (HistorySource::SizeOf > 0, docs/history.md): their
+// messages are history envelopes; the hub unwraps them once, so listeners
+// get the event with its position (SharedEvent::offset, epoch). A message
+// that is not an envelope (a raw PUBLISH) is delivered as it is, without a
+// position.
 //
 // Ownership: the hub never owns listeners. A listener must stay alive until
 // the `removed` callback of its Remove has run (that is where it may delete
@@ -43,6 +49,9 @@ class SubscriptionHub {
     // `e` is shared by every listener on the channel (encoded once).
     virtual void OnEvent(const std::shared_ptr<const SharedEvent>& e) = 0;
     virtual void OnClosed(absl::Status why) = 0;
+    // The answer to ReadHistory(this, index, ...).
+    virtual void OnHistory(size_t index,
+                           absl::StatusOr<redis::HistoryState> state) = 0;
     // What this listener holds (queued or being written) and since when it
     // made no progress (InfiniteFuture: holds nothing); thread-safe.
     struct Backlog {
@@ -63,6 +72,18 @@ class SubscriptionHub {
   // the one stalled the longest) are closed (RESOURCE_EXHAUSTED) until it is
   // not.
   void SetBudget(const SubscribeBudget* budget) { budget_ = budget; }
+  // Optional, before any Add: which channels keep history and how to read
+  // it. Without one no channel has history.
+  void SetHistory(HistorySource* history) { history_ = history; }
+  // Thread-safe: `channel`'s history size (0: none).
+  int64_t HistorySizeOf(const std::string& channel) const {
+    return history_ == nullptr ? 0 : history_->SizeOf(channel);
+  }
+  // io thread: reads `channel`'s history for `listener` (see HistorySource);
+  // the answer comes as listener->OnHistory(index, ...) unless the listener
+  // was dropped or removed meanwhile (then it is ignored).
+  void ReadHistory(Listener* listener, size_t index, const std::string& channel,
+                   int64_t after, int64_t max);
 
   // Thread-safe. `channels` must be valid and non-empty; duplicates are merged.
   void Add(Listener* listener, std::vector<std::string> channels);
@@ -92,18 +113,25 @@ class SubscriptionHub {
   void DoAdd(Listener* listener, std::vector<std::string> channels);
   void OnAck(uint64_t id, absl::Status s);
   void EvictSlowest();
+  void OnHistoryRead(uint64_t id, size_t index,
+                     absl::StatusOr<redis::HistoryState> state);
   // Unsubscribes and forgets `id`; calls OnClosed(why) when why is not OK.
   void Drop(uint64_t id, absl::Status why);
 
   boost::asio::io_context& io_;
   ChannelSource* source_ = nullptr;
   const SubscribeBudget* budget_ = nullptr;
+  HistorySource* history_ = nullptr;
   absl::Status shutdown_;  // io thread; not OK after Shutdown
   // All below: io thread only.
   uint64_t next_id_ = 1;
   absl::flat_hash_map<uint64_t, Entry> listeners_;
   absl::flat_hash_map<Listener*, uint64_t> ids_;
-  absl::flat_hash_map<std::string, absl::flat_hash_set<uint64_t>> by_channel_;
+  struct ChannelEntry {
+    absl::flat_hash_set<uint64_t> ids;
+    bool history = false;  // its messages are history envelopes
+  };
+  absl::flat_hash_map<std::string, ChannelEntry> by_channel_;
 };
 
 }  // namespace vent::server

@@ -67,6 +67,10 @@ class VentServer::Impl {
   std::unique_ptr<PublisherSink> sink_;
   std::unique_ptr<SubscriberSource> source_;
   SubscriptionHub hub_;
+  // History reads (only when a publication keeps history); after hub_, so
+  // they are destroyed before it.
+  std::unique_ptr<redis::Publisher> history_reader_;
+  std::unique_ptr<RedisHistorySource> history_;
   std::unique_ptr<SubscribeBudget> budget_;
   std::unique_ptr<Emitter> emitter_;
   std::unique_ptr<VentService> service_;
@@ -118,6 +122,13 @@ absl::Status VentServer::Impl::Init() {
   sink_ = std::make_unique<PublisherSink>(publisher_.get(), config_.catalog);
   source_ = std::make_unique<SubscriberSource>(subscriber_.get());
   hub_.SetSource(source_.get());
+  if (config_.catalog != nullptr && config_.catalog->has_history()) {
+    ro.client_name = "vent-server-history";
+    history_reader_ = std::make_unique<redis::Publisher>(io_, ro);
+    history_ = std::make_unique<RedisHistorySource>(history_reader_.get(),
+                                                    config_.catalog);
+    hub_.SetHistory(history_.get());
+  }
 
   EmitterOptions eo;
   eo.limits.max_payload = static_cast<size_t>(config_.max_payload);
@@ -189,6 +200,7 @@ absl::Status VentServer::Impl::Init() {
   }
   publisher_->Start();
   subscriber_->Start();
+  if (history_reader_) history_reader_->Start();
   boost::asio::post(io_, [this] { WatchRedis(); });
   thread_ = std::thread([this] { io_.run(); });
 
@@ -300,6 +312,7 @@ void VentServer::Impl::Shutdown(absl::Duration grace) {
   }
   if (!thread_.joinable()) return;  // Init failed before Redis started
   subscriber_->Stop();
+  if (history_reader_) history_reader_->Stop([] {}, absl::ZeroDuration());
   if (http_) http_->Stop();
   boost::asio::post(io_, [this] { state_timer_.cancel(); });
   work_.reset();

@@ -68,14 +68,37 @@ export interface EmitStream {
 
 export interface SubscribedEvent {
   channel: string;
-  /** The event exactly as published to Redis. */
+  /** The event exactly as published to Redis (on a history channel: as emitted). */
   json: string;
   emittedAt: Date | null;
+  /** Its position on a history channel (docs/history.md); 0 and '' otherwise. */
+  offset: number;
+  epoch: string;
+}
+
+/** A position on a channel's history: the last event processed there. */
+export interface Position {
+  channel: string;
+  offset: number;
+  epoch: string;
+}
+
+/** Where the call starts on a history channel (or one given in `since`). */
+export interface ChannelStart extends Position {
+  /** A position was given and every event after it is delivered. */
+  recovered: boolean;
+  /** Why not, when a position was given ('' otherwise). */
+  reason: string;
+}
+
+export interface SubscribeOptions {
+  /** Resume after these positions: the missed events come first. */
+  since?: Position[];
 }
 
 export interface Subscription {
-  /** Resolves once Redis confirmed the subscription. */
-  ready: Promise<void>;
+  /** Resolves once Redis confirmed the subscription (and the histories were read). */
+  ready: Promise<ChannelStart[]>;
   /** Resolves on cancel(); rejects with the gRPC error otherwise. */
   done: Promise<void>;
   cancel(): void;
@@ -88,7 +111,8 @@ export class VentClient {
   emit(channel: string, payload: Payload, options?: EmitOptions): Promise<EmitResult>;
   emitBatch(events: BatchEvent[], options?: {deadlineMs?: number}): Promise<EmitResult[]>;
   emitStream(options?: EmitStreamOptions): EmitStream;
-  subscribe(channels: string[], onEvent: (event: SubscribedEvent) => void): Subscription;
+  subscribe(channels: string[], onEvent: (event: SubscribedEvent) => void,
+            options?: SubscribeOptions): Subscription;
   waitForReady(timeoutMs?: number): Promise<void>;
   close(): void;
 }

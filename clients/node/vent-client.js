@@ -256,25 +256,42 @@ class VentClient {
     };
   }
 
-  // Streams events on channels. onEvent({channel, json, emittedAt: Date}) is
-  // called for each one. Returns {ready: Promise (resolves once the
-  // subscription is active in Redis), done: Promise (resolves on cancel,
-  // rejects with the grpc error otherwise), cancel()}.
-  subscribe(channels, onEvent) {
-    const call = this.client.Subscribe({channels}, this.metadata());
+  // Streams events on channels. onEvent({channel, json, emittedAt: Date,
+  // offset, epoch}) is called for each one (offset/epoch: the event's position
+  // on a history channel, docs/history.md; 0 and '' otherwise). Options:
+  // since: [{channel, offset, epoch}] resumes after those positions (the
+  // missed events come first). Returns {ready: Promise (resolves once the
+  // subscription is active in Redis, with the starts: [{channel, offset,
+  // epoch, recovered, reason}] for history channels), done: Promise (resolves
+  // on cancel, rejects with the grpc error otherwise), cancel()}.
+  subscribe(channels, onEvent, {since} = {}) {
+    const request = {channels};
+    if (since && since.length) {
+      request.since = since.map((p) => ({channel: p.channel, offset: p.offset || 0, epoch: p.epoch || ''}));
+    }
+    const call = this.client.Subscribe(request, this.metadata());
     let readySettle;
     const ready = new Promise((resolve, reject) => { readySettle = {resolve, reject}; });
     let cancelled = false;
     const done = new Promise((resolve, reject) => {
       call.on('data', (msg) => {
         if (msg.ready) {
-          readySettle.resolve();
+          readySettle.resolve((msg.starts || []).map((s) => ({
+            channel: s.position ? s.position.channel : '',
+            offset: s.position ? Number(s.position.offset) : 0,
+            epoch: s.position ? s.position.epoch : '',
+            recovered: Boolean(s.recovered),
+            reason: s.reason || '',
+          })));
           return;
         }
         if (!msg.event) return;
         const ts = msg.event.emitted_at;
         const emittedAt = ts ? new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) : null;
-        onEvent({channel: msg.event.channel, json: msg.event.json, emittedAt});
+        onEvent({
+          channel: msg.event.channel, json: msg.event.json, emittedAt,
+          offset: Number(msg.event.offset || 0), epoch: msg.event.epoch || '',
+        });
       });
       call.on('error', (err) => {
         readySettle.reject(err);

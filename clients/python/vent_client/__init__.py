@@ -23,7 +23,9 @@ import grpc
 
 from ._common import Event, EmitResult, StreamResult, emit_result, event_from, make_event
 from ._common import metadata as _metadata
+from ._common import positions as _positions
 from ._common import received as _received
+from ._common import starts as _starts
 from .vent.v1 import vent_pb2, vent_pb2_grpc
 
 __version__ = "0.2.0"
@@ -55,12 +57,16 @@ class Subscription:
         self._cancelled = False
         self._error = None
         self._done = False
+        # Set with ready: [Start(channel, offset, epoch, recovered, reason)]
+        # for history channels (docs/history.md).
+        self.starts = []
         threading.Thread(target=self._read, name="vent-subscribe", daemon=True).start()
 
     def _read(self):
         try:
             for msg in self._call:
                 if msg.ready:
+                    self.starts = _starts(msg)
                     self._confirmed = True
                     self._ready.set()
                 elif msg.HasField("event"):
@@ -209,12 +215,17 @@ class VentClient:
             stop.set()
         return StreamResult(int(r.published), int(r.receivers))
 
-    def subscribe(self, channels, timeout=None, queue_size=1024):
+    def subscribe(self, channels, timeout=None, queue_size=1024, since=None):
         """Server-side listening: returns a Subscription yielding an Event for
         every message published on `channels` (by Emit, or a raw PUBLISH).
         Call wait_ready() before relying on delivery; cancel() to end it.
-        `timeout`: deadline of the whole call in seconds (None: none)."""
-        call = self._stub.Subscribe(vent_pb2.SubscribeRequest(channels=list(channels)),
+        `timeout`: deadline of the whole call in seconds (None: none).
+        `since`: positions to resume after on history channels
+        (docs/history.md): (channel, offset, epoch) tuples, dicts, or the
+        last Event processed per channel; the missed events come first and
+        Subscription.starts says per channel whether all were recovered."""
+        call = self._stub.Subscribe(vent_pb2.SubscribeRequest(channels=list(channels),
+                                                              since=_positions(since)),
                                     timeout=timeout, metadata=self._metadata)
         return Subscription(call, queue_size)
 

@@ -19,7 +19,9 @@ import grpc
 
 from ._common import Event, EmitResult, StreamResult, emit_result, event_from, make_event
 from ._common import metadata as _metadata
+from ._common import positions as _positions
 from ._common import received as _received
+from ._common import starts as _starts
 from .vent.v1 import vent_pb2, vent_pb2_grpc
 
 __all__ = ["AsyncVentClient", "AsyncSubscription", "Event", "EmitResult", "StreamResult"]
@@ -32,6 +34,7 @@ class AsyncSubscription:
         self._call = call
         self._ready = False
         self._cancelled = False
+        self.starts = []  # set with ready (see Subscription.starts)
 
     async def _read(self):
         try:
@@ -54,6 +57,8 @@ class AsyncSubscription:
             if msg is None:
                 raise RuntimeError("Subscribe ended before it was ready")
             self._ready = msg.ready
+            if msg.ready:
+                self.starts = _starts(msg)
         return self
 
     def __aiter__(self):
@@ -146,9 +151,11 @@ class AsyncVentClient:
             task.cancel()
         return StreamResult(int(r.published), int(r.receivers))
 
-    def subscribe(self, channels, timeout=None):
-        """Returns an AsyncSubscription (see the module docstring)."""
-        call = self._stub.Subscribe(vent_pb2.SubscribeRequest(channels=list(channels)),
+    def subscribe(self, channels, timeout=None, since=None):
+        """Returns an AsyncSubscription (see the module docstring); `since`
+        as for VentClient.subscribe."""
+        call = self._stub.Subscribe(vent_pb2.SubscribeRequest(channels=list(channels),
+                                                              since=_positions(since)),
                                     timeout=timeout, metadata=self._metadata)
         return AsyncSubscription(call)
 

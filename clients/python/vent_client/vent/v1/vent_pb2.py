@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12vent/v1/vent.proto\x12\x07vent.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x05\x45vent\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\n\n\x02id\x18\x04 \x01(\t\x12.\n\nemitted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\",\n\x0b\x45mitRequest\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.vent.v1.Event\"@\n\x0c\x45mitResponse\x12\x11\n\treceivers\x18\x01 \x01(\x03\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"2\n\x10\x45mitBatchRequest\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.vent.v1.Event\";\n\x11\x45mitBatchResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.vent.v1.EmitResponse\"3\n\x11\x45mitStreamRequest\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.vent.v1.Event\":\n\x12\x45mitStreamResponse\x12\x11\n\tpublished\x18\x01 \x01(\x03\x12\x11\n\treceivers\x18\x02 \x01(\x03\"$\n\x10SubscribeRequest\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\"A\n\x11SubscribeResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.vent.v1.Event2\x8e\x02\n\x04Vent\x12\x33\n\x04\x45mit\x12\x14.vent.v1.EmitRequest\x1a\x15.vent.v1.EmitResponse\x12\x42\n\tEmitBatch\x12\x19.vent.v1.EmitBatchRequest\x1a\x1a.vent.v1.EmitBatchResponse\x12G\n\nEmitStream\x12\x1a.vent.v1.EmitStreamRequest\x1a\x1b.vent.v1.EmitStreamResponse(\x01\x12\x44\n\tSubscribe\x12\x19.vent.v1.SubscribeRequest\x1a\x1a.vent.v1.SubscribeResponse0\x01\x42\x1f\n\x0b\x64\x65v.vent.v1P\x01Z\x0event/v1;ventv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12vent/v1/vent.proto\x12\x07vent.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x01\n\x05\x45vent\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\n\n\x02id\x18\x04 \x01(\t\x12.\n\nemitted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x0e\n\x06offset\x18\x07 \x01(\x03\x12\r\n\x05\x65poch\x18\x08 \x01(\t\":\n\x08Position\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05\x65poch\x18\x03 \x01(\t\"V\n\x0c\x43hannelStart\x12#\n\x08position\x18\x01 \x01(\x0b\x32\x11.vent.v1.Position\x12\x11\n\trecovered\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\",\n\x0b\x45mitRequest\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.vent.v1.Event\"@\n\x0c\x45mitResponse\x12\x11\n\treceivers\x18\x01 \x01(\x03\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"2\n\x10\x45mitBatchRequest\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.vent.v1.Event\";\n\x11\x45mitBatchResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.vent.v1.EmitResponse\"3\n\x11\x45mitStreamRequest\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.vent.v1.Event\":\n\x12\x45mitStreamResponse\x12\x11\n\tpublished\x18\x01 \x01(\x03\x12\x11\n\treceivers\x18\x02 \x01(\x03\"F\n\x10SubscribeRequest\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\x12 \n\x05since\x18\x02 \x03(\x0b\x32\x11.vent.v1.Position\"h\n\x11SubscribeResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.vent.v1.Event\x12%\n\x06starts\x18\x03 \x03(\x0b\x32\x15.vent.v1.ChannelStart2\x8e\x02\n\x04Vent\x12\x33\n\x04\x45mit\x12\x14.vent.v1.EmitRequest\x1a\x15.vent.v1.EmitResponse\x12\x42\n\tEmitBatch\x12\x19.vent.v1.EmitBatchRequest\x1a\x1a.vent.v1.EmitBatchResponse\x12G\n\nEmitStream\x12\x1a.vent.v1.EmitStreamRequest\x1a\x1b.vent.v1.EmitStreamResponse(\x01\x12\x44\n\tSubscribe\x12\x19.vent.v1.SubscribeRequest\x1a\x1a.vent.v1.SubscribeResponse0\x01\x42\x1f\n\x0b\x64\x65v.vent.v1P\x01Z\x0event/v1;ventv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vent.v1.vent_pb2', globals())
@@ -25,23 +25,27 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\013dev.vent.v1P\001Z\016vent/v1;ventv1'
   _EVENT._serialized_start=95
-  _EVENT._serialized_end=257
-  _EMITREQUEST._serialized_start=259
-  _EMITREQUEST._serialized_end=303
-  _EMITRESPONSE._serialized_start=305
-  _EMITRESPONSE._serialized_end=369
-  _EMITBATCHREQUEST._serialized_start=371
-  _EMITBATCHREQUEST._serialized_end=421
-  _EMITBATCHRESPONSE._serialized_start=423
-  _EMITBATCHRESPONSE._serialized_end=482
-  _EMITSTREAMREQUEST._serialized_start=484
-  _EMITSTREAMREQUEST._serialized_end=535
-  _EMITSTREAMRESPONSE._serialized_start=537
-  _EMITSTREAMRESPONSE._serialized_end=595
-  _SUBSCRIBEREQUEST._serialized_start=597
-  _SUBSCRIBEREQUEST._serialized_end=633
-  _SUBSCRIBERESPONSE._serialized_start=635
-  _SUBSCRIBERESPONSE._serialized_end=700
-  _VENT._serialized_start=703
-  _VENT._serialized_end=973
+  _EVENT._serialized_end=288
+  _POSITION._serialized_start=290
+  _POSITION._serialized_end=348
+  _CHANNELSTART._serialized_start=350
+  _CHANNELSTART._serialized_end=436
+  _EMITREQUEST._serialized_start=438
+  _EMITREQUEST._serialized_end=482
+  _EMITRESPONSE._serialized_start=484
+  _EMITRESPONSE._serialized_end=548
+  _EMITBATCHREQUEST._serialized_start=550
+  _EMITBATCHREQUEST._serialized_end=600
+  _EMITBATCHRESPONSE._serialized_start=602
+  _EMITBATCHRESPONSE._serialized_end=661
+  _EMITSTREAMREQUEST._serialized_start=663
+  _EMITSTREAMREQUEST._serialized_end=714
+  _EMITSTREAMRESPONSE._serialized_start=716
+  _EMITSTREAMRESPONSE._serialized_end=774
+  _SUBSCRIBEREQUEST._serialized_start=776
+  _SUBSCRIBEREQUEST._serialized_end=846
+  _SUBSCRIBERESPONSE._serialized_start=848
+  _SUBSCRIBERESPONSE._serialized_end=952
+  _VENT._serialized_start=955
+  _VENT._serialized_end=1225
 # @@protoc_insertion_point(module_scope)

@@ -77,13 +77,19 @@ class VentServicer(object):
 
     def Subscribe(self, request, context):
         """Streams the events published on the given channels (server-side
-        listeners in any language). The first response has ready = true. Events
+        listeners in any language). The first response has ready = true (for
+        history channels it waits for their history to be read and carries
+        `starts`; replayed events follow it, before live ones). Events
         are never skipped: the call delivers every event in order, or ends. If
         the client reads too slowly, its backlog passes the server's bounds
         (events or bytes per call, or the server's total for all calls, where
         the calls furthest behind go first) and the call ends with
         RESOURCE_EXHAUSTED (re-subscribe to resume; events published in between
-        are not delivered). A server at its limit of open Subscribe calls refuses
+        are not delivered — unless the channels keep history: re-subscribe with
+        `since` = your last positions). A replay (at most the history's `size`
+        events per channel) is exempt from the per-call bounds but counts
+        toward the server's total. A history read that fails ends the call with
+        UNAVAILABLE. A server at its limit of open Subscribe calls refuses
         new ones with RESOURCE_EXHAUSTED. Redis connection loss or server
         shutdown ends the call with UNAVAILABLE (re-subscribe to resume).
         """
