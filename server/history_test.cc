@@ -65,9 +65,9 @@ v1::Position Pos(const std::string& channel, int64_t offset,
 class Call {
  public:
   Call(v1::Vent::Stub* stub, const std::vector<std::string>& channels,
-       const std::vector<v1::Position>& since = {}) {
-    ctx_.set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(60));
+       const std::vector<v1::Position>& since = {},
+       std::chrono::seconds deadline = std::chrono::seconds(60)) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + deadline);
     v1::SubscribeRequest req;
     for (const auto& c : channels) req.add_channels(c);
     for (const auto& p : since) *req.add_since() = p;
@@ -335,7 +335,7 @@ TEST_F(HistoryTest, RedisRestartWithoutPersistenceIsEpochChanged) {
   Start();
   v1::Position p;
   {
-    Call c(stub_.get(), {"h::x"});
+    Call c(stub_.get(), {"h::x"}, {}, std::chrono::seconds(20));
     c.Ready();
     EmitN("h::x", 1, 2);
     c.Next();
@@ -350,9 +350,9 @@ TEST_F(HistoryTest, RedisRestartWithoutPersistenceIsEpochChanged) {
   auto open = [&]() -> std::unique_ptr<Call> {
     // Until the history connection is back too, calls end UNAVAILABLE.
     for (int i = 0; i < 200; ++i) {
-      auto c =
-          std::make_unique<Call>(stub_.get(), std::vector<std::string>{"h::x"},
-                                 std::vector<v1::Position>{p});
+      auto c = std::make_unique<Call>(
+          stub_.get(), std::vector<std::string>{"h::x"},
+          std::vector<v1::Position>{p}, std::chrono::seconds(20));
       v1::SubscribeResponse m;
       if (c->Read(&m)) return c;
       EXPECT_EQ(c->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -363,11 +363,12 @@ TEST_F(HistoryTest, RedisRestartWithoutPersistenceIsEpochChanged) {
   std::unique_ptr<Call> call = open();
   ASSERT_NE(call, nullptr);
   EmitN("h::x", 3, 3);
+  SCOPED_TRACE("the live event after the restart");
   v1::Event e = call->Next();
   EXPECT_EQ(e.offset(), 1);
   EXPECT_NE(e.epoch(), p.epoch());
   EXPECT_EQ(e.json(), Json(3));
-  Call again(stub_.get(), {"h::x"}, {p});
+  Call again(stub_.get(), {"h::x"}, {p}, std::chrono::seconds(20));
   v1::SubscribeResponse ready = again.Ready();
   EXPECT_FALSE(ready.starts(0).recovered());
   EXPECT_THAT(ready.starts(0).reason(), HasSubstr("epoch changed"));
