@@ -5,8 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "boost/json/serialize.hpp"
 #include "vent/base/check.h"
+#include "vent/base/json_write.h"
 #include "vent/base/log.h"
 #include "vent/ddp/messages.h"
 #include "vent/ws/sockjs.h"
@@ -34,7 +34,7 @@ constexpr absl::string_view kCollectionTail =
 
 std::string CollectionPrefix(absl::string_view rand, absl::string_view pub) {
   std::string out(kCollectionHead.data(), kCollectionHead.size());
-  ddp::AppendJsonString(&out, absl::StrCat("__vent.", rand, ".", pub));
+  AppendJsonString(&out, absl::StrCat("__vent.", rand, ".", pub));
   out.append(kCollectionTail.data(), kCollectionTail.size());
   return out;
 }
@@ -438,7 +438,7 @@ void DdpHost::AskAuthorizer(Subscription& sub,
   auth::AuthorizeQuery q;
   q.user_id = user_id_;
   q.publication = sub.pub->name();
-  q.params_json = boost::json::serialize(params);
+  q.params_json = JsonText(params);
   q.channels = sub.channels;
   q.connection = Meta();
   access->Authorize(

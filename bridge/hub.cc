@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "vent/base/check.h"
 #include "vent/base/log.h"
 
 namespace vent::bridge {
@@ -103,6 +104,7 @@ void Hub::Unsubscribe(int worker, std::string channel) {
 
 void Hub::OnMessage(const std::string& channel,
                     std::shared_ptr<const std::string> payload) {
+  VENT_DCHECK(io_.get_executor().running_in_this_thread());  // Redis thread
   ctx_.metrics->redis_messages->Add();
   auto it = workers_by_channel_.find(channel);
   if (it == workers_by_channel_.end()) return;
@@ -127,6 +129,7 @@ void Hub::OnMessage(const std::string& channel,
 }
 
 void Hub::Flush() {
+  VENT_DCHECK(io_.get_executor().running_in_this_thread());
   flush_scheduled_ = false;
   for (size_t w = 0; w < pending_.size(); ++w) {
     if (!pending_[w]) continue;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vent/base/check.h"
+
 namespace vent::bridge {
 
 IpLimiter::IpLimiter(int64_t max_open, int64_t rate_per_second)
@@ -36,6 +38,9 @@ void IpLimiter::Release(const std::string& ip) {
   if (!enabled()) return;
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(ip);
+  // Released exactly once per kOk: an entry with open connections is never
+  // pruned, so it is still here.
+  VENT_DCHECK(it != entries_.end() && it->second.open > 0);
   if (it == entries_.end()) return;
   // Without a rate limit an IP with no connection has no state. With one,
   // its bucket must survive reconnects; Prune() drops it once refilled.

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "vent/ddp/messages.h"
+#include "vent/base/json_write.h"
 
 namespace vent::bridge {
 namespace {
@@ -128,7 +128,7 @@ std::string ReceiverFrame(SockJsTransport t, absl::string_view frame) {
       // holding "</script>" cannot end the script block (same string for
       // the page's JavaScript).
       std::string json;
-      ddp::AppendJsonString(&json, frame);
+      AppendJsonString(&json, frame);
       std::string out = "<script>\np(";
       out.append(absl::StrReplaceAll(json, {{"<", "\\u003c"}}));
       out.append(");\n</script>\r\n");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "vent/base/check.h"
 #include "vent/base/log.h"
 
 namespace vent::bridge {
@@ -103,6 +104,7 @@ void Worker::DrainStep(absl::Time now) {
 }
 
 void Worker::AddConnection(std::shared_ptr<Connection> conn) {
+  VENT_DCHECK(io_.get_executor().running_in_this_thread());
   Connection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
   // A connection accepted while draining (raced the listener's stop) is
@@ -116,6 +118,7 @@ SockJsSession* Worker::FindSockJs(const std::string& id) const {
 }
 
 void Worker::IndexSockJs(const std::string& id, SockJsSession* session) {
+  VENT_DCHECK(io_.get_executor().running_in_this_thread());
   sockjs_[id] = session;
 }
 
@@ -135,6 +138,7 @@ void Worker::Unsubscribe(const std::string& channel) {
 }
 
 void Worker::MarkDirty(Connection* conn) {
+  VENT_DCHECK(io_.get_executor().running_in_this_thread());
   if (conn->dirty()) return;
   conn->set_dirty(true);
   dirty_.push_back(conn);
@@ -148,7 +152,8 @@ void Worker::PostMessages(std::shared_ptr<const MessageBatch> batch,
       delivered += registry_.Deliver(msg.channel, *msg.payload, cache_);
     }
     if (delivered) ctx_.metrics->deliveries->Add(delivered);
-    backlog_.fetch_sub(bytes, std::memory_order_relaxed);
+    const int64_t before = backlog_.fetch_sub(bytes, std::memory_order_relaxed);
+    VENT_DCHECK(before >= bytes);  // the Hub added `bytes` before posting
     // Flush after every batch already queued behind this one: a worker that
     // fell behind then writes each connection once for many events instead
     // of once per event (the handler runs after those batches, FIFO).

@@ -79,21 +79,27 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(const std::vector<std::string>& items) {
 }
 
 absl::StatusOr<const Principal*> ApiKeys::Authenticate(
-    std::optional<absl::string_view> authorization) const {
+    std::optional<absl::string_view> authorization, Refusal* why) const {
   if (keys_.empty()) return nullptr;
+  auto refuse = [why](Refusal refusal, absl::string_view message) {
+    if (why != nullptr) *why = refusal;
+    return absl::UnauthenticatedError(message);
+  };
   if (!authorization.has_value() || authorization->empty()) {
-    return absl::UnauthenticatedError(
+    return refuse(
+        Refusal::kMissing,
         "missing API key (send metadata \"authorization: Bearer <key>\")");
   }
   absl::string_view v = absl::StripAsciiWhitespace(*authorization);
   constexpr absl::string_view kBearer = "bearer ";
   if (v.size() < kBearer.size() ||
       !absl::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
-    return absl::UnauthenticatedError(
+    return refuse(
+        Refusal::kMissing,
         "missing API key (authorization metadata must be \"Bearer <key>\")");
   }
   absl::string_view key = absl::StripAsciiWhitespace(v.substr(kBearer.size()));
-  if (key.empty()) return absl::UnauthenticatedError("missing API key");
+  if (key.empty()) return refuse(Refusal::kMissing, "missing API key");
   auto d = Digest(key);
   const Principal* found = nullptr;
   // Visit every key, no early exit: timing does not reveal which one matched.
@@ -101,7 +107,7 @@ absl::StatusOr<const Principal*> ApiKeys::Authenticate(
     bool eq = CRYPTO_memcmp(e.digest.data(), d.data(), d.size()) == 0;
     if (eq) found = &e.principal;
   }
-  if (found == nullptr) return absl::UnauthenticatedError("unknown API key");
+  if (found == nullptr) return refuse(Refusal::kUnknown, "unknown API key");
   return found;
 }
 

@@ -41,11 +41,19 @@ class ApiKeys {
   bool enabled() const { return !keys_.empty(); }
   size_t size() const { return keys_.size(); }
 
+  // Why Authenticate refused a call.
+  enum class Refusal {
+    kMissing,  // no key: no metadata, not "Bearer <key>", or an empty key
+    kUnknown,  // a key that is not configured
+  };
+
   // `authorization` is the metadata value, or nullopt when absent. Returns the
   // caller's principal, nullptr when keys are disabled (everything allowed),
-  // or Unauthenticated: "missing API key ..." / "unknown API key".
+  // or Unauthenticated: "missing API key ..." / "unknown API key"; then
+  // `*why` (when given) says which.
   absl::StatusOr<const Principal*> Authenticate(
-      std::optional<absl::string_view> authorization) const;
+      std::optional<absl::string_view> authorization,
+      Refusal* why = nullptr) const;
 
   // PermissionDenied naming the channel unless `who` (from Authenticate) may
   // use it. `where` prefixes the message ("event", "events[3]", "channels[0]").

@@ -60,6 +60,32 @@ TEST(ApiKeys, Authenticate) {
             (std::vector<std::string>{"threads::", "users::"}));
 }
 
+TEST(ApiKeys, RefusalsAreTyped) {
+  auto keys = ApiKeys::Parse({"full"});
+  ASSERT_TRUE(keys.ok());
+  struct Case {
+    std::optional<absl::string_view> header;
+    ApiKeys::Refusal want;
+  };
+  for (const Case& c : {Case{std::nullopt, ApiKeys::Refusal::kMissing},
+                        Case{"", ApiKeys::Refusal::kMissing},
+                        Case{"Basic abc", ApiKeys::Refusal::kMissing},
+                        Case{"Bearer  ", ApiKeys::Refusal::kMissing},
+                        Case{"Bearer nope", ApiKeys::Refusal::kUnknown},
+                        Case{"Bearer missing", ApiKeys::Refusal::kUnknown}}) {
+    // Start from the other answer so that the test sees the write.
+    ApiKeys::Refusal why = c.want == ApiKeys::Refusal::kMissing
+                               ? ApiKeys::Refusal::kUnknown
+                               : ApiKeys::Refusal::kMissing;
+    auto who = keys->Authenticate(c.header, &why);
+    EXPECT_EQ(who.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(why, c.want) << c.header.value_or("(none)");
+  }
+  ApiKeys::Refusal untouched = ApiKeys::Refusal::kUnknown;
+  EXPECT_TRUE(keys->Authenticate("Bearer full", &untouched).ok());
+  EXPECT_EQ(untouched, ApiKeys::Refusal::kUnknown);
+}
+
 TEST(ApiKeys, Scope) {
   auto keys = ApiKeys::Parse({"scoped=threads::|users::"});
   auto who = *keys->Authenticate("Bearer scoped");

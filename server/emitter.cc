@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/request_codec.h"
+#include "vent/base/check.h"
 #include "vent/base/log.h"
 #include "vent/base/status_macros.h"
 #include "vent/event/event_id.h"
@@ -53,12 +53,12 @@ absl::StatusOr<const Principal*> Emitter::AuthenticateValues(
   }
   std::optional<absl::string_view> header;
   if (!values.empty()) header = values[0];
-  auto who = keys_->Authenticate(header);
+  ApiKeys::Refusal why = ApiKeys::Refusal::kUnknown;
+  auto who = keys_->Authenticate(header, &why);
   if (!who.ok()) {
-    metrics_->CountAuthRefusal(
-        absl::StrContains(who.status().message(), "missing")
-            ? AuthRefusal::kMissing
-            : AuthRefusal::kUnknown);
+    metrics_->CountAuthRefusal(why == ApiKeys::Refusal::kMissing
+                                   ? AuthRefusal::kMissing
+                                   : AuthRefusal::kUnknown);
   }
   return who;
 }
@@ -105,19 +105,6 @@ absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
   VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
   return Prepared{std::move(msg), event::NewEventId(),
                   std::move(*ev.mutable_idempotency_key()), who};
-}
-
-absl::StatusOr<Emitter::Prepared> Emitter::Prepare(
-    const v1::Event& ev, const Principal* who, absl::string_view where) const {
-  VENT_RETURN_IF_ERROR(event::ValidateIdempotencyKey(ev.idempotency_key(),
-                                                     options_.limits, where));
-  VENT_ASSIGN_OR_RETURN(auto msg,
-                        event::Encode(ev.channel(), ev.json(),
-                                      ev.has_data() ? &ev.data() : nullptr,
-                                      options_.limits, where));
-  VENT_RETURN_IF_ERROR(CheckScope(who, msg.channel, where));
-  return Prepared{std::move(msg), event::NewEventId(), ev.idempotency_key(),
-                  who};
 }
 
 absl::StatusOr<Emitter::Prepared> Emitter::PrepareAt(v1::Event&& ev,
@@ -168,7 +155,9 @@ absl::Status Emitter::Reserve(int64_t n) {
 void Emitter::Unreserve(int64_t n) { Finished(n); }
 
 void Emitter::Finished(int64_t n) {
-  inflight_.fetch_sub(n, std::memory_order_relaxed);
+  const int64_t before = inflight_.fetch_sub(n, std::memory_order_relaxed);
+  // Every slot given back was reserved (Reserve), and only once.
+  VENT_DCHECK(n >= 0 && before >= n);
   metrics_->inflight->Add(-n);
 }
 

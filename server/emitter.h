@@ -78,8 +78,6 @@ class Emitter {
   // assigns an id. Moves the strings out of `ev`.
   absl::StatusOr<Prepared> Prepare(v1::Event&& ev, const Principal* who,
                                    absl::string_view where) const;
-  absl::StatusOr<Prepared> Prepare(const v1::Event& ev, const Principal* who,
-                                   absl::string_view where) const;
   // Prepare for element `index` of a list: errors are prefixed
   // "<list>[<index>]", built only on failure. Without `assign_id` the id stays
   // empty unless the event has an idempotency key (EmitStream returns no ids).

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "vent/base/json_write.h"
 #include "vent/event/event.h"
 #include "vent/event/validate.h"
 
@@ -147,20 +148,23 @@ class Scanner {
   size_t pos_ = 0;
 };
 
-absl::Status ValidateBody(absl::string_view body, size_t depth) {
+// `wrappers` levels of the body enclose every `data_field` value, which may
+// nest `data_depth` levels.
+absl::Status ValidateBody(absl::string_view body, size_t data_depth,
+                          size_t wrappers, absl::string_view data_field) {
   if (size_t bad; !event::IsValidUtf8(body, &bad)) {
     return absl::InvalidArgumentError(
         absl::StrCat("body: not valid UTF-8 at byte ", bad));
   }
   event::Limits l;
   l.max_payload = body.size();
-  l.max_depth = depth;
+  l.max_depth = data_depth + wrappers;
   absl::Status s = event::ValidateJson(body, l, "body");
-  if (!s.ok() && absl::StrContains(s.message(), "nesting deeper")) {
+  if (event::IsTooDeep(s)) {
     // The body's own levels are not the user's concern: report the data
     // limit (the deeper levels are all inside `data`).
-    return absl::InvalidArgumentError(
-        absl::StrCat("data: nesting deeper than ", depth - 2, " levels"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        data_field, ": nesting deeper than ", data_depth, " levels"));
   }
   return s;
 }
@@ -201,7 +205,7 @@ absl::StatusOr<HttpEvent> ParseEvent(Scanner& sc, absl::string_view where) {
         seen = &has_data;
       } else {
         std::string shown;
-        event::AppendJsonString(shown, key.substr(0, 64));
+        AppendJsonString(&shown, key.substr(0, 64));
         return absl::InvalidArgumentError(absl::StrCat(
             where.empty() ? "body" : where, ": unknown field ", shown,
             " (the fields are channel, data, idempotency_key)"));
@@ -232,7 +236,9 @@ absl::StatusOr<HttpEvent> ParseEmitBody(absl::string_view body,
                                         size_t max_depth) {
   // object -> data: the data's own limit plus the body level, and one more
   // so that data one level too deep reaches the exact check.
-  if (absl::Status s = ValidateBody(body, max_depth + 2); !s.ok()) return s;
+  if (absl::Status s = ValidateBody(body, max_depth, 2, "data"); !s.ok()) {
+    return s;
+  }
   Scanner sc(body);
   if (sc.Peek() != '{') {
     return absl::InvalidArgumentError(
@@ -245,11 +251,8 @@ absl::StatusOr<HttpEvent> ParseEmitBody(absl::string_view body,
 absl::StatusOr<std::vector<HttpEvent>> ParseEmitBatchBody(
     absl::string_view body, size_t max_depth, size_t max_events) {
   // object -> events array -> event object -> data.
-  if (absl::Status s = ValidateBody(body, max_depth + 4); !s.ok()) {
-    if (absl::StartsWith(s.message(), "data: nesting")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "events[].data: nesting deeper than ", max_depth, " levels"));
-    }
+  if (absl::Status s = ValidateBody(body, max_depth, 4, "events[].data");
+      !s.ok()) {
     return s;
   }
   Scanner sc(body);
@@ -261,7 +264,7 @@ absl::StatusOr<std::vector<HttpEvent>> ParseEmitBatchBody(
   if (sc.Peek() != '"') return absl::InvalidArgumentError(shape);
   if (std::string key = sc.String(); key != "events") {
     std::string shown;
-    event::AppendJsonString(shown, key.substr(0, 64));
+    AppendJsonString(&shown, key.substr(0, 64));
     return absl::InvalidArgumentError(absl::StrCat(
         "body: unknown field ", shown, " (the only field is events)"));
   }
@@ -329,7 +332,7 @@ std::string EncodeEmitBatchReply(const std::vector<HttpEmitResult>& results) {
 std::string EncodeError(absl::StatusCode code, absl::string_view message) {
   std::string out = absl::StrCat("{\"error\":{\"code\":\"", CodeName(code),
                                  "\",\"message\":");
-  event::AppendJsonString(out, message);
+  AppendJsonString(&out, message);
   out += "}}";
   return out;
 }

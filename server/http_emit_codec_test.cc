@@ -108,6 +108,9 @@ TEST(HttpEmitCodec, Batches) {
             "idempotency_key)");
   EXPECT_EQ(err("{\"evnts\":[]}"),
             "body: unknown field \"evnts\" (the only field is events)");
+  EXPECT_EQ(err(absl::StrCat(
+                "{\"events\":[{\"channel\":\"c\",\"data\":", Nest(200), "}]}")),
+            "events[].data: nesting deeper than 64 levels");
   EXPECT_EQ(err("{\"events\":[{\"channel\":\"a\",\"data\":1},{\"channel\":"
                 "\"a\",\"data\":1},{\"channel\":\"a\",\"data\":1}]}",
                 2),

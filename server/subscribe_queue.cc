@@ -71,6 +71,7 @@ void SubscribeQueue::WriteDone(absl::Time now) {
   held_ -= n;
   if (writing_replay_) replay_held_ -= n;
   writing_replay_ = false;
+  VENT_DCHECK(held_ >= 0);  // held_ is the sum of queue_ and writing_
   budget_->Release(n);
   writing_.reset();
   last_progress_ = now;

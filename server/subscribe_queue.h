@@ -35,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/subscribe_event.h"
+#include "vent/base/check.h"
 
 namespace vent::server {
 
@@ -45,10 +46,18 @@ class SubscribeBudget {
 
   // Counts a new call: RESOURCE_EXHAUSTED when max_calls are open.
   absl::Status AddCall();
-  void RemoveCall() { calls_.fetch_sub(1, std::memory_order_relaxed); }
+  // Once per successful AddCall.
+  void RemoveCall() {
+    const size_t before = calls_.fetch_sub(1, std::memory_order_relaxed);
+    VENT_DCHECK(before > 0);
+  }
 
   void Charge(int64_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
-  void Release(int64_t n) { bytes_.fetch_sub(n, std::memory_order_relaxed); }
+  // Gives back bytes charged before (never more than the total).
+  void Release(int64_t n) {
+    const int64_t before = bytes_.fetch_sub(n, std::memory_order_relaxed);
+    VENT_DCHECK(n >= 0 && before >= n);
+  }
   bool over() const { return bytes() > max_bytes_; }
 
   size_t calls() const { return calls_.load(std::memory_order_relaxed); }

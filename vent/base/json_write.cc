@@ -4,7 +4,25 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "boost/json/array.hpp"
+#include "boost/json/object.hpp"
+#include "boost/json/string.hpp"
+
 namespace vent {
+namespace {
+
+template <typename Int>
+void AppendDigits(std::string* out, Int v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
+
+}  // namespace
+
+void AppendJsonInteger(std::string* out, int64_t i) { AppendDigits(out, i); }
+
+void AppendJsonInteger(std::string* out, uint64_t u) { AppendDigits(out, u); }
 
 void AppendJsNumber(std::string* out, double d) {
   if (!std::isfinite(d)) {
@@ -96,6 +114,63 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   }
   out->append(s.data() + run, s.size() - run);
   out->push_back('"');
+}
+
+void AppendJsonValue(std::string* out, const boost::json::value& v) {
+  namespace json = boost::json;
+  switch (v.kind()) {
+    case json::kind::null:
+      out->append("null");
+      return;
+    case json::kind::bool_:
+      out->append(v.get_bool() ? "true" : "false");
+      return;
+    case json::kind::int64:
+      AppendJsonInteger(out, v.get_int64());
+      return;
+    case json::kind::uint64:
+      AppendJsonInteger(out, v.get_uint64());
+      return;
+    case json::kind::double_:
+      AppendJsNumber(out, v.get_double());
+      return;
+    case json::kind::string: {
+      const json::string& s = v.get_string();
+      AppendJsonString(out, absl::string_view(s.data(), s.size()));
+      return;
+    }
+    case json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const json::value& e : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonValue(out, e);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::kind::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const json::key_value_pair& kv : v.get_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(out,
+                         absl::string_view(kv.key().data(), kv.key().size()));
+        out->push_back(':');
+        AppendJsonValue(out, kv.value());
+      }
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+std::string JsonText(const boost::json::value& v) {
+  std::string out;
+  AppendJsonValue(&out, v);
+  return out;
 }
 
 }  // namespace vent

@@ -70,15 +70,20 @@ TEST(LogTest, TextLineIsLogfmt) {
       << out;
 }
 
-}  // namespace
-}  // namespace vent::log
-
-namespace vent::log {
-namespace {
 TEST(LogTest, StatusValuesAnywhere) {
-  // Compiles with a Status in any value position.
+  // A Status is accepted in any value position and written as its
+  // ToString() (quoted when it has spaces); an OK status as "OK".
+  SetLevel(Level::kDebug);
+  ::testing::internal::CaptureStderr();
   Log(Level::kDebug, "x", "a", 1, "s", absl::InternalError("boom"), "b", "c");
-  Log(Level::kDebug, "x", "s", absl::OkStatus());
+  Log(Level::kDebug, "y", "s", absl::OkStatus());
+  std::string out = ::testing::internal::GetCapturedStderr();
+  SetLevel(Level::kInfo);
+  EXPECT_NE(out.find(" level=debug msg=x a=1 s=\"INTERNAL: boom\" b=c\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(" level=debug msg=y s=OK\n"), std::string::npos) << out;
 }
+
 }  // namespace
 }  // namespace vent::log

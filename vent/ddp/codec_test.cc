@@ -192,7 +192,7 @@ TEST(CodecTest, MalformedMethod) {
   }
 }
 
-TEST(CodecTest, UnknownMessages) {
+TEST(CodecTest, UnknownMessages) {  // Body<> expects the kind
   Body<UnknownMessage>(R"({"msg":"foo"})");
   Body<UnknownMessage>(R"({"msg":1})");
   Body<UnknownMessage>(R"({"msg":["connect"]})");

@@ -1,29 +1,12 @@
 #include "vent/ddp/messages.h"
 
-#include <charconv>
-#include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "boost/json/array.hpp"
-#include "boost/json/object.hpp"
-#include "boost/json/string.hpp"
 #include "vent/base/json_write.h"
 
 namespace vent::ddp {
 namespace {
-
-constexpr int64_t kMaxSafeInteger = int64_t{1}
-                                    << 53;  // JS Number.MAX_SAFE_INTEGER + 1
-
-template <typename Int>
-void AppendInt(std::string* out, Int v) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, res.ptr);
-}
 
 void AppendIdArray(std::string* out, absl::Span<const std::string> ids) {
   out->push_back('[');
@@ -63,86 +46,10 @@ Error MakeError(std::string code, std::string reason) {
   return Error{std::move(code), std::move(reason), std::nullopt};
 }
 
-void AppendJsonString(std::string* out, absl::string_view s) {
-  vent::AppendJsonString(out, s);
-}
-
-void AppendJsonNumber(std::string* out, double d) {
-  vent::AppendJsNumber(out, d);
-}
-
-void AppendJson(std::string* out, const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::null:
-      out->append("null");
-      break;
-    case boost::json::kind::bool_:
-      out->append(v.get_bool() ? "true" : "false");
-      break;
-    case boost::json::kind::int64: {
-      const int64_t i = v.get_int64();
-      if (i >= -kMaxSafeInteger && i <= kMaxSafeInteger) {
-        AppendInt(out, i);
-      } else {
-        AppendJsonNumber(out, static_cast<double>(i));
-      }
-      break;
-    }
-    case boost::json::kind::uint64: {
-      const uint64_t u = v.get_uint64();
-      if (u <= static_cast<uint64_t>(kMaxSafeInteger)) {
-        AppendInt(out, u);
-      } else {
-        AppendJsonNumber(out, static_cast<double>(u));
-      }
-      break;
-    }
-    case boost::json::kind::double_:
-      AppendJsonNumber(out, v.get_double());
-      break;
-    case boost::json::kind::string: {
-      const boost::json::string& s = v.get_string();
-      AppendJsonString(out, absl::string_view(s.data(), s.size()));
-      break;
-    }
-    case boost::json::kind::array: {
-      out->push_back('[');
-      bool first = true;
-      for (const boost::json::value& e : v.get_array()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJson(out, e);
-      }
-      out->push_back(']');
-      break;
-    }
-    case boost::json::kind::object: {
-      out->push_back('{');
-      bool first = true;
-      for (const boost::json::key_value_pair& kv : v.get_object()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonString(out,
-                         absl::string_view(kv.key().data(), kv.key().size()));
-        out->push_back(':');
-        AppendJson(out, kv.value());
-      }
-      out->push_back('}');
-      break;
-    }
-  }
-}
-
-std::string ToJson(const boost::json::value& v) {
-  std::string out;
-  AppendJson(&out, v);
-  return out;
-}
-
 void AppendMeteorError(std::string* out, const Error& error) {
   out->append("{\"isClientSafe\":true,\"error\":");
   if (const int* code = std::get_if<int>(&error.error)) {
-    AppendInt(out, *code);
+    AppendJsonInteger(out, int64_t{*code});
   } else {
     AppendJsonString(out, std::get<std::string>(error.error));
   }
@@ -150,7 +57,7 @@ void AppendMeteorError(std::string* out, const Error& error) {
   AppendJsonString(out, error.reason);
   if (error.details.has_value()) {
     out->append(",\"details\":");
-    AppendJson(out, *error.details);
+    AppendJsonValue(out, *error.details);
   }
   out->append(",\"message\":");
   const std::string code = ErrorCodeText(error);
@@ -222,7 +129,7 @@ std::string WriteResult(absl::string_view id, const boost::json::value* result,
     AppendMeteorError(&out, *error);
   } else if (result != nullptr) {
     out.append(",\"result\":");
-    AppendJson(&out, *result);
+    AppendJsonValue(&out, *result);
   }
   out.push_back('}');
   return out;
@@ -241,7 +148,7 @@ std::string WriteError(absl::string_view reason,
   std::string out = "{\"msg\":\"error\",\"reason\":";
   AppendJsonString(&out, reason);
   if (offending != nullptr) {
-    std::string echo = ToJson(*offending);
+    std::string echo = JsonText(*offending);
     if (echo.size() <= max_offending_echo) {
       out.append(",\"offendingMessage\":");
       out.append(echo);

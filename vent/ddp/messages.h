@@ -5,11 +5,9 @@
 // Meteor's insertion order, no whitespace, optional keys omitted rather than
 // written as null.
 //
-// Values are written the way JSON.stringify would write them after
-// JSON.parse: numbers in JavaScript's Number#toString form (1.5 not 1.5E0,
-// 1e+21, integers above 2^53 rounded to double, -0 as 0, non-finite as null),
-// strings with only the escapes JSON.stringify uses (\" \\ \b \f \n \r \t and
-// \u00xx for other control characters; non-ASCII UTF-8 is written raw).
+// Values (ids, reasons, error details, method results, offendingMessage)
+// are written by the project's one JSON writer, vent/base/json_write.h:
+// JSON.stringify's output, integers with their exact digits.
 //
 // All functions are pure and thread-compatible.
 #ifndef VENT_DDP_MESSAGES_H_
@@ -37,15 +35,6 @@ struct Error {
 // Convenience constructors.
 Error MakeError(int code, std::string reason);
 Error MakeError(std::string code, std::string reason);
-
-// Appends `v` as JSON.stringify would.
-void AppendJson(std::string* out, const boost::json::value& v);
-// Appends `s` as a quoted JSON string (JSON.stringify escaping).
-void AppendJsonString(std::string* out, absl::string_view s);
-// Appends a JavaScript Number#toString rendering of `d` (non-finite: null).
-void AppendJsonNumber(std::string* out, double d);
-// Returns AppendJson's output as a string.
-std::string ToJson(const boost::json::value& v);
 
 // Appends the serialized Meteor.Error:
 // {"isClientSafe":true,"error":E,"reason":R[,"details":D],

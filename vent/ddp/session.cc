@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "vent/base/check.h"
 #include "vent/ddp/random_id.h"
 
 namespace vent::ddp {
@@ -98,6 +99,8 @@ void Session::OnMessage(absl::string_view text, absl::Time now) {
 }
 
 void Session::HandleConnect(const ConnectMessage& connect, absl::Time now) {
+  // The only transitions: kAwaitingConnect -> kConnected | kClosed.
+  VENT_DCHECK(state_ == State::kAwaitingConnect);
   VersionDecision decision = NegotiateVersion(connect);
   if (!decision.accepted) {
     Send(WriteFailed(decision.version));
@@ -116,6 +119,7 @@ void Session::HandleConnect(const ConnectMessage& connect, absl::Time now) {
 }
 
 void Session::HandleSub(SubMessage sub) {
+  VENT_DCHECK(state_ == State::kConnected);
   if (subs_.contains(sub.id)) return;  // subs are idempotent (reconnects)
   const boost::json::string* rand =
       sub.params.empty() ? nullptr : sub.params[0].if_string();
@@ -139,11 +143,13 @@ void Session::HandleSub(SubMessage sub) {
   }
   request.since = std::move(sub.since);
   subs_.emplace(request.id, ActiveSub{next_sub_seq_++, request});
+  VENT_DCHECK(subs_.size() <= options_.max_subscriptions);
   // `request` is a local copy: the host may fail the sub synchronously.
   host_->StartSubscription(request);
 }
 
 void Session::HandleUnsub(const UnsubMessage& unsub) {
+  VENT_DCHECK(state_ == State::kConnected);
   if (!unsub.id.has_value()) {
     Send(WriteNosub(std::nullopt));
     return;
@@ -154,6 +160,7 @@ void Session::HandleUnsub(const UnsubMessage& unsub) {
 }
 
 void Session::HandleMethod(MethodMessage method) {
+  VENT_DCHECK(state_ == State::kConnected);
   ++pending_methods_[method.id];
   MethodCall call{std::move(method.id), std::move(method.method),
                   std::move(method.params)};
@@ -203,6 +210,7 @@ void Session::MethodDone(const std::string& id,
   if (state_ != State::kConnected) return;
   auto it = pending_methods_.find(id);
   if (it == pending_methods_.end()) return;
+  VENT_DCHECK(it->second > 0);
   if (--it->second == 0) pending_methods_.erase(it);
   if (error.has_value()) {
     // Meteor: an error result is sent before the write fence fires.

@@ -1,6 +1,5 @@
 #include "vent/event/event.h"
 
-#include <charconv>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -24,7 +23,7 @@ absl::Status AppendStruct(std::string& out, const Struct& s,
   for (const auto& [key, value] : s.fields()) {
     if (!first) out.push_back(',');
     first = false;
-    AppendJsonString(out, key);
+    AppendJsonString(&out, key);
     out.push_back(':');
     VENT_RETURN_IF_ERROR(AppendValue(out, value, field));
   }
@@ -48,13 +47,7 @@ absl::Status AppendNumber(std::string& out, double d, absl::string_view field) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": number ", d, " (NaN or infinity) is not valid JSON"));
   }
-  if (d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) {
-    absl::StrAppend(&out, static_cast<int64_t>(d));
-    return absl::OkStatus();
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), d);
-  out.append(buf, r.ptr);
+  AppendJsNumber(&out, d);
   return absl::OkStatus();
 }
 
@@ -68,7 +61,7 @@ absl::Status AppendValue(std::string& out, const Value& v,
     case Value::kNumberValue:
       return AppendNumber(out, v.number_value(), field);
     case Value::kStringValue:
-      AppendJsonString(out, v.string_value());
+      AppendJsonString(&out, v.string_value());
       return absl::OkStatus();
     case Value::kBoolValue:
       out.append(v.bool_value() ? "true" : "false");
@@ -82,10 +75,6 @@ absl::Status AppendValue(std::string& out, const Value& v,
 }
 
 }  // namespace
-
-void AppendJsonString(std::string& out, absl::string_view s) {
-  vent::AppendJsonString(&out, s);
-}
 
 absl::StatusOr<std::string> StructToJson(const Struct& data,
                                          absl::string_view field) {

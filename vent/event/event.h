@@ -46,14 +46,11 @@ ReceivedEvent Decode(std::string channel,
                      std::shared_ptr<const std::string> message);
 
 // Compact JSON for a Struct (keys in the map's iteration order, no
-// whitespace). Integral numbers with |x| < 2^53 print without a fraction;
-// others print the shortest text that round-trips. NaN and infinities are not
-// JSON: InvalidArgument naming `field`.
+// whitespace), written by vent/base/json_write.h: numbers (all doubles in a
+// Struct) as JavaScript's JSON.stringify writes them. NaN and infinities are
+// not JSON: InvalidArgument naming `field`.
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& data,
                                          absl::string_view field);
-
-// Appends `s` as a JSON string literal (quotes included).
-void AppendJsonString(std::string& out, absl::string_view s);
 
 }  // namespace vent::event
 

@@ -10,6 +10,9 @@
 namespace vent::event {
 namespace {
 
+// Marks ValidateJson's depth error (see IsTooDeep).
+constexpr absl::string_view kTooDeepPayload = "vent.dev/event/too-deep";
+
 // A SAX handler that builds nothing: the parser only checks syntax, UTF-8 and
 // depth.
 struct NullHandler {
@@ -96,12 +99,18 @@ absl::Status ValidateJson(absl::string_view json, const Limits& limits,
   if (!ec && consumed != json.size()) ec = boost::json::error::extra_data;
   if (!ec) return absl::OkStatus();
   if (ec == boost::json::error::too_deep) {
-    return absl::InvalidArgumentError(
+    absl::Status s = absl::InvalidArgumentError(
         absl::StrCat(field, ": nesting deeper than ", limits.max_depth,
                      " levels at offset ", consumed));
+    s.SetPayload(kTooDeepPayload, absl::Cord());
+    return s;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       field, ": not valid JSON at offset ", consumed, ": ", ec.message()));
+}
+
+bool IsTooDeep(const absl::Status& status) {
+  return status.GetPayload(kTooDeepPayload).has_value();
 }
 
 absl::Status ValidateIdempotencyKey(absl::string_view key, const Limits& limits,

@@ -31,8 +31,12 @@ absl::Status ValidateChannel(absl::string_view channel, const Limits& limits,
 // One complete JSON value (RFC 8259, UTF-8; no comments, no trailing commas),
 // <= limits.max_payload bytes, nesting depth <= limits.max_depth. `field` is
 // the full field name used in messages ("event.json", "event.data").
+// A nesting deeper than limits.max_depth is the only error that satisfies
+// IsTooDeep() (callers that report depth differently test for it instead of
+// matching the message).
 absl::Status ValidateJson(absl::string_view json, const Limits& limits,
                           absl::string_view field);
+bool IsTooDeep(const absl::Status& status);
 
 // Empty is allowed (no key); otherwise <= limits.max_idempotency_key bytes.
 absl::Status ValidateIdempotencyKey(absl::string_view key, const Limits& limits,

@@ -99,6 +99,12 @@ TEST(ValidateJson, Depth) {
   std::string d65 = std::string(65, '[') + std::string(65, ']');
   EXPECT_THAT(Msg(ValidateJson(d65, Limits{}, "event.json")),
               HasSubstr("event.json: nesting deeper than 64 levels"));
+  // The depth error is told apart by type, not by its message.
+  EXPECT_TRUE(IsTooDeep(ValidateJson(d65, Limits{}, "event.json")));
+  EXPECT_FALSE(IsTooDeep(ValidateJson(d64, Limits{}, "event.json")));
+  EXPECT_FALSE(IsTooDeep(ValidateJson("[[", Limits{}, "event.json")));
+  EXPECT_FALSE(IsTooDeep(ValidateJson("", Limits{}, "nesting deeper")));
+  EXPECT_FALSE(IsTooDeep(absl::InvalidArgumentError("nesting deeper than 1")));
 }
 
 TEST(ValidateIdempotencyKey, Limit) {

@@ -95,11 +95,45 @@ TEST(MetricsTest, FloatsKeepFullPrecision) {
 
 TEST(MetricsTest, LabelValuesAreEscaped) {
   EXPECT_EQ(Registry::EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  // Only \, " and newline are special in the text format: everything else
+  // (tabs, carriage returns, braces, commas, UTF-8) is written as is.
+  EXPECT_EQ(Registry::EscapeLabelValue(""), "");
+  EXPECT_EQ(Registry::EscapeLabelValue("\\\\"), "\\\\\\\\");
+  EXPECT_EQ(Registry::EscapeLabelValue("\n\n"), "\\n\\n");
+  EXPECT_EQ(Registry::EscapeLabelValue("t\tr\r{a=\"b\",c}=\xc3\xa9"),
+            "t\tr\r{a=\\\"b\\\",c}=\xc3\xa9");
+  // A trailing backslash cannot escape the closing quote.
+  EXPECT_EQ(Registry::EscapeLabelValue("end\\"), "end\\\\");
   Registry r;
   r.GetCounter("vent_e_total", "Escaped.", {{"path", "C:\\x \"q\"\nz"}})
       ->Add(2);
   std::string text = r.Render();
   EXPECT_NE(text.find("vent_e_total{path=\"C:\\\\x \\\"q\\\"\\nz\"} 2\n"),
+            std::string::npos)
+      << text;
+  // The same raw value finds the same series (escaping is not applied twice).
+  EXPECT_EQ(
+      r.GetCounter("vent_e_total", "Escaped.", {{"path", "C:\\x \"q\"\nz"}})
+          ->value(),
+      2u);
+  // Values that differ only before escaping stay different series.
+  r.GetCounter("vent_e_total", "Escaped.", {{"path", "a\\nb"}})->Add(5);
+  r.GetCounter("vent_e_total", "Escaped.", {{"path", "a\nb"}})->Add(7);
+  text = r.Render();
+  EXPECT_NE(text.find("vent_e_total{path=\"a\\\\nb\"} 5\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vent_e_total{path=\"a\\nb\"} 7\n"), std::string::npos)
+      << text;
+  // Several labels, and a histogram's `le` after escaped labels.
+  Histogram* h = r.GetHistogram("vent_eh_seconds", "Escaped histogram.", {1},
+                                {{"a", "x\"y"}, {"b", "\\"}});
+  h->Observe(0.5);
+  text = r.Render();
+  EXPECT_NE(
+      text.find("vent_eh_seconds_bucket{a=\"x\\\"y\",b=\"\\\\\",le=\"1\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vent_eh_seconds_count{a=\"x\\\"y\",b=\"\\\\\"} 1\n"),
             std::string::npos)
       << text;
 }

@@ -1,13 +1,8 @@
 #include "vent/pub/json_text.h"
 
-#include <charconv>
-#include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <limits>
 
 #include "boost/json/basic_parser_impl.hpp"
-#include "vent/base/json_write.h"
 
 namespace vent::pub {
 namespace {
@@ -94,73 +89,6 @@ JsonScan ScanJson(absl::string_view text) {
   scan.valid = true;
   scan.falsy = parser.handler().falsy();
   return scan;
-}
-
-void AppendJsNumber(double d, std::string* out) {
-  vent::AppendJsNumber(out, d);
-}
-
-void AppendJsonString(absl::string_view s, std::string* out) {
-  vent::AppendJsonString(out, s);
-}
-
-void AppendJsonValue(const boost::json::value& v, std::string* out) {
-  char buf[24];
-  switch (v.kind()) {
-    case json::kind::null:
-      out->append("null");
-      return;
-    case json::kind::bool_:
-      out->append(v.get_bool() ? "true" : "false");
-      return;
-    case json::kind::int64: {
-      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_int64());
-      out->append(buf, r.ptr - buf);
-      return;
-    }
-    case json::kind::uint64: {
-      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_uint64());
-      out->append(buf, r.ptr - buf);
-      return;
-    }
-    case json::kind::double_:
-      if (std::isfinite(v.get_double())) {
-        AppendJsNumber(v.get_double(), out);
-      } else {
-        out->append("null");
-      }
-      return;
-    case json::kind::string: {
-      const json::string& s = v.get_string();
-      AppendJsonString(absl::string_view(s.data(), s.size()), out);
-      return;
-    }
-    case json::kind::array: {
-      out->push_back('[');
-      bool first = true;
-      for (const json::value& e : v.get_array()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonValue(e, out);
-      }
-      out->push_back(']');
-      return;
-    }
-    case json::kind::object: {
-      out->push_back('{');
-      bool first = true;
-      for (const json::key_value_pair& kv : v.get_object()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonString(absl::string_view(kv.key().data(), kv.key().size()),
-                         out);
-        out->push_back(':');
-        AppendJsonValue(kv.value(), out);
-      }
-      out->push_back('}');
-      return;
-    }
-  }
 }
 
 }  // namespace vent::pub

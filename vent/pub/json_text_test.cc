@@ -1,9 +1,7 @@
 #include "vent/pub/json_text.h"
 
-#include <limits>
 #include <string>
 
-#include "boost/json/parse.hpp"
 #include "gtest/gtest.h"
 
 namespace vent::pub {
@@ -62,58 +60,6 @@ TEST(ScanJson, TruthyValues) {
     EXPECT_TRUE(scan.valid) << s;
     EXPECT_FALSE(scan.falsy) << s;
   }
-}
-
-std::string Js(double d) {
-  std::string out;
-  AppendJsNumber(d, &out);
-  return out;
-}
-
-TEST(AppendJsNumber, MatchesJavaScriptToString) {
-  EXPECT_EQ(Js(0), "0");
-  EXPECT_EQ(Js(-0.0), "0");
-  EXPECT_EQ(Js(1), "1");
-  EXPECT_EQ(Js(-1), "-1");
-  EXPECT_EQ(Js(1.5), "1.5");
-  EXPECT_EQ(Js(0.1), "0.1");
-  EXPECT_EQ(Js(0.1 + 0.2), "0.30000000000000004");
-  EXPECT_EQ(Js(123456789), "123456789");
-  EXPECT_EQ(Js(1e20), "100000000000000000000");
-  EXPECT_EQ(Js(1e21), "1e+21");
-  EXPECT_EQ(Js(1.5e21), "1.5e+21");
-  EXPECT_EQ(Js(0.000001), "0.000001");
-  EXPECT_EQ(Js(1e-7), "1e-7");
-  EXPECT_EQ(Js(-1.25e-7), "-1.25e-7");
-  EXPECT_EQ(Js(123.456), "123.456");
-  EXPECT_EQ(Js(5e-324), "5e-324");
-  EXPECT_EQ(Js(std::numeric_limits<double>::max()), "1.7976931348623157e+308");
-  EXPECT_EQ(Js(9007199254740993.0), "9007199254740992");
-}
-
-std::string Str(const std::string& s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
-TEST(AppendJsonString, EscapesLikeJsonStringify) {
-  EXPECT_EQ(Str("plain"), "\"plain\"");
-  EXPECT_EQ(Str("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(Str("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
-  EXPECT_EQ(Str(std::string("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
-  EXPECT_EQ(Str(std::string("\0", 1)), "\"\\u0000\"");
-  EXPECT_EQ(Str("\xc3\xa9/\x7f"), "\"\xc3\xa9/\x7f\"");  // no other escapes
-}
-
-TEST(AppendJsonValue, CompactAndOrderPreserving) {
-  boost::json::value v = boost::json::parse(
-      R"( { "b" : [1, 2.5, -0, 1E2, true, null, "x"], "a" : {"z":{}, "y":[]},
-           "big": 18446744073709551615, "inf": 1e400 } )");
-  std::string out;
-  AppendJsonValue(v, &out);
-  EXPECT_EQ(out, R"({"b":[1,2.5,0,100,true,null,"x"],"a":{"z":{},"y":[]},)"
-                 R"("big":18446744073709551615,"inf":null})");
 }
 
 }  // namespace

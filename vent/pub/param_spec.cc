@@ -1,13 +1,12 @@
 #include "vent/pub/param_spec.h"
 
-#include <charconv>
 #include <cmath>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "boost/json/parse.hpp"
-#include "vent/pub/json_text.h"
+#include "vent/base/json_write.h"
 
 namespace vent::pub {
 namespace {
@@ -132,30 +131,14 @@ absl::StatusOr<json::value> ParamSpec::Check(const json::value& v) const {
 }
 
 void ParamSpec::Render(const json::value& v, std::string* out) const {
-  char buf[24];
-  switch (v.kind()) {
-    case json::kind::string:
-      out->append(v.get_string().data(), v.get_string().size());
-      return;
-    case json::kind::bool_:
-      out->append(v.get_bool() ? "true" : "false");
-      return;
-    case json::kind::int64: {
-      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_int64());
-      out->append(buf, r.ptr - buf);
-      return;
-    }
-    case json::kind::uint64: {
-      auto r = std::to_chars(buf, buf + sizeof(buf), v.get_uint64());
-      out->append(buf, r.ptr - buf);
-      return;
-    }
-    case json::kind::double_:
-      AppendJsNumber(v.get_double(), out);
-      return;
-    default:
-      return;  // Check() never accepts other kinds.
+  if (v.is_string()) {
+    out->append(v.get_string().data(), v.get_string().size());
+    return;
   }
+  // Check() accepts only strings, booleans and numbers: the JSON text of a
+  // boolean or number is its rendering (integers exact, doubles as
+  // JavaScript's String(x)).
+  AppendJsonValue(out, v);
 }
 
 bool ParamSpec::MatchesRendered(absl::string_view text) const {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "boost/json/monotonic_resource.hpp"
 #include "boost/json/parse.hpp"
+#include "vent/base/json_write.h"
 #include "vent/pub/channel_template.h"
 #include "vent/pub/json_text.h"
 
@@ -75,10 +76,10 @@ bool Projection::Emit(const json::object& obj, const std::vector<Node>& nodes,
     if (node == nullptr) continue;
     std::size_t rollback = out->size();
     out->push_back(any ? ',' : '{');
-    AppendJsonString(absl::string_view(kv.key().data(), kv.key().size()), out);
+    AppendJsonString(out, absl::string_view(kv.key().data(), kv.key().size()));
     out->push_back(':');
     if (node->whole) {
-      AppendJsonValue(kv.value(), out);
+      AppendJsonValue(out, kv.value());
     } else if (!kv.value().is_object() ||
                !Emit(kv.value().get_object(), node->children, out)) {
       out->resize(rollback);  // nothing selected below this key
