@@ -2,8 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <random>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -194,6 +196,13 @@ std::optional<Envelope> ParseEnvelope(absl::string_view message) {
   if (colon == absl::string_view::npos) return std::nullopt;
   Envelope env;
   env.epoch = pos.substr(0, colon);
+  // Epochs are [0-9A-Za-z] (ours are 21 characters): anything else is not
+  // ours and must not reach a frame, which writes the epoch unescaped.
+  if (env.epoch.empty() || env.epoch.size() > kMaxEpochSize ||
+      !std::all_of(env.epoch.begin(), env.epoch.end(),
+                   [](char c) { return absl::ascii_isalnum(c); })) {
+    return std::nullopt;
+  }
   if (!absl::SimpleAtoi(pos.substr(colon + 1), &env.offset) ||
       env.offset <= 0) {
     return std::nullopt;

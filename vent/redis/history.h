@@ -53,6 +53,9 @@ struct HistoryKeys {
 // InvalidArgument for a channel with braces but no usable hash tag.
 absl::StatusOr<HistoryKeys> HistoryKeysFor(absl::string_view channel);
 
+// The longest epoch an envelope may carry (ours have 21 characters).
+inline constexpr size_t kMaxEpochSize = 40;
+
 // The random suffix of a new epoch (6 characters of [0-9A-Za-z]).
 std::string NewEpoch();
 

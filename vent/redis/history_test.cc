@@ -5,6 +5,7 @@
 
 #include <future>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
@@ -39,10 +40,12 @@ TEST(HistoryEnvelopeTest, RoundTripAndRawMessages) {
   EXPECT_EQ(parsed->epoch, "EP0123456789");
   EXPECT_EQ(parsed->offset, 42);
   EXPECT_EQ(parsed->event, R"({"a":"x\"y"})");
-  for (const char* raw :
-       {R"({"a":1})", "0", R"({"__vent_h":"x","e":1})",
-        R"({"__vent_h":"ep:0","e":1})", R"({"__vent_h":"ep:-3","e":1})",
-        R"({"__vent_h":"ep:9","f":1})", ""}) {
+  for (const std::string& raw : std::vector<std::string>{
+           R"({"a":1})", "0", R"({"__vent_h":"x","e":1})",
+           R"({"__vent_h":"ep:0","e":1})", R"({"__vent_h":"ep:-3","e":1})",
+           R"({"__vent_h":"ep:9","f":1})", R"({"__vent_h":":9","e":1})",
+           R"({"__vent_h":"x\\:9","e":1})", R"({"__vent_h":"a b:9","e":1})",
+           "{\"__vent_h\":\"" + std::string(41, 'a') + ":9\",\"e\":1}", ""}) {
     EXPECT_FALSE(ParseEnvelope(raw).has_value()) << raw;
   }
 }
