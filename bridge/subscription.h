@@ -63,7 +63,7 @@ class SubscriptionOwner {
   virtual void OnSubscriptionGap(Subscription& sub) = 0;
   // A live event for `sub` while it is `capturing` (recovering history
   // before its `ready`); the owner buffers it.
-  virtual void OnCapture(Subscription& sub, const Transformed& t) {}
+  virtual void OnCapture(Subscription& /*sub*/, const Transformed& /*t*/) {}
 };
 
 // A history publication's recovery in progress (owned by DdpHost;

@@ -49,8 +49,14 @@ void ClusterPublisher::Publish(std::string channel, std::string message,
   req->left = 1;
   req->single = std::move(done);
   std::vector<Item> items;
-  items.push_back(
-      {req, 0, std::move(channel), std::move(message), 0, std::move(history)});
+  items.push_back({req,
+                   0,
+                   std::move(channel),
+                   std::move(message),
+                   0,
+                   std::move(history),
+                   {},
+                   {}});
   Accept(std::move(items));
 }
 
@@ -79,9 +85,14 @@ void ClusterPublisher::PublishBatch(std::vector<Publisher::Message> messages,
   std::vector<Item> items;
   items.reserve(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    items.push_back({req, i, std::move(messages[i].channel),
-                     std::move(messages[i].message), 0,
-                     std::move(messages[i].history)});
+    items.push_back({req,
+                     i,
+                     std::move(messages[i].channel),
+                     std::move(messages[i].message),
+                     0,
+                     std::move(messages[i].history),
+                     {},
+                     {}});
   }
   Accept(std::move(items));
 }

@@ -68,7 +68,7 @@ class PublisherImpl final : public Connection {
         AppendPublish(intake_, channel, message, sharded_);
       }
       intake_done_.push_back(
-          Pending{std::move(done), nullptr, intake_.size() - before});
+          Pending{std::move(done), nullptr, intake_.size() - before, {}});
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
@@ -147,7 +147,8 @@ class PublisherImpl final : public Connection {
       } else {
         intake_.append(bytes);
       }
-      intake_done_.push_back(Pending{nullptr, std::move(batch), batch_bytes});
+      intake_done_.push_back(
+          Pending{nullptr, std::move(batch), batch_bytes, {}});
       schedule = !flush_posted_;
       flush_posted_ = true;
     }
