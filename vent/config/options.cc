@@ -155,7 +155,7 @@ std::string OptionSet::Describe(const Option& o) {
 }
 
 void OptionSet::Add(std::string name, Kind kind, void* dest, std::string help) {
-  Option o{std::move(name), kind, dest, std::move(help), ""};
+  Option o{std::move(name), kind, dest, std::move(help), "", ""};
   o.default_text = Describe(o);
   options_.push_back(std::move(o));
 }

@@ -107,7 +107,11 @@ size_t Registry::FindOrAdd(const std::string& name, const std::string& help,
     return it->second;
   }
   *added = true;
-  series_.push_back(Series{name, rendered, type});
+  Series s;
+  s.name = name;
+  s.labels = rendered;
+  s.type = type;
+  series_.push_back(std::move(s));
   fam.by_labels[rendered] = series_.size() - 1;
   return series_.size() - 1;
 }

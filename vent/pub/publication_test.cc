@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "boost/json/parse.hpp"
 #include "boost/json/serialize.hpp"
 #include "gtest/gtest.h"
@@ -52,7 +53,7 @@ TEST(Publication, CreateRefusals) {
   std::vector<ParamDecl> many;
   std::vector<std::string> chans;
   for (std::size_t i = 0; i <= kMaxParams; ++i) {
-    many.push_back({"p" + std::to_string(i)});
+    many.push_back({absl::StrCat("p", i)});
   }
   EXPECT_TRUE(bad("ok", many, {"c"}));
   many.pop_back();
